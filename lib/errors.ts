@@ -1,0 +1,149 @@
+// Every reason a request can be refused, one `@fastify/error` code each. The README's error table is this file.
+// `notify` is GOV.UK Notify's message for the same failure, sent with `errorFormat: 'notify'`; where Notify has no
+// such check, the plugin's own message is sent in Notify's body shape.
+import createError, { type FastifyErrorConstructor } from '@fastify/error'
+
+interface ErrorSpec {
+  status: 401 | 403 | 413 | 415 | 500 | 503
+  message: string
+  /** Notify's message, when it differs; a function when it depends on the error's arguments. */
+  notify?: string | ((...args: any[]) => string)
+}
+
+const specs = {
+  // 401: nothing usable in the Authorization header
+  FST_REQUEST_JWT_NO_AUTHORIZATION: {
+    status: 401,
+    message: 'Unauthorized: authentication token must be provided'
+  },
+  FST_REQUEST_JWT_BAD_SCHEME: {
+    status: 401,
+    message: 'Unauthorized: authentication bearer scheme must be used'
+  },
+  FST_REQUEST_JWT_MULTIPLE_AUTHORIZATION: {
+    status: 401,
+    message: 'Unauthorized: exactly one Authorization header must be sent'
+  },
+  FST_REQUEST_JWT_EMPTY_TOKEN: {
+    status: 401,
+    message: 'Unauthorized: authentication token must be provided after "Bearer "'
+  },
+  // 403: a token was sent and it fails
+  FST_REQUEST_JWT_TOKEN_TOO_LARGE: {
+    status: 403,
+    message: 'Invalid token: longer than %s characters'
+  },
+  FST_REQUEST_JWT_MALFORMED: {
+    status: 403,
+    message: 'Invalid token: %s'
+  },
+  FST_REQUEST_JWT_ALGORITHM: {
+    status: 403,
+    message: 'Invalid token: algorithm used is not HS256'
+  },
+  FST_REQUEST_JWT_HEADER_PARAMETER: {
+    status: 403,
+    message: 'Invalid token: header parameter "%s" is not accepted'
+  },
+  FST_REQUEST_JWT_INVALID_KID: {
+    status: 403,
+    message: 'Invalid token: kid must be a string of 1 to 128 characters'
+  },
+  FST_REQUEST_JWT_INVALID_ISSUER: {
+    status: 403,
+    message: 'Invalid token: iss must be a non-empty string of at most 256 characters',
+    notify: 'Invalid token: iss field not provided'
+  },
+  FST_REQUEST_JWT_UNKNOWN_ISSUER: {
+    status: 403,
+    message: 'Invalid token: service not found'
+  },
+  FST_REQUEST_JWT_BAD_SIGNATURE: {
+    status: 403,
+    message: 'Invalid token: signature does not match any API key of this service',
+    notify: 'Invalid token: API key not found'
+  },
+  FST_REQUEST_JWT_KEY_REVOKED: {
+    status: 403,
+    message: 'Invalid token: API key revoked'
+  },
+  FST_REQUEST_JWT_INVALID_IAT: {
+    status: 403,
+    message: 'Invalid token: iat must be a number of seconds since the epoch',
+    notify: 'Invalid token: iat field not provided'
+  },
+  FST_REQUEST_JWT_CLOCK_SKEW: {
+    status: 403,
+    message: 'Invalid token: iat is %s s %s server time; your system clock must be accurate to within %s seconds',
+    notify: (_offset: number, _direction: string, skew: number) =>
+      `Error: Your system clock must be accurate to within ${skew} seconds`
+  },
+  FST_REQUEST_JWT_INVALID_CLAIM: {
+    status: 403,
+    message: 'Invalid token: %s'
+  },
+  FST_REQUEST_JWT_EXPIRED: {
+    status: 403,
+    message: 'Invalid token: expired (exp)'
+  },
+  FST_REQUEST_JWT_NOT_YET_VALID: {
+    status: 403,
+    message: 'Invalid token: not valid yet (nbf)'
+  },
+  FST_REQUEST_JWT_JTI_REQUIRED: {
+    status: 403,
+    message: 'Invalid token: jti field not provided; this service requires a unique jti in every token'
+  },
+  FST_REQUEST_JWT_REPLAYED: {
+    status: 403,
+    message: 'Invalid token: this token (jti) has already been used; make a new token for every request'
+  },
+  // 503: a dependency failed; the request was not let through
+  FST_REQUEST_JWT_SECRETS_UNAVAILABLE: {
+    status: 503,
+    message: 'Service unavailable: API keys could not be looked up; try again'
+  },
+  FST_REQUEST_JWT_SECRETS_TIMEOUT: {
+    status: 503,
+    message: 'Service unavailable: API key lookup timed out; try again'
+  },
+  FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'Service unavailable: replay protection store failed; try again'
+  },
+  FST_REQUEST_JWT_REPLAY_STORE_FULL: {
+    status: 503,
+    message: 'Service unavailable: replay protection store is full; try again'
+  }
+} satisfies Record<string, ErrorSpec>
+
+export type RequestJwtErrorCode = keyof typeof specs
+
+/** A refusal: a `FastifyError` with a stable `code` and HTTP `statusCode`. */
+export type RequestJwtError = ReturnType<FastifyErrorConstructor<{ code: RequestJwtErrorCode, statusCode: number }>>
+
+type Codes = { [C in RequestJwtErrorCode]: FastifyErrorConstructor<{ code: C, statusCode: number }> }
+
+/** Error constructors by code, for `instanceof` checks and tests: `err instanceof codes.FST_REQUEST_JWT_REPLAYED`. */
+export const codes = Object.freeze(Object.fromEntries(
+  Object.entries(specs).map(([code, spec]) => [code, createError(code, spec.message, spec.status)])
+)) as Codes
+
+/** Raised at registration for a bad plugin option or route config; never sent to a client. */
+export const InvalidOptionError = createError('FST_REQUEST_JWT_INVALID_OPTION', 'fastify-request-jwt: %s', 500, TypeError)
+
+/** A refusal as the plugin raises it: the error, plus Notify's wording of it. */
+export type Refusal = RequestJwtError & { notifyMessage: string }
+
+/** Makes the refusal for `code`, with `args` filling the message's `%s` in order. */
+export function reject (code: RequestJwtErrorCode, ...args: unknown[]): Refusal {
+  const err = new codes[code](...args) as Refusal
+  const notify = (specs[code] as ErrorSpec).notify
+  err.notifyMessage = notify === undefined ? err.message : typeof notify === 'string' ? notify : notify(...args)
+  return err
+}
+
+/** Whether `err` is one of the plugin's refusals (and not, say, a bug that must become a 500). */
+export function isRefusal (err: unknown): err is Refusal {
+  return typeof (err as Refusal | null)?.notifyMessage === 'string'
+}

@@ -1,0 +1,45 @@
+// fastify-request-jwt: authenticates each request of a Fastify service with a short-lived HS256 JWT that the
+// client makes per request, GOV.UK Notify style, with replay protection.
+import fastifyPlugin from 'fastify-plugin'
+import { requestJwtPlugin, type RequestJwtApi } from './plugin.js'
+import type { RequestJwtOptions, RequestJwtRouteConfig, VerifiedRequestJwt } from './types.js'
+
+/**
+ * The plugin. Every route of the context it is registered in needs a valid token, unless its config says
+ * `requestJwt: false`.
+ *
+ * @example
+ * await app.register(requestJwt, {
+ *   getSecrets: async (issuer) => db.apiKeysOf(issuer) // [{ id, secret, revoked }] or null
+ * })
+ * app.get('/v2/notifications', async (request) => list(request.requestJwt.issuer))
+ */
+export const requestJwt = fastifyPlugin<RequestJwtOptions>(requestJwtPlugin, {
+  fastify: '5.x',
+  name: 'fastify-request-jwt'
+})
+export { requestJwt as fastifyRequestJwt }
+export default requestJwt
+
+export { codes, InvalidOptionError } from './errors.js'
+export type { RequestJwtError, RequestJwtErrorCode } from './errors.js'
+export { memoryReplayStore, MemoryReplayStore } from './memory-replay-store.js'
+export type { MemoryReplayStoreOptions } from './memory-replay-store.js'
+export { ReplayStoreFullError } from './replay-store.js'
+export type { ReplayStore } from './replay-store.js'
+export type { RequestJwtApi } from './plugin.js'
+export type * from './types.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified token of a protected route; `null` on public routes (`config: { requestJwt: false }`). */
+    requestJwt: VerifiedRequestJwt | null
+  }
+  interface FastifyInstance {
+    requestJwt: RequestJwtApi
+  }
+  interface FastifyContextConfig {
+    /** `false`: a public route. An object: per-route settings. */
+    requestJwt?: RequestJwtRouteConfig
+  }
+}

@@ -1,0 +1,98 @@
+// Step 3b: what `getSecrets` returned, made into keys the signature check can use. A secret that must never be a
+// key (empty, missing, a PEM public key: key confusion) is dropped here, with an error in the log for the operator.
+import type { FastifyBaseLogger } from 'fastify'
+import type { SecretRecord } from './types.js'
+
+export interface ApiKey {
+  /** The record's id; `null` for a bare-string secret. */
+  id: string | null
+  /** HMAC key bytes. */
+  secret: Buffer
+  revoked: boolean
+}
+
+export interface KeySet {
+  /** Keys to try, in the order `getSecrets` gave them. */
+  live: readonly ApiKey[]
+  /** Revoked keys, tried only to say "revoked" instead of "not found". */
+  revoked: readonly ApiKey[]
+  /** Keys by id, for a token's `kid`. A plain Map: a `kid` of `__proto__` finds nothing. */
+  byId: ReadonlyMap<string, ApiKey>
+}
+
+/** Secrets shorter than this many bytes are weak for HS256 (RFC 7518 section 3.2). Notify's are 36. */
+export const MIN_SECRET_BYTES = 32
+const PEM = /-----BEGIN [A-Z ]+-----/
+const MAX_WARNED = 10_000
+
+export class InvalidLookupResultError extends Error {}
+
+export interface KeySetBuilderOptions {
+  weakSecrets: 'warn' | 'reject'
+  log: FastifyBaseLogger
+}
+
+/** Turns lookup results into key sets, and remembers which weak keys it has already warned about. */
+export class KeySetBuilder {
+  readonly #options: KeySetBuilderOptions
+  readonly #warned = new Set<string>()
+
+  constructor (options: KeySetBuilderOptions) {
+    this.#options = options
+  }
+
+  /** The issuer's keys, or `null` for an unknown issuer. Throws `InvalidLookupResultError` for a result of the wrong shape. */
+  build (issuer: string, result: unknown): KeySet | null {
+    if (result === null || result === undefined) return null
+    if (!Array.isArray(result)) {
+      throw new InvalidLookupResultError('getSecrets must resolve to an array of secrets or key records, or null')
+    }
+    const live: ApiKey[] = []
+    const revoked: ApiKey[] = []
+    const byId = new Map<string, ApiKey>()
+    for (const [index, entry] of result.entries()) {
+      const key = this.#toKey(issuer, index, entry)
+      if (key === undefined) continue
+      ;(key.revoked ? revoked : live).push(key)
+      if (key.id !== null && !byId.has(key.id)) byId.set(key.id, key)
+    }
+    if (live.length === 0 && revoked.length === 0 && result.length === 0) return null
+    return { live, revoked, byId }
+  }
+
+  #toKey (issuer: string, index: number, entry: unknown): ApiKey | undefined {
+    const record: Partial<SecretRecord> = typeof entry === 'string' ? { secret: entry } : (entry ?? {}) as Partial<SecretRecord>
+    const id = typeof record.id === 'string' ? record.id : null
+    const where = { requestJwt: { issuer, keyId: id ?? `#${index}` } }
+    const secret = toBytes(record.secret)
+    if (secret === undefined || secret.length === 0) {
+      this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a key with no secret; it is never used')
+      return undefined
+    }
+    if (PEM.test(secret.toString('latin1'))) {
+      this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a PEM key as an HMAC secret; it is never used')
+      return undefined
+    }
+    if (secret.length < MIN_SECRET_BYTES) {
+      if (this.#options.weakSecrets === 'reject') {
+        this.#options.log.error(where, `fastify-request-jwt: secret shorter than ${MIN_SECRET_BYTES} bytes refused (weakSecrets: 'reject')`)
+        return undefined
+      }
+      this.#warnOnce(where, `${issuer}\u0000${where.requestJwt.keyId}`)
+    }
+    return { id, secret, revoked: record.revoked === true }
+  }
+
+  #warnOnce (where: object, name: string): void {
+    if (this.#warned.has(name)) return
+    if (this.#warned.size >= MAX_WARNED) this.#warned.clear()
+    this.#warned.add(name)
+    this.#options.log.warn(where, `fastify-request-jwt: secret shorter than ${MIN_SECRET_BYTES} bytes is weak for HS256`)
+  }
+}
+
+function toBytes (secret: unknown): Buffer | undefined {
+  if (typeof secret === 'string') return Buffer.from(secret, 'utf8')
+  if (secret instanceof Uint8Array) return Buffer.from(secret)
+  return undefined
+}

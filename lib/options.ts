@@ -1,0 +1,113 @@
+// Registration: the plugin's options, checked and normalised once into a frozen object. A security option is never
+// silently coerced: anything unexpected throws FST_REQUEST_JWT_INVALID_OPTION before the server can start.
+import { InvalidOptionError } from './errors.js'
+import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from './memory-replay-store.js'
+import type { ReplayStore } from './replay-store.js'
+import type { ErrorFormat, GetSecrets, RequestJwtOptions } from './types.js'
+
+export interface ResolvedOptions {
+  readonly getSecrets: GetSecrets
+  readonly clockSkew: number
+  readonly secretCacheTtlMs: number
+  readonly unknownIssuerCacheTtlMs: number
+  readonly secretCacheMaxEntries: number
+  readonly lookupTimeoutMs: number
+  /** `undefined`: replay protection is off. */
+  readonly replayStore: ReplayStore | undefined
+  readonly requireJti: boolean
+  readonly errorFormat: ErrorFormat
+  readonly maxTokenLength: number
+  readonly weakSecrets: 'warn' | 'reject'
+  readonly retryAfter: number
+  readonly now: () => number
+}
+
+const OPTION_NAMES = new Set([
+  'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'lookupTimeout',
+  'replay', 'errorFormat', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now'
+])
+/** Options Fastify's `register` itself reads; they may ride along in the same object. */
+const REGISTER_OPTION_NAMES = new Set(['prefix', 'logLevel', 'logSerializers'])
+const REPLAY_OPTION_NAMES = new Set(['requireJti', 'store', 'maxEntries'])
+
+export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
+  if (input === null || typeof input !== 'object') fail('options must be an object with at least getSecrets')
+  rejectUnknown(input, OPTION_NAMES, '', REGISTER_OPTION_NAMES)
+  if (typeof input.getSecrets !== 'function') {
+    fail('getSecrets must be a function (issuer, request) => keys; see "Looking up keys" in the README')
+  }
+  const now = input.now ?? Date.now
+  if (typeof now !== 'function') fail('now must be a function returning epoch milliseconds')
+  return Object.freeze({
+    getSecrets: input.getSecrets,
+    clockSkew: seconds(input.clockSkew, 30, 'clockSkew'),
+    secretCacheTtlMs: seconds(input.secretCacheTtl, 2, 'secretCacheTtl') * 1000,
+    unknownIssuerCacheTtlMs: seconds(input.unknownIssuerCacheTtl, 2, 'unknownIssuerCacheTtl') * 1000,
+    secretCacheMaxEntries: count(input.secretCacheMaxEntries, 10_000, 'secretCacheMaxEntries'),
+    lookupTimeoutMs: positiveSeconds(input.lookupTimeout, 5, 'lookupTimeout') * 1000,
+    ...replay(input.replay, now),
+    errorFormat: oneOf(input.errorFormat, ['fastify', 'notify'] as const, 'errorFormat'),
+    maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
+    weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
+    retryAfter: count(input.retryAfter, 1, 'retryAfter'),
+    now
+  })
+}
+
+function replay (input: RequestJwtOptions['replay'], now: () => number): Pick<ResolvedOptions, 'replayStore' | 'requireJti'> {
+  if (input === false) return { replayStore: undefined, requireJti: false }
+  const options = input ?? {}
+  if (typeof options !== 'object' || options === null) fail('replay must be false or an object')
+  rejectUnknown(options, REPLAY_OPTION_NAMES, 'replay.')
+  const requireJti = options.requireJti ?? false
+  if (typeof requireJti !== 'boolean') fail('replay.requireJti must be a boolean')
+  if (options.store !== undefined) {
+    if (typeof options.store?.remember !== 'function') fail('replay.store must have a remember(issuer, jti, ttlMs) method')
+    if (options.maxEntries !== undefined) fail('replay.maxEntries sets the size of the default store; configure a custom store itself')
+    return { replayStore: options.store, requireJti }
+  }
+  const maxEntries = count(options.maxEntries, DEFAULT_MAX_ENTRIES, 'replay.maxEntries')
+  return { replayStore: new MemoryReplayStore({ maxEntries, now }), requireJti }
+}
+
+function rejectUnknown (object: object, known: Set<string>, prefix: string, ignored?: Set<string>): void {
+  for (const name of Object.keys(object)) {
+    if (!known.has(name) && ignored?.has(name) !== true) {
+      fail(`unknown option ${prefix}${name}; known options are ${[...known].map(n => prefix + n).join(', ')}`)
+    }
+  }
+}
+
+function seconds (value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail(`${name} must be a finite number of seconds >= 0, got ${describe(value)}`)
+  }
+  return value
+}
+
+function positiveSeconds (value: unknown, fallback: number, name: string): number {
+  const result = seconds(value, fallback, name)
+  if (result === 0) fail(`${name} must be more than 0 seconds`)
+  return result
+}
+
+function count (value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || (value as number) < 1) fail(`${name} must be a whole number >= 1, got ${describe(value)}`)
+  return value as number
+}
+
+function oneOf<T extends string> (value: unknown, allowed: readonly T[], name: string): T {
+  if (value === undefined) return allowed[0] as T
+  if (!allowed.includes(value as T)) fail(`${name} must be one of ${allowed.map(a => `'${a}'`).join(', ')}, got ${describe(value)}`)
+  return value as T
+}
+
+function describe (value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(value)
+}
+
+function fail (message: string): never {
+  throw new InvalidOptionError(message)
+}

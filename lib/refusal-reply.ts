@@ -1,0 +1,29 @@
+// How a refused request is answered: once, by the plugin itself (not through the app's error handler, so the answer
+// and the single log line do not depend on it), in Fastify's or GOV.UK Notify's error shape.
+import { STATUS_CODES } from 'node:http'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Refusal } from './errors.js'
+import type { ErrorFormat } from './types.js'
+
+export interface RefusalReplyOptions {
+  errorFormat: ErrorFormat
+  retryAfter: number
+}
+
+/** A refusal, annotated on its way up with what the log line should say. */
+export type AnnotatedRefusal = Refusal & { issuer?: string }
+
+export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: AnnotatedRefusal, options: RefusalReplyOptions): void {
+  const status = err.statusCode
+  // Never the token, a secret or a claim other than the issuer: only the reason code and who claimed to call.
+  const details = { requestJwt: { code: err.code, issuer: err.issuer }, err: err.cause }
+  if (status >= 500) {
+    request.log.warn(details, 'fastify-request-jwt: request refused, a dependency failed')
+    reply.header('retry-after', options.retryAfter)
+  } else {
+    request.log.info(details, 'fastify-request-jwt: request refused')
+  }
+  reply.code(status).send(options.errorFormat === 'notify'
+    ? { status_code: status, errors: [{ error: status >= 500 ? 'Exception' : 'AuthError', message: err.notifyMessage }] }
+    : { statusCode: status, code: err.code, error: STATUS_CODES[status], message: err.message })
+}

@@ -1,0 +1,32 @@
+// Step 4: the signature. HMAC-SHA256 over `header.payload` with each live key of the issuer (or just the key the
+// `kid` names), compared in constant time. Revoked keys are tried last, only to give the better error.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { reject } from './errors.js'
+import type { ApiKey, KeySet } from './key-set.js'
+
+/** The key that signed the token; throws `BAD_SIGNATURE` or `KEY_REVOKED`. */
+export function verifySignature (signingInput: string, signature: Buffer, keys: KeySet, kid: string | undefined): ApiKey {
+  if (kid !== undefined) {
+    const key = keys.byId.get(kid)
+    if (key === undefined || !signs(key, signingInput, signature)) throw reject('FST_REQUEST_JWT_BAD_SIGNATURE')
+    if (key.revoked) throw reject('FST_REQUEST_JWT_KEY_REVOKED')
+    return key
+  }
+  for (const key of keys.live) {
+    if (signs(key, signingInput, signature)) return key
+  }
+  for (const key of keys.revoked) {
+    if (signs(key, signingInput, signature)) throw reject('FST_REQUEST_JWT_KEY_REVOKED')
+  }
+  throw reject('FST_REQUEST_JWT_BAD_SIGNATURE')
+}
+
+/** HMAC-SHA256 of `signingInput` under `key`: the signature an honest client sends. */
+export function sign (key: Buffer, signingInput: string): Buffer {
+  return createHmac('sha256', key).update(signingInput).digest()
+}
+
+function signs (key: ApiKey, signingInput: string, signature: Buffer): boolean {
+  // The decoder guarantees 32 bytes, the length of an HMAC-SHA256; timingSafeEqual would throw on any other.
+  return timingSafeEqual(sign(key.secret, signingInput), signature)
+}

@@ -1,0 +1,48 @@
+// Step 2a: a compact JWS, decoded strictly. Three canonical base64url parts, UTF-8 that is valid, JSON objects with
+// unique member names. Nothing is trusted yet: the signature is checked later, against the issuer's keys.
+import { isUtf8 } from 'node:buffer'
+import { reject } from './errors.js'
+import { decodeBase64url } from './internal/base64url.js'
+import { parseJsonObject, type JsonObject } from './internal/strict-json.js'
+
+export interface DecodedToken {
+  header: JsonObject
+  claims: JsonObject
+  /** `header.payload` as sent: the bytes the signature covers. */
+  signingInput: string
+  /** The raw signature bytes (32 for HS256). */
+  signature: Buffer
+}
+
+const HS256_SIGNATURE_BYTES = 32
+
+/** Decodes `token` or throws `FST_REQUEST_JWT_MALFORMED` saying which part is wrong. */
+export function decodeToken (token: string): DecodedToken {
+  const firstDot = token.indexOf('.')
+  const secondDot = firstDot === -1 ? -1 : token.indexOf('.', firstDot + 1)
+  if (secondDot === -1 || token.indexOf('.', secondDot + 1) !== -1) {
+    throw reject('FST_REQUEST_JWT_MALFORMED', `expected 3 dot-separated parts, found ${token.split('.').length}`)
+  }
+  const header = decodeJsonPart(token.slice(0, firstDot), 'header')
+  const claims = decodeJsonPart(token.slice(firstDot + 1, secondDot), 'payload')
+  const signature = decodePart(token.slice(secondDot + 1), 'signature')
+  if (signature.length !== HS256_SIGNATURE_BYTES) {
+    throw reject('FST_REQUEST_JWT_MALFORMED', `signature is ${signature.length} bytes, HS256 gives ${HS256_SIGNATURE_BYTES}`)
+  }
+  return { header, claims, signingInput: token.slice(0, secondDot), signature }
+}
+
+function decodePart (text: string, name: string): Buffer {
+  if (text.length === 0) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is empty`)
+  const bytes = decodeBase64url(text)
+  if (bytes === undefined) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is not canonical unpadded base64url`)
+  return bytes
+}
+
+function decodeJsonPart (text: string, name: string): JsonObject {
+  const bytes = decodePart(text, name)
+  if (!isUtf8(bytes)) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is not valid UTF-8`)
+  const parsed = parseJsonObject(bytes.toString('utf8'))
+  if (!parsed.ok) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} ${parsed.reason}`)
+  return parsed.value
+}

@@ -1,0 +1,65 @@
+// The checks that need no body, in the order the data flows: header -> token -> issuer -> keys -> signature ->
+// claims. Synchronous while the issuer's keys are cached, so the common path allocates no promise.
+import type { FastifyRequest } from 'fastify'
+import { readBearerToken } from './authorization-header.js'
+import { checkTime, readIssuer, readJti } from './claims.js'
+import { isRefusal } from './errors.js'
+import { checkHeader } from './header-policy.js'
+import type { ApiKey, KeySet } from './key-set.js'
+import type { ResolvedOptions } from './options.js'
+import type { AnnotatedRefusal } from './refusal-reply.js'
+import type { SecretCache } from './secret-cache.js'
+import { verifySignature } from './signature.js'
+import { decodeToken, type DecodedToken } from './token-decoder.js'
+
+/** A token whose signature and claims passed; binding and replay checks come later, in `preHandler`. */
+export interface VerifiedToken {
+  readonly issuer: string
+  readonly key: ApiKey
+  readonly claims: Readonly<Record<string, unknown>>
+  readonly jti: string | undefined
+  /** Epoch ms until which the token could be accepted: how long its jti must be remembered. */
+  readonly acceptUntilMs: number
+}
+
+type VerifierOptions = Pick<ResolvedOptions, 'maxTokenLength' | 'clockSkew' | 'requireJti' | 'now'>
+
+export class TokenVerifier {
+  readonly #options: VerifierOptions
+  readonly #secrets: SecretCache
+
+  constructor (options: VerifierOptions, secrets: SecretCache) {
+    this.#options = options
+    this.#secrets = secrets
+  }
+
+  /** Verifies the request's token. Throws, or rejects with, a refusal. */
+  verify (request: FastifyRequest): VerifiedToken | Promise<VerifiedToken> {
+    const decoded = decodeToken(readBearerToken(request.raw, this.#options.maxTokenLength))
+    const kid = checkHeader(decoded.header)
+    const issuer = readIssuer(decoded.claims)
+    try {
+      const keys = this.#secrets.get(issuer, request)
+      if (keys instanceof Promise) {
+        return keys.then(found => this.#verifyWithKeys(decoded, kid, issuer, found))
+          .catch((err: unknown) => { throw annotate(err, issuer) })
+      }
+      return this.#verifyWithKeys(decoded, kid, issuer, keys)
+    } catch (err) {
+      throw annotate(err, issuer)
+    }
+  }
+
+  #verifyWithKeys (decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
+    const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
+    const acceptUntilMs = checkTime(decoded.claims, this.#options.now(), this.#options.clockSkew)
+    const jti = readJti(decoded.claims, this.#options.requireJti)
+    return { issuer, key, claims: decoded.claims, jti, acceptUntilMs }
+  }
+}
+
+/** Adds the issuer to a refusal, for the log line. */
+function annotate (err: unknown, issuer: string): unknown {
+  if (isRefusal(err)) (err as AnnotatedRefusal).issuer = issuer
+  return err
+}
