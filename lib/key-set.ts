@@ -23,7 +23,6 @@ export interface KeySet {
 /** Secrets shorter than this many bytes are weak for HS256 (RFC 7518 section 3.2). Notify's are 36. */
 export const MIN_SECRET_BYTES = 32
 const PEM = /-----BEGIN [A-Z ]+-----/
-const MAX_WARNED = 10_000
 
 export class InvalidLookupResultError extends Error {}
 
@@ -35,6 +34,7 @@ export interface KeySetBuilderOptions {
 /** Turns lookup results into key sets, and remembers which weak keys it has already warned about. */
 export class KeySetBuilder {
   readonly #options: KeySetBuilderOptions
+  /** Keys already warned about. Only keys `getSecrets` returned get here, so it grows with the real key store only. */
   readonly #warned = new Set<string>()
 
   constructor (options: KeySetBuilderOptions) {
@@ -85,7 +85,6 @@ export class KeySetBuilder {
 
   #warnOnce (where: object, name: string): void {
     if (this.#warned.has(name)) return
-    if (this.#warned.size >= MAX_WARNED) this.#warned.clear()
     this.#warned.add(name)
     this.#options.log.warn(where, `fastify-request-jwt: secret shorter than ${MIN_SECRET_BYTES} bytes is weak for HS256`)
   }

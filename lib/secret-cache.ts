@@ -25,9 +25,13 @@ class LookupTimeoutError extends Error {}
 
 export class SecretCache {
   readonly #cache: LRUCache<string, Entry, FastifyRequest>
+  readonly #ttlMs: number
+  readonly #unknownTtlMs: number
 
   constructor (options: SecretCacheOptions) {
     const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs } = options
+    this.#ttlMs = ttlMs
+    this.#unknownTtlMs = unknownTtlMs
     this.#cache = new LRUCache<string, Entry, FastifyRequest>({
       max: options.maxEntries,
       ttl: ttlMs,
@@ -52,8 +56,12 @@ export class SecretCache {
     const cached = this.#cache.get(issuer)
     if (cached !== undefined) return known(cached)
     return this.#cache.fetch(issuer, { context: request }).then(fetched => {
-      // Only an aborted fetch (the entry was evicted meanwhile) resolves to nothing: a failure, not an answer.
+      // Only an aborted fetch (the entry was evicted meanwhile) may resolve to nothing: a failure, not an answer.
+      // lru-cache 11 rejects such a fetch instead (tested), so this guard only holds the line for other versions.
+      /* c8 ignore next */
       if (fetched === undefined) throw new Error('secret lookup was aborted')
+      // A TTL of 0 means "do not cache" (to lru-cache it means "forever"): the answer served the waiting requests only.
+      if ((fetched === UNKNOWN ? this.#unknownTtlMs : this.#ttlMs) === 0) this.#cache.delete(issuer)
       return fetched
     }).then(known, (err: unknown) => {
       const refusal = reject(err instanceof LookupTimeoutError ? 'FST_REQUEST_JWT_SECRETS_TIMEOUT' : 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')

@@ -76,7 +76,9 @@ export interface RequestJwtOptions {
 /** Route config: `false` makes a route public; an object tunes the route. */
 export type RequestJwtRouteConfig = false | RequestJwtRouteOptions
 
-export interface RequestJwtRouteOptions {}
+export interface RequestJwtRouteOptions {
+  readonly [name: string]: never
+}
 
 /** What a protected handler finds on `request.requestJwt`. */
 export interface VerifiedRequestJwt {

@@ -1,6 +1,11 @@
 // JSON.parse is lenient where a token must not be: duplicate member names are last-wins (`{"alg":"none","alg":"HS256"}`
 // reads as HS256 to one library and none to another) and surrounding white space is ignored. This module parses a
-// JSON object and refuses both. It runs on text that JSON.parse already accepted, so the scan can stay simple.
+// JSON object and refuses both, and refuses nesting deeper than any claim needs (JSON.stringify, in a handler or a
+// logger, overflows the stack on what JSON.parse accepts). The scan runs on text JSON.parse already accepted, so it
+// can stay simple.
+
+/** Deepest nesting of objects and arrays accepted, the token's own object included. */
+export const MAX_DEPTH = 32
 
 export type JsonObject = Record<string, unknown>
 
@@ -19,12 +24,13 @@ export function parseJsonObject (text: string): StrictJsonResult {
     return { ok: false, reason: 'is not valid JSON' }
   }
   // The name itself is not echoed: responses never repeat what the token says.
-  if (hasDuplicateName(text)) return { ok: false, reason: 'has a member name twice' }
+  const problem = scan(text)
+  if (problem !== undefined) return { ok: false, reason: problem }
   return { ok: true, value: value as JsonObject }
 }
 
-/** Whether a member name appears twice in one object of `json` (valid JSON text). */
-function hasDuplicateName (json: string): boolean {
+/** What is wrong with `json` (valid JSON text): a member name twice in one object, or too deep a nesting. */
+function scan (json: string): string | undefined {
   // One entry per open container: the names seen so far for an object, null for an array.
   const open: Array<Set<string> | null> = []
   let expectName = false
@@ -41,21 +47,20 @@ function hasDuplicateName (json: string): boolean {
         // Escapes must be decoded first: "a" and "\u0061" are the same name.
         const name = escaped ? JSON.parse(json.slice(i, end + 1)) as string : json.slice(i + 1, end)
         const names = open[open.length - 1] as Set<string>
-        if (names.has(name)) return true
+        if (names.has(name)) return 'has a member name twice'
         names.add(name)
         expectName = false
       }
       i = end
-    } else if (c === 0x7b) { // '{'
-      open.push(new Set())
-      expectName = true
-    } else if (c === 0x5b) { // '['
-      open.push(null)
+    } else if (c === 0x7b || c === 0x5b) { // '{' or '['
+      if (open.length === MAX_DEPTH) return `is nested deeper than ${MAX_DEPTH} levels`
+      open.push(c === 0x7b ? new Set() : null)
+      expectName = c === 0x7b
     } else if (c === 0x7d || c === 0x5d) { // '}' or ']'
       open.pop()
     } else if (c === 0x2c) { // ',': in an object, a name comes next
       expectName = open[open.length - 1] != null
     }
   }
-  return false
+  return undefined
 }

@@ -1,0 +1,140 @@
+// security-cases.md section D: claims, and the time window on a fake clock.
+import { test } from 'tap'
+import { buildApp } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { bearer, makeToken, notifyToken, NOW_MS, NOW_S, SERVICE_ID } from './helpers/tokens.js'
+
+test('D28: iss must be a non-empty string; numbers, arrays and objects are refused', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const iss of [undefined, '', 123, [SERVICE_ID], { id: SERVICE_ID }, null, true, 'x'.repeat(257)]) {
+    const claims: Record<string, unknown> = { iat: NOW_S }
+    if (iss !== undefined) claims.iss = iss
+    const res = await context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims })) })
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_INVALID_ISSUER')
+  }
+  t.equal(context.lookups(), 0, 'no lookup for a bad issuer')
+})
+
+test('D28: jti must be a string; numbers and arrays are refused', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const jti of [1, ['a'], { a: 1 }, null, true]) {
+    const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti })) })
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_INVALID_CLAIM')
+    t.match(res.json().message, /jti must be a string/)
+  }
+})
+
+test('D29: iat missing, a string, a boolean, null or an array is refused', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const iat of [undefined, String(NOW_S), true, null, [NOW_S]]) {
+    const claims: Record<string, unknown> = { iss: SERVICE_ID }
+    if (iat !== undefined) claims.iat = iat
+    const res = await context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims })) })
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_INVALID_IAT')
+  }
+})
+
+test('D30: the window is inclusive: now - 30 s and now + 30 s accepted, one second beyond refused', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const offset of [-30, 30, 0, -29, 29]) {
+    const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_S + offset })) })
+    t.equal(res.statusCode, 200, `iat ${offset} s from now accepted`)
+  }
+  for (const offset of [-31, 31]) {
+    const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_S + offset })) })
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_CLOCK_SKEW')
+    t.equal(res.json().message, `Invalid token: iat is 31 s ${offset < 0 ? 'behind' : 'ahead of'} server time; your system clock must be accurate to within 30 seconds`)
+  }
+})
+
+test('D30: time is compared in whole seconds, as Notify does: the last millisecond of the 30th second passes', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken()
+  context.clock.set(NOW_MS + 30_999)
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
+  context.clock.set(NOW_MS + 31_000)
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'late' })) }), 403, 'FST_REQUEST_JWT_CLOCK_SKEW')
+})
+
+test('D30: the skew is configurable, and 0 means the current second only', async t => {
+  const context = await buildApp({ clockSkew: 0 })
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })).statusCode, 200)
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_S - 1 })) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_CLOCK_SKEW')
+  t.match(res.json().message, /within 0 seconds/)
+})
+
+test('D31: iat in milliseconds is refused as not being seconds', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_MS })) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_INVALID_IAT')
+  t.match(res.json().message, /seconds since the epoch/)
+})
+
+test('D32: iat 0, -1, 1e308 and 1e999 (Infinity) are refused', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const iat of ['0', '-1', '1e308', '1e999', '-1e999']) {
+    const payload = `{"iss":"${SERVICE_ID}","iat":${iat}}`
+    const res = await context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims: payload })) })
+    t.equal(res.statusCode, 403, `iat ${iat}`)
+    t.match(res.json().code, /^FST_REQUEST_JWT_(INVALID_IAT|CLOCK_SKEW)$/)
+  }
+})
+
+test('D33: a fractional iat is accepted and compared exactly against the current second', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_S - 30 })) })).statusCode, 200)
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_S + 0.5 })) })).statusCode, 200, 'Node client rounding (+0.5 s)')
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_S - 30.5 })) })).statusCode, 403)
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iat: NOW_S + 30.5 })) })).statusCode, 403)
+})
+
+test('D34: exp in the past, nbf in the future and exp as a string are refused; the skew is their leeway', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ exp: NOW_S - 30 }, 'FST_REQUEST_JWT_EXPIRED'],
+    [{ exp: NOW_S - 100 }, 'FST_REQUEST_JWT_EXPIRED'],
+    [{ nbf: NOW_S + 31 }, 'FST_REQUEST_JWT_NOT_YET_VALID'],
+    [{ exp: String(NOW_S + 10) }, 'FST_REQUEST_JWT_INVALID_CLAIM'],
+    [{ nbf: null }, 'FST_REQUEST_JWT_INVALID_CLAIM']
+  ]
+  for (const [claims, code] of cases) {
+    assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(notifyToken(claims)) }), 403, code)
+  }
+  for (const claims of [{ exp: NOW_S - 29, jti: 'a' }, { nbf: NOW_S + 30, jti: 'b' }, { exp: NOW_S + 60, nbf: NOW_S - 60, jti: 'c' }]) {
+    t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken(claims)) })).statusCode, 200, JSON.stringify(claims))
+  }
+})
+
+test('D35: jti empty, over 128 bytes or with control characters is refused', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const jti of ['', 'x'.repeat(129), 'é'.repeat(65), 'a\nb', 'a\u0000b', 'tab\t', '\u007f']) {
+    const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti })) })
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_INVALID_CLAIM')
+  }
+  for (const jti of ['x'.repeat(128), 'é'.repeat(64), 'ok-jti']) {
+    t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti })) })).statusCode, 200, `${jti.length} characters accepted`)
+  }
+})
+
+test('the node client test vector: its signature verifies, and its numeric iss is refused as documented', async t => {
+  const vector = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOjEyMywiaWF0IjoxMjM0NTY3ODkwfQ.18aBKSLffjbX_TLmosB_qYgW9EkWIQpBgWy7GpiKg6o'
+  t.equal(makeToken({ header: { alg: 'HS256', typ: 'JWT' }, claims: { iss: 123, iat: 1234567890 }, secret: 'SECRET' }), vector)
+  const context = await buildApp({ getSecrets: () => ['SECRET'] })
+  t.teardown(() => context.app.close())
+  context.clock.set(1234567890_000)
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(vector) }), 403, 'FST_REQUEST_JWT_INVALID_ISSUER')
+  const asString = makeToken({ header: { alg: 'HS256', typ: 'JWT' }, claims: { iss: '123', iat: 1234567890 }, secret: 'SECRET' })
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(asString) })).statusCode, 200, 'the same token with iss "123" passes')
+})

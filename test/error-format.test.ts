@@ -1,0 +1,60 @@
+// The two error shapes: Fastify's default, and GOV.UK Notify's v2 body with Notify's own messages.
+import { test } from 'tap'
+import { buildApp } from './helpers/app.js'
+import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET } from './helpers/tokens.js'
+
+const notifyCases: Array<[string, Record<string, string> | undefined, number, string]> = [
+  ['no header', undefined, 401, 'Unauthorized: authentication token must be provided'],
+  ['basic scheme', { authorization: 'Basic dXNlcjpwYXNz' }, 401, 'Unauthorized: authentication bearer scheme must be used'],
+  ['no iss', bearer(makeToken({ claims: { iat: NOW_S } })), 403, 'Invalid token: iss field not provided'],
+  ['unknown service', bearer(makeToken({ claims: { iss: 'nobody', iat: NOW_S } })), 403, 'Invalid token: service not found'],
+  ['HS512', bearer(makeToken({ header: { alg: 'HS512' }, claims: { iat: NOW_S } })), 403, 'Invalid token: algorithm used is not HS256'],
+  ['wrong key', bearer(notifyToken({}, 'wrong-key-wrong-key-wrong-key-wrong-k')), 403, 'Invalid token: API key not found'],
+  ['revoked key', bearer(notifyToken({}, OTHER_SECRET)), 403, 'Invalid token: API key revoked'],
+  ['clock skew', bearer(notifyToken({ iat: NOW_S - 31 })), 403, 'Error: Your system clock must be accurate to within 30 seconds'],
+  ['missing iat', bearer(notifyToken({ iat: 'now' })), 403, 'Invalid token: iat field not provided']
+]
+
+test("errorFormat: 'notify' answers with Notify's v2 body and messages", async t => {
+  const context = await buildApp({ errorFormat: 'notify' })
+  t.teardown(() => context.app.close())
+  for (const [name, headers, status, message] of notifyCases) {
+    const res = await context.app.inject({ url: '/protected', ...(headers ? { headers } : {}) })
+    t.equal(res.statusCode, status, name)
+    t.same(res.json(), { status_code: status, errors: [{ error: 'AuthError', message }] }, name)
+  }
+})
+
+test("errorFormat: 'notify' gives a 503 Notify's shape too, with Retry-After", async t => {
+  const context = await buildApp({ errorFormat: 'notify', getSecrets: () => { throw new Error('down') } })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '1')
+  t.same(res.json(), { status_code: 503, errors: [{ error: 'Exception', message: 'Service unavailable: API keys could not be looked up; try again' }] })
+})
+
+test("the default 'fastify' format is Fastify's error body with the plugin's code", async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({}, 'wrong-key-wrong-key-wrong-key-wrong-k')) })
+  t.same(res.json(), {
+    statusCode: 403,
+    code: 'FST_REQUEST_JWT_BAD_SIGNATURE',
+    error: 'Forbidden',
+    message: 'Invalid token: signature does not match any API key of this service'
+  })
+  t.match(res.headers['content-type'], /^application\/json/)
+})
+
+test('a refusal is logged once, with its code and issuer, and never the token', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken({}, 'wrong-key-wrong-key-wrong-key-wrong-k')
+  await context.app.inject({ url: '/protected', headers: bearer(token) })
+  const refusals = context.logs.filter(line => line.requestJwt !== undefined)
+  t.equal(refusals.length, 1)
+  t.same(refusals[0]?.requestJwt, { code: 'FST_REQUEST_JWT_BAD_SIGNATURE', issuer: 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1' })
+  t.equal(refusals[0]?.level, 30)
+  t.notOk(context.rawLogs.some(line => line.includes(token) || line.includes(token.split('.')[2] as string)))
+})

@@ -1,0 +1,128 @@
+// security-cases.md section A: HTTP framing of the Authorization header, and registration order (A0).
+import { test } from 'tap'
+import Fastify from 'fastify'
+import requestJwt from '../lib/index.js'
+import { buildApp, testKeys } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { bearer, notifyToken } from './helpers/tokens.js'
+
+test('A0: a route declared right after an un-awaited register is still protected', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  let handled = 0
+  app.register(requestJwt, { getSecrets: testKeys })
+  app.get('/x', async () => { handled++; return 'reached' })
+  const res = await app.inject({ url: '/x' })
+  t.equal(res.statusCode, 401)
+  t.equal(handled, 0)
+})
+
+test('A0: a route declared before the plugin is registered is protected too', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.get('/early', async () => 'reached')
+  app.register(requestJwt, { getSecrets: testKeys })
+  const res = await app.inject({ url: '/early' })
+  t.equal(res.statusCode, 401)
+})
+
+test('a valid token reaches the handler, which sees issuer, key id and claims', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  t.equal(res.statusCode, 200, res.body)
+  t.same(res.json().requestJwt, { issuer: 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1', keyId: 'live', claims: { iss: 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1', iat: 1767225600 } })
+})
+
+test('a public route needs no token and sees requestJwt as null', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/public' })
+  t.equal(res.statusCode, 200)
+  t.equal(context.lookups(), 0)
+})
+
+test('A1: no Authorization header is a 401', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected' })
+  assertRefused(t, res, 401, 'FST_REQUEST_JWT_NO_AUTHORIZATION')
+  t.equal(res.json().message, 'Unauthorized: authentication token must be provided')
+})
+
+test('A1: an empty Authorization header is a 401 like no header', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: { authorization: '' } })
+  assertRefused(t, res, 401, 'FST_REQUEST_JWT_NO_AUTHORIZATION')
+})
+
+test('A2: a scheme other than Bearer is a 401; bearer and BEARER are accepted', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken()
+  for (const scheme of ['Basic', 'Token', 'JWT', 'Bearer:', `${token}`]) {
+    const res = await context.app.inject({ url: '/protected', headers: { authorization: `${scheme} ${token}` } })
+    assertRefused(t, res, 401, 'FST_REQUEST_JWT_BAD_SCHEME')
+  }
+  for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+    const res = await context.app.inject({ url: '/protected', headers: { authorization: `${scheme} ${notifyToken({ jti: scheme })}` } })
+    t.equal(res.statusCode, 200, `${scheme} accepted`)
+  }
+})
+
+test('A3: two Authorization headers are a 401, whichever comes first', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken()
+  const res = await context.app.inject({
+    url: '/protected',
+    headers: { authorization: [`Bearer ${token}`, 'Bearer other'] as unknown as string }
+  })
+  assertRefused(t, res, 401, 'FST_REQUEST_JWT_MULTIPLE_AUTHORIZATION', { token })
+})
+
+test('A4: Bearer with nothing after it is a 401', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const authorization of ['Bearer', 'Bearer ', 'Bearer    ']) {
+    const res = await context.app.inject({ url: '/protected', headers: { authorization } })
+    assertRefused(t, res, 401, 'FST_REQUEST_JWT_EMPTY_TOKEN')
+  }
+})
+
+test('A5: a token over the size cap is refused before it is decoded', async t => {
+  const context = await buildApp({ maxTokenLength: 1024 })
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ padding: 'x'.repeat(2000) })
+  const res = await context.app.inject({ url: '/protected', headers: bearer(token) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_TOKEN_TOO_LARGE', { token })
+  t.equal(context.lookups(), 0, 'no key lookup for an oversized token')
+})
+
+test('the default size cap is 8 KiB', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer('a'.repeat(8193)) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_TOKEN_TOO_LARGE')
+  t.match(res.json().message, /8192/)
+})
+
+test('the plugin protects only the context it is registered in', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.get('/open', async () => 'open')
+  await app.register(async function v2 (scope) {
+    await scope.register(requestJwt, { getSecrets: testKeys })
+    scope.get('/notifications', async () => 'listed')
+  }, { prefix: '/v2' })
+  t.equal((await app.inject({ url: '/open' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/v2/notifications' })).statusCode, 401)
+})
+
+test('an unknown path is refused like any other without a token', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/nowhere' })
+  t.equal(res.statusCode, 401)
+})

@@ -1,0 +1,97 @@
+// Registration: bad options and bad route config throw clear errors before the server starts.
+import { test } from 'tap'
+import Fastify from 'fastify'
+import requestJwt, { InvalidOptionError, type RequestJwtOptions } from '../lib/index.js'
+import { testKeys } from './helpers/app.js'
+
+async function register (t: import('tap').Test, options: unknown): Promise<Error | undefined> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  try {
+    await app.register(requestJwt, options as RequestJwtOptions)
+    return undefined
+  } catch (err) {
+    return err as Error
+  }
+}
+
+test('bad options throw FST_REQUEST_JWT_INVALID_OPTION with a message naming the option', async t => {
+  const cases: Array<[unknown, RegExp]> = [
+    [undefined, /getSecrets must be a function/],
+    [{}, /getSecrets must be a function/],
+    [{ getSecrets: 'keys' }, /getSecrets must be a function/],
+    [{ getSecrets: testKeys, clockSkew: NaN }, /clockSkew must be a finite number of seconds >= 0, got NaN/],
+    [{ getSecrets: testKeys, clockSkew: -1 }, /clockSkew .* got -1/],
+    [{ getSecrets: testKeys, clockSkew: Infinity }, /clockSkew .* got Infinity/],
+    [{ getSecrets: testKeys, clockSkew: '30' }, /clockSkew .* got '30'/],
+    [{ getSecrets: testKeys, clockskew: 30 }, /unknown option clockskew; known options are getSecrets, clockSkew/],
+    [{ getSecrets: testKeys, secretCacheTtl: -2 }, /secretCacheTtl/],
+    [{ getSecrets: testKeys, lookupTimeout: 0 }, /lookupTimeout must be more than 0 seconds/],
+    [{ getSecrets: testKeys, secretCacheMaxEntries: 1.5 }, /secretCacheMaxEntries must be a whole number >= 1, got 1.5/],
+    [{ getSecrets: testKeys, maxTokenLength: 0 }, /maxTokenLength/],
+    [{ getSecrets: testKeys, retryAfter: -1 }, /retryAfter/],
+    [{ getSecrets: testKeys, errorFormat: 'xml' }, /errorFormat must be one of 'fastify', 'notify', got 'xml'/],
+    [{ getSecrets: testKeys, weakSecrets: 'ignore' }, /weakSecrets must be one of 'warn', 'reject'/],
+    [{ getSecrets: testKeys, now: 5 }, /now must be a function/],
+    [{ getSecrets: testKeys, replay: true }, /replay must be false or an object/],
+    [{ getSecrets: testKeys, replay: { requireJti: 'yes' } }, /replay.requireJti must be a boolean/],
+    [{ getSecrets: testKeys, replay: { store: {} } }, /replay.store must have a remember/],
+    [{ getSecrets: testKeys, replay: { store: { remember: () => true }, maxEntries: 5 } }, /replay.maxEntries sets the size of the default store/],
+    [{ getSecrets: testKeys, replay: { maxEntries: 0 } }, /replay.maxEntries must be a whole number/],
+    [{ getSecrets: testKeys, replay: { ttl: 5 } }, /unknown option replay.ttl/]
+  ]
+  for (const [options, message] of cases) {
+    const err = await register(t, options)
+    t.ok(err instanceof InvalidOptionError, `${JSON.stringify(options)} is refused`)
+    t.equal((err as { code?: string }).code, 'FST_REQUEST_JWT_INVALID_OPTION')
+    t.match(err?.message, message)
+  }
+})
+
+test('register options Fastify reads (prefix, logLevel) may ride along', async t => {
+  t.equal(await register(t, { getSecrets: testKeys, prefix: '/v2', logLevel: 'warn' }), undefined)
+})
+
+test('options must be an object', async t => {
+  const { resolveOptions } = await import('../lib/options.js')
+  for (const value of [null, 'getSecrets', 5]) {
+    t.throws(() => resolveOptions(value as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /options must be an object/ })
+  }
+})
+
+test('an empty route config object means a protected route with the plugin defaults', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: testKeys })
+  app.get('/x', { config: { requestJwt: {} } }, async () => 'x')
+  t.equal((await app.inject({ url: '/x' })).statusCode, 401)
+})
+
+test('bad route config throws when the route is registered', async t => {
+  for (const value of [true, 'public', null, [], 0, { scopes: 'path' }]) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(requestJwt, { getSecrets: testKeys })
+    t.throws(() => app.get('/x', { config: { requestJwt: value as never } }, async () => 'x'), {
+      code: 'FST_REQUEST_JWT_INVALID_OPTION',
+      message: /GET \/x: (config.requestJwt must be false or an object|unknown route option config.requestJwt.scopes)/
+    }, JSON.stringify(value))
+  }
+})
+
+test('a route the onRoute hook did not see reads its config on its first request (fail closed)', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  let handled = 0
+  // Registered in a parent context before the plugin, so the plugin's onRoute hook never sees it.
+  app.get('/public-early', { config: { requestJwt: false } }, async () => { handled++; return 'public' })
+  app.get('/bad-early', { config: { requestJwt: 'yes' as never } }, async () => { handled++; return 'bad' })
+  app.get('/protected-early', async () => { handled++; return 'protected' })
+  await app.register(requestJwt, { getSecrets: testKeys })
+  t.equal((await app.inject({ url: '/public-early' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/public-early' })).statusCode, 200, 'read once, then remembered')
+  t.equal((await app.inject({ url: '/protected-early' })).statusCode, 401)
+  const bad = await app.inject({ url: '/bad-early' })
+  t.equal(bad.statusCode, 500, 'bad config is an error, never a pass')
+  t.equal(handled, 2)
+})

@@ -1,0 +1,145 @@
+// security-cases.md section G, in one process with the in-memory store.
+import { test } from 'tap'
+import { buildApp } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET } from './helpers/tokens.js'
+import { MemoryReplayStore } from '../lib/index.js'
+
+test('G52: the same token twice: first accepted, then refused as a replay', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'once' })
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
+  const res = await context.app.inject({ url: '/protected', headers: bearer(token) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_REPLAYED', { token })
+  t.equal(context.handled(), 1)
+})
+
+test('G53: the same token 50 times concurrently: exactly one accepted', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'concurrent' })
+  const responses = await Promise.all(Array.from({ length: 50 }, () => context.app.inject({ url: '/protected', headers: bearer(token) })))
+  t.equal(responses.filter(res => res.statusCode === 200).length, 1)
+  t.equal(responses.filter(res => res.statusCode === 403 && res.json().code === 'FST_REQUEST_JWT_REPLAYED').length, 49)
+  t.equal(context.handled(), 1)
+})
+
+test('G54: a new token reusing a seen jti within the window is refused', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'reused' })) })).statusCode, 200)
+  context.clock.advance(5000)
+  const fresh = notifyToken({ jti: 'reused', iat: NOW_S + 5 })
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(fresh) }), 403, 'FST_REQUEST_JWT_REPLAYED')
+})
+
+test('G55: the same jti from two issuers is accepted for both', async t => {
+  const context = await buildApp({ getSecrets: () => [OTHER_SECRET] })
+  t.teardown(() => context.app.close())
+  for (const iss of ['service-a', 'service-b']) {
+    const token = makeToken({ claims: { iss, iat: NOW_S, jti: 'shared' }, secret: OTHER_SECRET })
+    t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200, iss)
+  }
+})
+
+test('G56: forged variants carrying the jti do not use it up; the genuine request then passes', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const genuine = notifyToken({ jti: 'victim' })
+  const forgedSignature = `${genuine.slice(0, genuine.lastIndexOf('.'))}.${Buffer.alloc(32).toString('base64url')}`
+  const wrongKey = notifyToken({ jti: 'victim' }, 'attacker-secret-attacker-secret-12345')
+  const expired = notifyToken({ jti: 'victim', iat: NOW_S - 3600 })
+  for (const forged of [forgedSignature, wrongKey, expired]) {
+    t.equal((await context.app.inject({ url: '/protected', headers: bearer(forged) })).statusCode, 403)
+  }
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(genuine) })).statusCode, 200)
+})
+
+test('G56: a request refused after onRequest (body too large) does not use up its jti', async t => {
+  const context = await buildApp({
+    routes: app => app.post('/small', { bodyLimit: 10 }, async () => 'ok')
+  })
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'body' })
+  const big = await context.app.inject({ method: 'POST', url: '/small', headers: { ...bearer(token), 'content-type': 'application/json' }, payload: JSON.stringify({ big: 'x'.repeat(100) }) })
+  t.equal(big.statusCode, 413)
+  const ok = await context.app.inject({ method: 'POST', url: '/small', headers: { ...bearer(token), 'content-type': 'application/json' }, payload: '{}' })
+  t.equal(ok.statusCode, 200)
+})
+
+test('G57: one second past iat + skew the token is refused by the window, even once its entry has expired', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'window', iat: NOW_S + 30 })
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
+  context.clock.advance(60_999)
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(token) }), 403, 'FST_REQUEST_JWT_REPLAYED')
+  context.clock.advance(1)
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(token) }), 403, 'FST_REQUEST_JWT_CLOCK_SKEW')
+})
+
+test('G57: the entry lives until the last moment the token passes the window, an exp shortens it', async t => {
+  const store = new MemoryReplayStore({ now: () => 0 })
+  const context = await buildApp({ replay: { store: { remember: (issuer, jti, ttlMs) => { ttls.push(ttlMs); return store.remember(issuer, jti, ttlMs) } } } })
+  const ttls: number[] = []
+  t.teardown(() => context.app.close())
+  await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'a' })) })
+  await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'b', iat: NOW_S - 30 })) })
+  await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'c', exp: NOW_S - 20 })) })
+  t.same(ttls, [31_000, 1000, 11_000])
+})
+
+test('G58: a full store refuses new tokens with a 503 and keeps its live entries', async t => {
+  const context = await buildApp({ replay: { maxEntries: 2 } })
+  t.teardown(() => context.app.close())
+  for (const jti of ['1', '2']) t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti })) })).statusCode, 200)
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '3' })) })
+  assertRefused(t, res, 503, 'FST_REQUEST_JWT_REPLAY_STORE_FULL')
+  t.equal(res.headers['retry-after'], '1')
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '1' })) }), 403, 'FST_REQUEST_JWT_REPLAYED')
+  context.clock.advance(32_000)
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '3', iat: NOW_S + 32 })) })).statusCode, 200, 'room again once entries expired')
+})
+
+test('G59: a store that throws or rejects gives a 503, never a pass', async t => {
+  for (const remember of [() => { throw new Error('down') }, async () => { throw new Error('down') }]) {
+    const context = await buildApp({ replay: { store: { remember } } })
+    t.teardown(() => context.app.close())
+    const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'x' })) })
+    assertRefused(t, res, 503, 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE')
+    t.equal(res.headers['retry-after'], '1')
+    t.ok(context.logs.some(line => (line.err as { message?: string } | undefined)?.message === 'down'), 'the cause is logged')
+    t.notOk(res.body.includes('down'), 'the cause is not sent')
+  }
+})
+
+test('an async store that answers false is a replay; true lets the request through', async t => {
+  const answers = [true, false]
+  const context = await buildApp({ replay: { store: { remember: async () => answers.shift() as boolean } } })
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'a' })) })).statusCode, 200)
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'a' })) }), 403, 'FST_REQUEST_JWT_REPLAYED')
+})
+
+test('tokens without jti (today\'s Notify clients) are accepted repeatedly by default', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const token = notifyToken()
+  for (let i = 0; i < 20; i++) t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
+})
+
+test('replay.requireJti refuses tokens without jti', async t => {
+  const context = await buildApp({ replay: { requireJti: true } })
+  t.teardown(() => context.app.close())
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_JTI_REQUIRED')
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'j' })) })).statusCode, 200)
+})
+
+test('replay: false turns replay protection off', async t => {
+  const context = await buildApp({ replay: false })
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'again' })
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
+})

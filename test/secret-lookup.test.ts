@@ -1,0 +1,142 @@
+// Step 3: looking up an issuer's keys through the per-process cache.
+import { test } from 'tap'
+import Fastify from 'fastify'
+import requestJwt from '../lib/index.js'
+import { buildApp, testKeys } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { bearer, makeToken, notifyToken, NOW_S, SECRET, SERVICE_ID } from './helpers/tokens.js'
+
+test('keys are cached for 2 s by default, then looked up again', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const call = async (jti: string) => (await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti })) })).statusCode
+  t.equal(await call('1'), 200)
+  t.equal(await call('2'), 200)
+  t.equal(context.lookups(), 1)
+  context.clock.advance(2001)
+  t.equal(await call('3'), 200)
+  t.equal(context.lookups(), 2)
+})
+
+test('concurrent misses for one issuer share one lookup', async t => {
+  let release: () => void = () => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  const context = await buildApp({ getSecrets: async (issuer) => { await gate; return testKeys(issuer) } })
+  t.teardown(() => context.app.close())
+  const pending = Array.from({ length: 100 }, (_, i) => context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: String(i) })) }))
+  await new Promise(resolve => setImmediate(resolve))
+  release()
+  const responses = await Promise.all(pending)
+  t.ok(responses.every(res => res.statusCode === 200))
+  t.equal(context.lookups(), 1)
+})
+
+test('an unknown issuer is cached briefly too', async t => {
+  const context = await buildApp({ unknownIssuerCacheTtl: 1 })
+  t.teardown(() => context.app.close())
+  const stranger = () => makeToken({ claims: { iss: 'stranger', iat: NOW_S } })
+  for (let i = 0; i < 3; i++) assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(stranger()) }), 403, 'FST_REQUEST_JWT_UNKNOWN_ISSUER')
+  t.equal(context.lookups(), 1)
+  context.clock.advance(1001)
+  await context.app.inject({ url: '/protected', headers: bearer(stranger()) })
+  t.equal(context.lookups(), 2)
+})
+
+test('a TTL of 0 disables caching but still shares concurrent lookups', async t => {
+  const context = await buildApp({ secretCacheTtl: 0, unknownIssuerCacheTtl: 0 })
+  t.teardown(() => context.app.close())
+  await Promise.all([1, 2].map(jti => context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: String(jti) })) })))
+  t.equal(context.lookups(), 1)
+  await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '3' })) })
+  await context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims: { iss: 'nobody', iat: NOW_S } })) })
+  await context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims: { iss: 'nobody', iat: NOW_S } })) })
+  t.equal(context.lookups(), 4)
+})
+
+test('a lookup that throws, rejects or returns the wrong shape is a 503 with Retry-After, not cached', async t => {
+  const failures: Array<() => unknown> = [
+    () => { throw new Error('db down') },
+    async () => { throw new Error('db down') },
+    async () => ({ not: 'an array' }),
+    async () => 'a string'
+  ]
+  for (const failure of failures) {
+    const context = await buildApp({ getSecrets: failure as never, retryAfter: 5 })
+    t.teardown(() => context.app.close())
+    for (let i = 0; i < 2; i++) {
+      const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+      assertRefused(t, res, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+      t.equal(res.headers['retry-after'], '5')
+      t.notOk(res.body.includes('db down'), 'the cause stays in the log')
+    }
+    t.equal(context.lookups(), 2, 'failures are not cached')
+    const line = context.logs.find(l => (l.requestJwt as { code?: string } | undefined)?.code === 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+    t.equal(line?.level, 40, 'logged as a warning')
+    t.equal((line?.requestJwt as { issuer?: string }).issuer, SERVICE_ID)
+    t.ok(line?.err, 'with its cause')
+  }
+})
+
+test('a lookup that hangs is a 503 after lookupTimeout, and its signal is aborted', async t => {
+  let signal: AbortSignal | undefined
+  const context = await buildApp({
+    lookupTimeout: 0.02,
+    getSecrets: (_issuer, _request, lookup) => { signal = lookup.signal; return new Promise(() => {}) }
+  })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  assertRefused(t, res, 503, 'FST_REQUEST_JWT_SECRETS_TIMEOUT')
+  t.equal(signal?.aborted, true)
+})
+
+test('a lookup evicted from a full cache while in flight is a 503, not an unknown issuer', async t => {
+  const pending: Array<() => void> = []
+  const context = await buildApp({
+    secretCacheMaxEntries: 1,
+    getSecrets: (issuer) => new Promise(resolve => pending.push(() => resolve(issuer === 'b' ? [SECRET] : testKeys(issuer))))
+  })
+  t.teardown(() => context.app.close())
+  const first = context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  await new Promise(resolve => setImmediate(resolve))
+  const second = context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims: { iss: 'b', iat: NOW_S } })) })
+  await new Promise(resolve => setImmediate(resolve))
+  for (const resolve of pending) resolve()
+  assertRefused(t, await first, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+  t.equal((await second).statusCode, 200)
+})
+
+test('the lookup gets the issuer and the request that caused it', async t => {
+  const seen: Array<[string, string]> = []
+  const context = await buildApp({ getSecrets: (issuer, request) => { seen.push([issuer, request.url]); return testKeys(issuer) } })
+  t.teardown(() => context.app.close())
+  await context.app.inject({ url: '/protected?x=1', headers: bearer(notifyToken()) })
+  t.same(seen, [[SERVICE_ID, '/protected?x=1']])
+})
+
+test('app.requestJwt.clearSecretCache() makes the next request look keys up again', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '1' })) })
+  context.app.requestJwt.clearSecretCache()
+  await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '2' })) })
+  t.equal(context.lookups(), 2)
+})
+
+test('a revoked key is refused once the cache has expired', async t => {
+  let revoked = false
+  const context = await buildApp({ getSecrets: () => [{ id: 'k', secret: SECRET, revoked }] })
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '1' })) })).statusCode, 200)
+  revoked = true
+  context.clock.advance(2001)
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '2', iat: NOW_S + 2 })) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_KEY_REVOKED')
+})
+
+test('secrets may be Uint8Arrays', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: () => [{ id: 'bytes', secret: new TextEncoder().encode(SECRET) }], now: () => NOW_S * 1000 })
+  app.get('/', async request => request.requestJwt?.keyId)
+  t.equal((await app.inject({ url: '/', headers: bearer(notifyToken()) })).body, 'bytes')
+})

@@ -1,0 +1,130 @@
+// security-cases.md section B: structure and encoding. Every malformed token is a 403 FST_REQUEST_JWT_MALFORMED
+// that never reaches a key lookup or the handler.
+import { test, type Test } from 'tap'
+import { buildApp } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { b64url, bearer, hs256, makeToken, notifyToken, SECRET, SERVICE_ID, NOW_S } from './helpers/tokens.js'
+
+const HEADER = b64url({ typ: 'JWT', alg: 'HS256' })
+const CLAIMS = b64url({ iss: SERVICE_ID, iat: NOW_S })
+
+/** A token from raw header and payload bytes, correctly signed (so only the encoding can be wrong). */
+function signedRaw (header: Buffer | string, payload: Buffer | string): string {
+  const input = `${b64url(header)}.${b64url(payload)}`
+  return `${input}.${hs256(input, SECRET)}`
+}
+
+async function expectMalformed (t: Test, token: string, reason: RegExp): Promise<void> {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(token) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_MALFORMED', { token })
+  t.match(res.json().message, reason)
+  t.equal(context.lookups(), 0, 'no key lookup')
+}
+
+test('B6: a wrong number of parts is malformed', async t => {
+  const sig = notifyToken().split('.')[2]
+  for (const token of ['a', `${HEADER}.${CLAIMS}`, `${HEADER}.${CLAIMS}.${sig}.x`, `${HEADER}.${CLAIMS}.${sig}.`, 'a.b.c.d.e']) {
+    await expectMalformed(t, token, /expected 3 dot-separated parts/)
+  }
+})
+
+test('B7: an empty part is malformed (including a null signature)', async t => {
+  const sig = notifyToken().split('.')[2]
+  await expectMalformed(t, `.${CLAIMS}.${sig}`, /header is empty/)
+  await expectMalformed(t, `${HEADER}..${sig}`, /payload is empty/)
+  await expectMalformed(t, `${HEADER}.${CLAIMS}.`, /signature is empty/)
+})
+
+test('B8: characters outside base64url are malformed', async t => {
+  const [h, p, s] = notifyToken().split('.') as [string, string, string]
+  for (const bad of ['+', '/', '=', ' ', '\n', '\u0000', '%']) {
+    await expectMalformed(t, `${h}.${p}.${s.slice(0, 10)}${bad}${s.slice(10)}`, /signature is not canonical/)
+    await expectMalformed(t, `${h}${bad}.${p}.${s}`, /header is not canonical/)
+  }
+  await expectMalformed(t, `${h}.${p}==.${s}`, /payload is not canonical/)
+})
+
+test('B9: a non-canonical last base64url character is malformed', async t => {
+  const [h, p, s] = notifyToken().split('.') as [string, string, string]
+  // 32 bytes encode to 43 characters; the last one carries 2 unused bits. Setting them decodes to the same bytes.
+  const last = s[42] as string
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const twin = alphabet[alphabet.indexOf(last) + 1] as string
+  const forged = `${h}.${p}.${s.slice(0, 42)}${twin}`
+  t.same(Buffer.from(forged.split('.')[2] as string, 'base64url'), Buffer.from(s, 'base64url'), 'Node decodes both to the same bytes')
+  await expectMalformed(t, forged, /signature is not canonical/)
+  await expectMalformed(t, `${h}.${p}.${s.slice(0, 40)}`, /signature is 30 bytes/)
+})
+
+test('B10: a header or payload that is not a JSON object is malformed', async t => {
+  for (const text of ['[]', '"HS256"', '1', 'null', 'true', 'not json', '{"alg":"HS256"', '']) {
+    if (text === '') continue
+    await expectMalformed(t, signedRaw(text, JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })), /header is not (a JSON object|valid JSON)/)
+    await expectMalformed(t, signedRaw(JSON.stringify({ alg: 'HS256' }), text), /payload is not (a JSON object|valid JSON)/)
+  }
+})
+
+test('B11: invalid UTF-8 is malformed', async t => {
+  const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
+  for (const bytes of [[0xc0, 0xaf], [0x80], [0xed, 0xa0, 0x80]]) {
+    const payload = Buffer.concat([Buffer.from('{"iss":"'), Buffer.from(bytes), Buffer.from(`","iat":${NOW_S}}`)])
+    await expectMalformed(t, signedRaw('{"alg":"HS256"}', payload), /payload is not valid UTF-8/)
+    const header = Buffer.concat([Buffer.from('{"alg":"HS256","x":"'), Buffer.from(bytes), Buffer.from('"}')])
+    await expectMalformed(t, signedRaw(header, claims), /header is not valid UTF-8/)
+  }
+})
+
+test('B12: a BOM, white space or trailing bytes around the JSON are malformed', async t => {
+  const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
+  for (const payload of [`\uFEFF${claims}`, ` ${claims}`, `${claims}\n`, `${claims}x`, `${claims}{}`]) {
+    await expectMalformed(t, signedRaw('{"alg":"HS256"}', payload), /payload is not (a JSON object|valid JSON)/)
+  }
+})
+
+test('B13: duplicate member names are malformed, also when spelled with escapes and when nested', async t => {
+  const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
+  await expectMalformed(t, signedRaw('{"alg":"none","alg":"HS256"}', claims), /header has a member name twice/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256","\\u0061lg":"HS256"}', claims), /header has a member name twice/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', `{"iss":"${SERVICE_ID}","iat":${NOW_S},"iss":"other"}`), /payload has a member name twice/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', `{"iss":"${SERVICE_ID}","iat":${NOW_S},"x":[{"a":1,"b":{"c":1,"c":2}}]}`), /payload has a member name twice/)
+})
+
+test('B13: the same name in different objects, and names with escaped quotes, are fine', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const payload = `{"iss":"${SERVICE_ID}","iat":${NOW_S},"a":{"iss":1,"x\\"y":[1,{"iss":2}]},"b":"a,\\"iss\\":{"}`
+  const res = await context.app.inject({ url: '/protected', headers: bearer(signedRaw('{"alg":"HS256"}', payload)) })
+  t.equal(res.statusCode, 200, res.body)
+  t.same(res.json().requestJwt.claims.a, { iss: 1, 'x"y': [1, { iss: 2 }] })
+})
+
+test('B14: __proto__ and constructor claims do not pollute prototypes', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const payload = `{"iss":"${SERVICE_ID}","iat":${NOW_S},"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}`
+  const res = await context.app.inject({ url: '/protected', headers: bearer(signedRaw('{"alg":"HS256","__proto__":{"alg":"none"}}', payload)) })
+  t.equal(res.statusCode, 200, res.body)
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
+})
+
+test('B15: nesting deeper than 32 levels is malformed, so no handler or logger meets it', async t => {
+  const nested = (depth: number) => `{"iss":"${SERVICE_ID}","iat":${NOW_S},"d":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', nested(33)), /payload is nested deeper than 32 levels/)
+  await expectMalformed(t, signedRaw(`{"alg":"HS256","x":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`, nested(2)), /header is nested deeper/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', nested(2500)), /payload is nested deeper than 32 levels/)
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(signedRaw('{"alg":"HS256"}', nested(32))) })
+  t.equal(res.statusCode, 200, '32 levels are accepted')
+})
+
+test('B15: thousands of claims within the cap do not crash', async t => {
+  const context = await buildApp({ maxTokenLength: 64 * 1024 })
+  t.teardown(() => context.app.close())
+  const many: Record<string, unknown> = { iss: SERVICE_ID, iat: NOW_S, jti: 'many' }
+  for (let i = 0; i < 3000; i++) many[`c${i}`] = i
+  const res2 = await context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims: many })) })
+  t.equal(res2.statusCode, 200)
+})
