@@ -1,6 +1,6 @@
 // npm run demo: a protected service on embedded defaults, called over HTTP the way API clients call it.
 // Prints each call with the outcome and the reason the plugin gave.
-import { createHmac, randomUUID } from 'node:crypto'
+import { createHash, createHmac, randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import requestJwt from 'fastify-request-jwt'
 
@@ -12,33 +12,43 @@ const keys = new Map([[SERVICE_ID, [{ id: 'demo_key', secret: SECRET }]]])
 
 const app = Fastify()
 await app.register(requestJwt, {
-  getSecrets: async (issuer) => keys.get(issuer) ?? null, // in a real service: a database query
-  errorFormat: 'notify'
+  getSecrets: async (issuer) => keys.get(issuer) ?? null // in a real service: a database query
 })
 app.get('/_status', { config: { requestJwt: false } }, async () => ({ status: 'ok' }))
-app.post('/v2/notifications/sms', async (request, reply) => {
+const send = async (request, reply) => {
   reply.code(201)
-  return { id: randomUUID(), service: request.requestJwt.issuer }
-})
+  return { id: randomUUID(), service: request.requestJwt.issuer, boundTo: request.requestJwt.boundTo }
+}
+app.post('/v2/notifications/sms', send)
+// A scoped route: the token must name this method and path (req) and carry the SHA-256 of the body (pay).
+app.post('/v2/notifications/email', { config: { requestJwt: { scope: 'path+body' } } }, send)
 const base = await app.listen({ port: 0, host: '127.0.0.1' })
 
-/** What a client does: a fresh HS256 token per request, { iss, iat } plus an optional jti. */
-function makeToken ({ secret = API_KEY.slice(-36), iss = API_KEY.slice(-73, -37), iat = Math.floor(Date.now() / 1000), jti } = {}) {
+const SMS_BODY = JSON.stringify({ phone_number: '07700900123', template_id: 'f33517ff-2a88-4f6e-b855-c550268ce08a' })
+const EMAIL_BODY = JSON.stringify({ email_address: 'someone@example.gov.uk', template_id: 'f33517ff-2a88-4f6e-b855-c550268ce08a' })
+
+/** What a client does: a fresh HS256 token per request, { iss, iat } plus optional jti, req and pay claims. */
+function makeToken ({ secret = API_KEY.slice(-36), iss = API_KEY.slice(-73, -37), iat = Math.floor(Date.now() / 1000), ...extra } = {}) {
   const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const input = `${encode({ typ: 'JWT', alg: 'HS256' })}.${encode(jti ? { iss, iat, jti } : { iss, iat })}`
+  const input = `${encode({ typ: 'JWT', alg: 'HS256' })}.${encode({ iss, iat, ...extra })}`
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
 }
 
-async function call (label, { method = 'POST', path = '/v2/notifications/sms', token } = {}) {
+/** A token bound to one request: req names the method and path, pay is the SHA-256 of the exact body bytes. */
+function scopedToken (method, path, body) {
+  return makeToken({ jti: randomUUID(), req: `${method} ${path}`, pay: createHash('sha256').update(body).digest('base64url') })
+}
+
+async function call (label, { method = 'POST', path = '/v2/notifications/sms', token, body = SMS_BODY } = {}) {
   const response = await fetch(base + path, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-    body: method === 'POST' ? JSON.stringify({ phone_number: '07700900123', template_id: 'f33517ff-2a88-4f6e-b855-c550268ce08a' }) : undefined
+    body: method === 'POST' ? body : undefined
   })
-  const body = await response.json()
+  const answer = await response.json()
   const outcome = response.ok ? 'accepted' : 'refused '
-  const reason = response.ok ? JSON.stringify(body) : body.errors[0].message
-  console.log(`${label.padEnd(40)} ${response.status} ${outcome}  ${reason}`)
+  const reason = response.ok ? JSON.stringify(answer) : `${answer.code}: ${answer.message}`
+  console.log(`${label.padEnd(44)} ${response.status} ${outcome}  ${reason}`)
 }
 
 console.log(`fastify-request-jwt demo: service ${SERVICE_ID} at ${base}\n`)
@@ -50,4 +60,9 @@ await call('client clock 45 s slow', { token: makeToken({ iat: Math.floor(Date.n
 const once = makeToken({ jti: randomUUID() })
 await call('token with a jti, first use', { token: once })
 await call('the same token again (replay)', { token: once })
+const email = '/v2/notifications/email'
+await call('scoped route, unscoped token', { path: email, body: EMAIL_BODY, token: makeToken() })
+await call('scoped route, token bound to this request', { path: email, body: EMAIL_BODY, token: scopedToken('POST', email, EMAIL_BODY) })
+await call('scoped route, token made for another path', { path: email, body: EMAIL_BODY, token: scopedToken('POST', '/v2/notifications/sms', EMAIL_BODY) })
+await call('scoped route, body tampered in transit', { path: email, body: EMAIL_BODY.replace('someone', 'attacker'), token: scopedToken('POST', email, EMAIL_BODY) })
 await app.close()

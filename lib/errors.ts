@@ -4,7 +4,7 @@
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
 
 interface ErrorSpec {
-  status: 401 | 403 | 413 | 415 | 500 | 503
+  status: 400 | 401 | 403 | 415 | 503
   message: string
   /** Notify's message, when it differs; a function when it depends on the error's arguments. */
   notify?: string | ((...args: any[]) => string)
@@ -97,6 +97,40 @@ const specs = {
   FST_REQUEST_JWT_REPLAYED: {
     status: 403,
     message: 'Invalid token: this token (jti) has already been used; make a new token for every request'
+  },
+  // Scoped tokens: the token is not bound to this request (see "Scoped tokens" in the README)
+  FST_REQUEST_JWT_AMBIGUOUS_PATH: {
+    status: 400,
+    message: 'Invalid request: the path cannot be bound to a token because %s; send a plain path'
+  },
+  FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: {
+    status: 403,
+    message: 'Invalid token: this route needs a token bound to the request; add the claim %s',
+    notify: 'Token has invalid request'
+  },
+  FST_REQUEST_JWT_REQUEST_MISMATCH: {
+    status: 403,
+    message: 'Invalid token: %s',
+    notify: 'Token has invalid request'
+  },
+  FST_REQUEST_JWT_BODY_CLAIM_REQUIRED: {
+    status: 403,
+    message: 'Invalid token: this route needs a token bound to the body; add the claim %s',
+    notify: 'Token has an invalid payload'
+  },
+  FST_REQUEST_JWT_BODY_MISMATCH: {
+    status: 403,
+    message: 'Invalid token: %s',
+    notify: 'Token has an invalid payload'
+  },
+  FST_REQUEST_JWT_UNEXPECTED_PAYLOAD: {
+    status: 403,
+    message: 'Invalid token: pay is present but the request has no body',
+    notify: 'Unexpected payload'
+  },
+  FST_REQUEST_JWT_CONTENT_ENCODING: {
+    status: 415,
+    message: 'Unsupported Media Type: Content-Encoding %s is not accepted on this route; send the body uncompressed'
   },
   // 503: a dependency failed; the request was not let through
   FST_REQUEST_JWT_SECRETS_UNAVAILABLE: {

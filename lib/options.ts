@@ -1,9 +1,11 @@
 // Registration: the plugin's options, checked and normalised once into a frozen object. A security option is never
 // silently coerced: anything unexpected throws FST_REQUEST_JWT_INVALID_OPTION before the server can start.
+import { CLAIM_FORMATS, MODES, SCOPES, type PolicyFields } from './binding-policy.js'
 import { InvalidOptionError } from './errors.js'
 import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from './memory-replay-store.js'
 import type { ReplayStore } from './replay-store.js'
-import type { ErrorFormat, GetSecrets, RequestJwtOptions } from './types.js'
+import { loadRolloutDocument } from './rollout.js'
+import type { ErrorFormat, GetSecrets, RequestJwtOptions, RolloutDocument } from './types.js'
 
 export interface ResolvedOptions {
   readonly getSecrets: GetSecrets
@@ -20,17 +22,23 @@ export interface ResolvedOptions {
   readonly weakSecrets: 'warn' | 'reject'
   readonly retryAfter: number
   readonly now: () => number
+  /** The plugin-wide binding policy: the last level of every route's policy. */
+  readonly defaults: Readonly<Required<PolicyFields>>
+  readonly pathPrefix: string
+  /** The rollout document at registration (`{}` when none was given). */
+  readonly rollout: RolloutDocument
 }
 
 const OPTION_NAMES = new Set([
   'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'lookupTimeout',
-  'replay', 'errorFormat', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now'
+  'replay', 'errorFormat', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
+  'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout'
 ])
 /** Options Fastify's `register` itself reads; they may ride along in the same object. */
 const REGISTER_OPTION_NAMES = new Set(['prefix', 'logLevel', 'logSerializers'])
 const REPLAY_OPTION_NAMES = new Set(['requireJti', 'store', 'maxEntries'])
 
-export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
+export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (input === null || typeof input !== 'object') fail('options must be an object with at least getSecrets')
   rejectUnknown(input, OPTION_NAMES, '', REGISTER_OPTION_NAMES)
   if (typeof input.getSecrets !== 'function') {
@@ -50,8 +58,30 @@ export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
     maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
     weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
     retryAfter: count(input.retryAfter, 1, 'retryAfter'),
-    now
+    now,
+    defaults: Object.freeze({
+      scope: oneOf(input.scope, SCOPES, 'scope'),
+      mode: oneOf(input.mode, MODES, 'mode'),
+      claimFormat: oneOf(input.claimFormat, CLAIM_FORMATS, 'claimFormat'),
+      allowContentEncoding: flag(input.allowContentEncoding, false, 'allowContentEncoding')
+    }),
+    pathPrefix: pathPrefix(input.pathPrefix),
+    rollout: loadRolloutDocument(input.rollout, env)
   })
+}
+
+function flag (value: unknown, fallback: boolean, name: string): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(`${name} must be a boolean, got ${describe(value)}`)
+  return value
+}
+
+function pathPrefix (value: unknown): string {
+  if (value === undefined || value === '') return ''
+  if (typeof value !== 'string' || !/^\/[^?#\s]*[^/?#\s]$/.test(value)) {
+    fail(`pathPrefix must be '' or a path like '/notify' (starting with "/", no trailing "/"), got ${describe(value)}`)
+  }
+  return value
 }
 
 function replay (input: RequestJwtOptions['replay'], now: () => number): Pick<ResolvedOptions, 'replayStore' | 'requireJti'> {

@@ -10,8 +10,8 @@ export interface RefusalReplyOptions {
   retryAfter: number
 }
 
-/** A refusal, annotated on its way up with what the log line should say. */
-export type AnnotatedRefusal = Refusal & { issuer?: string }
+/** A refusal, annotated on its way up with the issuer the token named, and the issuer once its signature passed. */
+export type AnnotatedRefusal = Refusal & { issuer?: string, verifiedIssuer?: string }
 
 export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: AnnotatedRefusal, options: RefusalReplyOptions): void {
   const status = err.statusCode

@@ -21,9 +21,9 @@ export function verifySignature (signingInput: string, signature: Buffer, keys: 
   throw reject('FST_REQUEST_JWT_BAD_SIGNATURE')
 }
 
-/** HMAC-SHA256 of `signingInput` under `key`: the signature an honest client sends. */
-export function sign (key: Buffer, signingInput: string): Buffer {
-  return createHmac('sha256', key).update(signingInput).digest()
+/** HMAC-SHA256 of `message` under `key`: the signature an honest client sends for its signing input. */
+export function sign (key: Buffer, message: string | Buffer): Buffer {
+  return createHmac('sha256', key).update(message).digest()
 }
 
 function signs (key: ApiKey, signingInput: string, signature: Buffer): boolean {

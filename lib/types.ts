@@ -1,7 +1,10 @@
 // Public types of the plugin. Everything a service writes against lives here, so the
 // entry file can re-export it and the type tests can pin it.
 import type { FastifyRequest } from 'fastify'
+import type { ClaimFormat, Mode, Scope } from './binding-policy.js'
 import type { ReplayStore } from './replay-store.js'
+
+export type { ClaimFormat, Mode, Scope }
 
 /** One API key of a service, as the service's key store knows it. */
 export interface SecretRecord {
@@ -71,13 +74,64 @@ export interface RequestJwtOptions {
   retryAfter?: number
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests pass a fake one. */
   now?: () => number
+  /** Default scope of every route: what a token must be bound to. Default `'none'`. */
+  scope?: Scope
+  /** Default mode. `'report'` makes the whole plugin a dry run: nothing is refused, everything is logged and counted. Default `'enforce'`. */
+  mode?: Mode
+  /** How `req` and `pay` are made. Default `'standard'`. */
+  claimFormat?: ClaimFormat
+  /** Accept a `Content-Encoding` other than identity on body-bound routes (the digest covers the bytes on the wire). Default `false`. */
+  allowContentEncoding?: boolean
+  /** The path prefix a proxy in front strips, e.g. `'/notify'`: `req` names the path the client sent, with it. Default `''`. */
+  pathPrefix?: string
+  /** The rollout document, or the path of a JSON file holding it. Default: the file named by `REQUEST_JWT_ROLLOUT`, if set. */
+  rollout?: RolloutDocument | string
+}
+
+/** One entry of a rollout document. Unset fields fall through to the next level. */
+export interface RolloutEntry {
+  scope?: Scope
+  mode?: Mode
+  claimFormat?: ClaimFormat
+}
+
+/**
+ * Scoped-token rollout, changeable at run time with `app.requestJwt.setRollout()`. Precedence, highest first:
+ * `issuers[iss]` > `routes["METHOD /url"]` > the route's config in code > `default` > the plugin options.
+ */
+export interface RolloutDocument {
+  default?: RolloutEntry
+  /** Keyed `"METHOD /url"`, as the route was registered, e.g. `"POST /v2/notifications/sms"`. */
+  routes?: Record<string, RolloutEntry>
+  /** Keyed by issuer (service id): clients that opted in to scoped tokens. */
+  issuers?: Record<string, RolloutEntry>
+}
+
+/** One row of `app.requestJwt.stats()`: how many requests got this outcome, for this reason, on this route, from this issuer. */
+export interface DecisionCount {
+  /** `"METHOD /url"` as registered; `"(not found)"` for requests that matched no route. */
+  route: string
+  /** The verified issuer; `null` when the token did not verify far enough to trust its `iss`. */
+  issuer: string | null
+  /** `accepted`: every check passed. `reported`: a check failed in report mode and the request went on. `rejected`: refused. */
+  outcome: 'accepted' | 'reported' | 'rejected'
+  /** `'ok'` for accepted requests, else the error code of the (first) failed check. */
+  reason: string
+  count: number
 }
 
 /** Route config: `false` makes a route public; an object tunes the route. */
 export type RequestJwtRouteConfig = false | RequestJwtRouteOptions
 
 export interface RequestJwtRouteOptions {
-  readonly [name: string]: never
+  /** What a token must be bound to on this route. */
+  scope?: Scope
+  /** Whether a missing binding is refused (`enforce`) or only logged and counted (`report`). */
+  mode?: Mode
+  /** How `req` and `pay` are made on this route. */
+  claimFormat?: ClaimFormat
+  /** Accept a compressed body on a body-bound route; the digest then covers the bytes on the wire. */
+  allowContentEncoding?: boolean
 }
 
 /** What a protected handler finds on `request.requestJwt`. */
@@ -88,4 +142,6 @@ export interface VerifiedRequestJwt {
   keyId: string | null
   /** All claims of the verified token. */
   claims: Readonly<Record<string, unknown>>
+  /** What the token was verified to be bound to: `'path'` when `req` matched, `'body'` when `pay` matched, or both. */
+  boundTo: Scope
 }

@@ -52,14 +52,23 @@ export class TokenVerifier {
 
   #verifyWithKeys (decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
     const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
-    const acceptUntilMs = checkTime(decoded.claims, this.#options.now(), this.#options.clockSkew)
-    const jti = readJti(decoded.claims, this.#options.requireJti)
-    return { issuer, key, claims: decoded.claims, jti, acceptUntilMs }
+    try {
+      const acceptUntilMs = checkTime(decoded.claims, this.#options.now(), this.#options.clockSkew)
+      const jti = readJti(decoded.claims, this.#options.requireJti)
+      return { issuer, key, claims: decoded.claims, jti, acceptUntilMs }
+    } catch (err) {
+      // The signature passed: the issuer is genuine even though the token is refused.
+      throw annotate(err, issuer, true)
+    }
   }
 }
 
-/** Adds the issuer to a refusal, for the log line. */
-function annotate (err: unknown, issuer: string): unknown {
-  if (isRefusal(err)) (err as AnnotatedRefusal).issuer = issuer
+/** Adds the issuer to a refusal, for the log line and the statistics. */
+function annotate (err: unknown, issuer: string, verified = false): unknown {
+  if (isRefusal(err)) {
+    const refusal = err as AnnotatedRefusal
+    refusal.issuer = issuer
+    if (verified) refusal.verifiedIssuer = issuer
+  }
   return err
 }

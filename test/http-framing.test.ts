@@ -31,7 +31,7 @@ test('a valid token reaches the handler, which sees issuer, key id and claims', 
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
   t.equal(res.statusCode, 200, res.body)
-  t.same(res.json().requestJwt, { issuer: 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1', keyId: 'live', claims: { iss: 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1', iat: 1767225600 } })
+  t.same(res.json().requestJwt, { issuer: 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1', keyId: 'live', claims: { iss: 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1', iat: 1767225600 }, boundTo: 'none' })
 })
 
 test('a public route needs no token and sees requestJwt as null', async t => {
@@ -125,4 +125,16 @@ test('an unknown path is refused like any other without a token', async t => {
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ url: '/nowhere' })
   t.equal(res.statusCode, 401)
+})
+
+test('an internal fault during verification is a 500, never a pass', async t => {
+  let broken = false
+  const context = await buildApp({ now: () => { if (broken) throw new Error('clock broke'); return 1_767_225_600_000 } })
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })).statusCode, 200, 'keys are cached')
+  broken = true
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'x' })) })
+  t.equal(res.statusCode, 500)
+  t.equal(res.headers['x-handled'], undefined)
+  t.equal(context.handled(), 1, 'only the first request was handled')
 })

@@ -6,8 +6,12 @@ import requestJwt, {
   fastifyRequestJwt,
   memoryReplayStore,
   requestJwt as named,
+  type DecisionCount,
   type ReplayStore,
   type RequestJwtOptions,
+  type RequestJwtRouteConfig,
+  type RolloutDocument,
+  type Scope,
   type SecretLookupResult,
   type VerifiedRequestJwt
 } from 'fastify-request-jwt'
@@ -60,11 +64,29 @@ describe('registration', () => {
 })
 
 describe('routes and requests', () => {
-  test('route config accepts requestJwt: false or an object', () => {
+  test('route config accepts requestJwt: false or an object of route options', () => {
     const app = Fastify()
     expect(app.get('/', { config: { requestJwt: false } }, async () => 'x')).type.not.toRaiseError()
     expect(app.get('/', { config: { requestJwt: {} } }, async () => 'x')).type.not.toRaiseError()
-    expect(app.get('/', { config: { requestJwt: true } }, async () => 'x')).type.toRaiseError()
+    expect(app.post('/', { config: { requestJwt: { scope: 'path+body', mode: 'report', claimFormat: 'notify-2016', allowContentEncoding: true } } }, async () => 'x')).type.not.toRaiseError()
+    expect(app.get('/', { config: { requestJwt: { scope: 'everything' } } }, async () => 'x')).type.toRaiseError()
+    // Fastify's route config is an intersection, which lets TypeScript skip some checks there; the type itself is strict.
+    expect(true).type.not.toBeAssignableTo<RequestJwtRouteConfig>()
+    expect({ scopes: 'path' } as const).type.not.toBeAssignableTo<RequestJwtRouteConfig>()
+  })
+
+  test('scoped-token options are typed at plugin level', () => {
+    const app = Fastify()
+    expect(app.register(requestJwt, {
+      getSecrets: () => null,
+      scope: 'path',
+      mode: 'report',
+      claimFormat: 'standard',
+      pathPrefix: '/notify',
+      rollout: { default: { scope: 'none' }, routes: { 'POST /x': { scope: 'body', mode: 'enforce' } }, issuers: { svc: { scope: 'path+body' } } }
+    })).type.not.toRaiseError()
+    expect(app.register(requestJwt, { getSecrets: () => null, rollout: './rollout.json' })).type.not.toRaiseError()
+    expect(app.register(requestJwt, { getSecrets: () => null, rollout: { routes: { 'POST /x': { scope: 'all' } } } })).type.toRaiseError()
   })
 
   test('request.requestJwt is the verified token or null', () => {
@@ -77,8 +99,21 @@ describe('routes and requests', () => {
     })
   })
 
-  test('app.requestJwt offers clearSecretCache', () => {
-    expect(Fastify().requestJwt.clearSecretCache).type.toBe<() => void>()
+  test('request.requestJwt says what the token was bound to', () => {
+    const app = Fastify()
+    app.get('/', async request => {
+      expect(request.requestJwt?.boundTo).type.toBe<Scope | undefined>()
+      return 'x'
+    })
+  })
+
+  test('app.requestJwt offers the operator API', () => {
+    const api = Fastify().requestJwt
+    expect(api.clearSecretCache).type.toBe<() => void>()
+    expect(api.setRollout).type.toBe<(document: RolloutDocument) => void>()
+    expect(api.getRollout()).type.toBe<Readonly<RolloutDocument>>()
+    expect(api.stats()).type.toBe<DecisionCount[]>()
+    expect(api.setRollout({ routes: { 'GET /': { mode: 'loud' } } })).type.toRaiseError()
   })
 })
 

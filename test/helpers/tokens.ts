@@ -1,5 +1,5 @@
 // Token factories for tests: made by hand with node:crypto, independent of the plugin's own code.
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 
 export const SERVICE_ID = 'a0c2ef3b-5dd8-4e0b-8a43-3e7ad1d7c3f1'
 export const SECRET = '9d2a6c55-2f4e-4b8e-a6d1-5e0c2f7b8a91' // 36 characters, like a Notify key's secret
@@ -36,4 +36,16 @@ export function notifyToken (overrides: Record<string, unknown> = {}, secret: st
 
 export function bearer (token: string): { authorization: string } {
   return { authorization: `Bearer ${token}` }
+}
+
+/** `pay` as the standard format makes it: base64url SHA-256 of the body bytes. */
+export function payOf (body: string | Buffer): string {
+  return createHash('sha256').update(body).digest('base64url')
+}
+
+/** A token bound to one request in the standard format: `req` = "METHOD target", `pay` = SHA-256 of the body. */
+export function scopedToken (method: string, target: string, body: string | Buffer | undefined, overrides: Record<string, unknown> = {}, secret: string | Buffer = SECRET): string {
+  const claims: Record<string, unknown> = { iss: SERVICE_ID, iat: NOW_S, req: `${method} ${target}`, pay: payOf(body ?? ''), ...overrides }
+  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name]
+  return makeToken({ claims, secret })
 }

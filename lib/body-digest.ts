@@ -1,0 +1,88 @@
+// Step 5c: the `pay` claim, binding a token to the body. The digest is computed while the body streams in: a
+// `preParsing` stream hashes each chunk as it passes to Fastify's parser, so it works with every content-type
+// parser, keeps no second copy of the body, and leaves the body limit (413) to Fastify.
+// Standard format: `pay` = base64url (no padding) of SHA-256 over the raw body bytes. Notify's 2016 format: the
+// standard-base64 HMAC-SHA256 of the body under the API key, present only when there is a body.
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream'
+import type { ClaimFormat } from './binding-policy.js'
+import { reject, type Refusal } from './errors.js'
+import { equalsBase64 } from './request-binding.js'
+
+/** Passes the body through unchanged, hashing it on the way. */
+export class DigestingStream extends Transform {
+  /** Bytes seen so far; Fastify reads this name to check Content-Length and the body limit. */
+  receivedEncodedLength = 0
+  readonly #hash: Hash | Hmac
+
+  constructor (hash: Hash | Hmac) {
+    super()
+    this.#hash = hash
+  }
+
+  override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#hash.update(chunk)
+    this.receivedEncodedLength += chunk.length
+    callback(null, chunk)
+  }
+
+  /** The digest of every byte that passed (of none, when the body was never read). Call once. */
+  digest (): Buffer {
+    return this.#hash.digest()
+  }
+}
+
+/** A stream that hashes the body for `format` (the HMAC of Notify's 2016 format is keyed with the API key). */
+export function bodyDigest (format: ClaimFormat, key: Buffer): DigestingStream {
+  return new DigestingStream(format === 'standard' ? createHash('sha256') : createHmac('sha256', key))
+}
+
+/** Sends `payload` (the raw body stream) through `digest`, which Fastify then parses instead. */
+export function hashWhileStreaming (payload: Readable, digest: DigestingStream): DigestingStream {
+  // pipeline() passes a client abort or a socket error on as an error of the stream: Fastify then answers 400 and
+  // the handler never runs.
+  pipeline(payload, digest, ignore)
+  return digest
+}
+
+function ignore (): void {}
+
+/**
+ * Checks the token's `pay` claim against the body that passed through `stream`, which exists whenever the claim is
+ * present or required. Returns `undefined` when it matches, or is absent and not required; else the refusal.
+ */
+export function checkBodyClaim (claim: unknown, stream: DigestingStream | undefined, format: ClaimFormat, required: boolean): Refusal | undefined {
+  if (claim === undefined && !required) return undefined
+  const digestStream = stream as DigestingStream
+  const bytes = digestStream.receivedEncodedLength
+  if (format === 'notify-2016') return checkNotify2016(claim, digestStream, bytes)
+  const digest = digestStream.digest().toString('base64url')
+  if (claim === undefined) {
+    return reject('FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', `pay: the base64url SHA-256 of the exact body bytes (${describeBytes(bytes)} received)`)
+  }
+  if (typeof claim !== 'string') return reject('FST_REQUEST_JWT_INVALID_CLAIM', 'pay must be a string')
+  if (claim === digest) return undefined
+  return reject('FST_REQUEST_JWT_BODY_MISMATCH', explainMismatch(claim, bytes))
+}
+
+/** Notify's 2016 `pay`, where the claim is present or required. */
+function checkNotify2016 (claim: unknown, stream: DigestingStream, bytes: number): Refusal | undefined {
+  // Notify's 2016 clients sent `pay` only with a body.
+  if (bytes === 0) return claim === undefined ? undefined : reject('FST_REQUEST_JWT_UNEXPECTED_PAYLOAD')
+  if (claim === undefined) return reject('FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', 'pay: the standard-base64 HMAC-SHA256 of the body under the API key')
+  if (typeof claim === 'string' && equalsBase64(claim, stream.digest())) return undefined
+  return reject('FST_REQUEST_JWT_BODY_MISMATCH', `pay is not the HMAC-SHA256 of the ${describeBytes(bytes)} received (standard base64) under the API key`)
+}
+
+/** What a client developer should fix, from what their `pay` looks like. */
+function explainMismatch (claim: string, bytes: number): string {
+  if (/^[0-9a-fA-F]{64}$/.test(claim)) return 'pay looks like hex; send the SHA-256 as base64url without padding (43 characters)'
+  if (claim.endsWith('=')) return 'pay has "=" padding; send base64url without padding (43 characters)'
+  if (/[+/]/.test(claim)) return 'pay uses "+" or "/"; send base64url ("-" and "_") without padding'
+  if (claim.length !== 43) return `pay is ${claim.length} characters; a base64url SHA-256 has 43`
+  return `pay does not match the SHA-256 of the ${describeBytes(bytes)} received: hash the exact bytes you send`
+}
+
+function describeBytes (bytes: number): string {
+  return bytes === 1 ? '1 byte' : `${bytes} bytes`
+}

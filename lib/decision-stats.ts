@@ -1,0 +1,40 @@
+// The numbers an operator watches before switching a route from report to enforce: decisions counted by route,
+// issuer, outcome and reason. Issuers are counted only once verified, so forged `iss` values cannot grow the table.
+import type { DecisionCount } from './types.js'
+
+type Outcome = DecisionCount['outcome']
+type ByReason = Map<string, number>
+
+export class DecisionStats {
+  /** route -> issuer -> outcome -> reason -> count */
+  readonly #counts = new Map<string, Map<string | null, Map<Outcome, ByReason>>>()
+
+  record (route: string, issuer: string | null, outcome: Outcome, reason: string): void {
+    const byIssuer = child(this.#counts, route, () => new Map<string | null, Map<Outcome, ByReason>>())
+    const byOutcome = child(byIssuer, issuer, () => new Map<Outcome, ByReason>())
+    const byReason = child(byOutcome, outcome, () => new Map<string, number>())
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1)
+  }
+
+  /** Every count so far, one row per route, issuer, outcome and reason. */
+  rows (): DecisionCount[] {
+    const rows: DecisionCount[] = []
+    for (const [route, byIssuer] of this.#counts) {
+      for (const [issuer, byOutcome] of byIssuer) {
+        for (const [outcome, byReason] of byOutcome) {
+          for (const [reason, count] of byReason) rows.push({ route, issuer, outcome, reason, count })
+        }
+      }
+    }
+    return rows
+  }
+}
+
+function child<K, V> (map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = create()
+    map.set(key, value)
+  }
+  return value
+}

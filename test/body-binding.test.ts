@@ -1,0 +1,246 @@
+// security-cases.md section F: binding a token to the body (`pay`), hashed while the body streams in.
+import { test } from 'tap'
+import { gzipSync } from 'node:zlib'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { buildApp } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { sendRaw } from './helpers/raw-http.js'
+import { bearer, notifyToken, payOf, scopedToken } from './helpers/tokens.js'
+
+const BODY = '{"phone_number":"07700900123","template_id":"f33517ff-2a88-4f6e-b855-c550268ce08a"}'
+const JSON_HEADERS = { 'content-type': 'application/json' }
+
+/** Requests the handlers below have served, in this process. */
+let served = 0
+
+function bodyRoutes (app: FastifyInstance): void {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    served++
+    reply.header('x-handled', 'yes')
+    return { ok: true, boundTo: request.requestJwt?.boundTo, body: request.body }
+  }
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, (body as Buffer).length))
+  app.post('/sms', { config: { requestJwt: { scope: 'path+body' } } }, handler)
+  app.post('/body-only', { config: { requestJwt: { scope: 'body' } } }, handler)
+  app.post('/small', { bodyLimit: 100, config: { requestJwt: { scope: 'body' } } }, handler)
+  app.post('/gzip', { config: { requestJwt: { scope: 'body', allowContentEncoding: true } } }, handler)
+  app.post('/open', handler)
+  app.get('/get-bound', { config: { requestJwt: { scope: 'body' } } }, handler)
+}
+
+test('a token bound to the exact body is accepted, with JSON, text and custom parsers alike', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const json = await context.app.inject({ method: 'POST', url: '/sms', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/sms', BODY)) }, payload: BODY })
+  t.equal(json.statusCode, 200, json.body)
+  t.same(json.json(), { ok: true, boundTo: 'path+body', body: JSON.parse(BODY) })
+  const text = await context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'text/plain', ...bearer(scopedToken('POST', '/body-only', 'hello', { req: undefined })) }, payload: 'hello' })
+  t.same(text.json(), { ok: true, boundTo: 'body', body: 'hello' })
+  const bytes = Buffer.from([0, 1, 2, 255, 254])
+  const binary = await context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'application/octet-stream', ...bearer(scopedToken('POST', '/body-only', bytes, { req: undefined })) }, payload: bytes })
+  t.same(binary.json(), { ok: true, boundTo: 'body', body: 5 })
+})
+
+test('F43: one byte changed is refused, saying how many bytes were hashed', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const token = scopedToken('POST', '/sms', BODY)
+  const changed = BODY.replace('07700900123', '07700900124')
+  const res = await context.app.inject({ method: 'POST', url: '/sms', headers: { ...JSON_HEADERS, ...bearer(token) }, payload: changed })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_BODY_MISMATCH', { token })
+  t.equal(res.json().message, `Invalid token: pay does not match the SHA-256 of the ${Buffer.byteLength(changed)} bytes received: hash the exact bytes you send`)
+})
+
+test('F44: the same JSON meaning in other bytes is refused: the raw bytes are hashed, not the parsed value', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const token = scopedToken('POST', '/sms', '{"a":1,"b":"a"}', { jti: undefined })
+  for (const variant of ['{ "a": 1, "b": "a" }', '{"b":"a","a":1}', '{"a":1,"b":"\\u0061"}']) {
+    assertRefused(t, await context.app.inject({ method: 'POST', url: '/sms', headers: { ...JSON_HEADERS, ...bearer(token) }, payload: variant }), 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  }
+  t.equal((await context.app.inject({ method: 'POST', url: '/sms', headers: { ...JSON_HEADERS, ...bearer(token) }, payload: '{"a":1,"b":"a"}' })).statusCode, 200)
+})
+
+test('F45: the same bytes chunked differently, or with Content-Length, are accepted', async t => {
+  const context = await buildApp({ routes: bodyRoutes, replay: false })
+  t.teardown(() => context.app.close())
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = context.app.server.address() as AddressInfo
+  const token = scopedToken('POST', '/sms', BODY)
+  const head = `POST /sms HTTP/1.1\nhost: localhost\ncontent-type: application/json\nauthorization: Bearer ${token}`
+  const lengthRes = await sendRaw(port, `${head}\ncontent-length: ${Buffer.byteLength(BODY)}`, BODY)
+  t.equal(lengthRes.status, 200, lengthRes.body)
+  for (const sizes of [[1], [7, 3], [BODY.length]]) {
+    let chunked = ''
+    let offset = 0
+    let i = 0
+    while (offset < BODY.length) {
+      const size = sizes[i++ % sizes.length] as number
+      const piece = BODY.slice(offset, offset + size)
+      chunked += `${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`
+      offset += size
+    }
+    chunked += '0\r\n\r\n'
+    const res = await sendRaw(port, `${head}\ntransfer-encoding: chunked`, chunked)
+    t.equal(res.status, 200, `chunks of ${sizes.join(',')}`)
+  }
+})
+
+test('F46: an empty body and no body both digest the empty string', async t => {
+  const context = await buildApp({ routes: bodyRoutes, replay: false })
+  t.teardown(() => context.app.close())
+  const token = scopedToken('POST', '/body-only', '', { req: undefined })
+  t.equal(payOf(''), '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU')
+  const noBody = await context.app.inject({ method: 'POST', url: '/body-only', headers: bearer(token) })
+  t.equal(noBody.statusCode, 200, noBody.body)
+  const empty = await context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'text/plain', ...bearer(token) }, payload: '' })
+  t.equal(empty.statusCode, 200, empty.body)
+  const get = await context.app.inject({ method: 'GET', url: '/get-bound', headers: bearer(scopedToken('GET', '/get-bound', '', { req: undefined })) })
+  t.equal(get.statusCode, 200, 'a GET has no body: the digest of the empty string')
+})
+
+test('F46: a body-bound route refuses a token without pay, and says what to add', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, ...bearer(notifyToken()) }, payload: BODY })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_BODY_CLAIM_REQUIRED')
+  t.equal(res.json().message, `Invalid token: this route needs a token bound to the body; add the claim pay: the base64url SHA-256 of the exact body bytes (${BODY.length} bytes received)`)
+})
+
+test('F47: a digest in any other encoding is refused with a hint', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const digest = (encoding: 'hex' | 'base64') => {
+    const hash = Buffer.from(payOf(BODY), 'base64url')
+    return hash.toString(encoding)
+  }
+  const cases: Array<[string, RegExp]> = [
+    [digest('hex'), /looks like hex/],
+    [`${payOf(BODY)}=`, /"=" padding/],
+    [digest('base64').replace(/=+$/, '').replace(/[-_]/g, '+'), /"\+" or "\/"|does not match/],
+    [Buffer.from(payOf(BODY), 'base64url').subarray(0, 31).toString('base64url'), /is 42 characters/],
+    [Buffer.concat([Buffer.from(payOf(BODY), 'base64url'), Buffer.from([0])]).toString('base64url'), /is 44 characters/]
+  ]
+  for (const [pay, hint] of cases) {
+    const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/body-only', BODY, { pay, req: undefined })) }, payload: BODY })
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
+    t.match(res.json().message, hint)
+  }
+  const standardBase64 = await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/body-only', BODY, { pay: '+/'.repeat(21) + 'a', req: undefined })) }, payload: BODY })
+  t.match(standardBase64.json().message, /uses "\+" or "\/"/)
+  const notString = await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/body-only', BODY, { pay: 42, req: undefined })) }, payload: BODY })
+  assertRefused(t, notString, 403, 'FST_REQUEST_JWT_INVALID_CLAIM')
+})
+
+test('F48: Content-Encoding gzip or br on a body-bound route is a 415 before the body is read', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  for (const encoding of ['gzip', 'br', 'GZIP', 'deflate, gzip']) {
+    const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, 'content-encoding': encoding, ...bearer(scopedToken('POST', '/body-only', BODY, { req: undefined })) }, payload: BODY })
+    assertRefused(t, res, 415, 'FST_REQUEST_JWT_CONTENT_ENCODING')
+  }
+  const identity = await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, 'content-encoding': 'identity', ...bearer(scopedToken('POST', '/body-only', BODY, { req: undefined })) }, payload: BODY })
+  t.equal(identity.statusCode, 200)
+})
+
+test('F48: where a route allows it, the digest covers the compressed bytes on the wire', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const wire = gzipSync(BODY)
+  const headers = { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }
+  const onWire = await context.app.inject({ method: 'POST', url: '/gzip', headers: { ...headers, ...bearer(scopedToken('POST', '/gzip', wire, { req: undefined })) }, payload: wire })
+  t.equal(onWire.statusCode, 200, onWire.body)
+  const ofDecoded = await context.app.inject({ method: 'POST', url: '/gzip', headers: { ...headers, ...bearer(scopedToken('POST', '/gzip', BODY, { req: undefined })) }, payload: wire })
+  assertRefused(t, ofDecoded, 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
+})
+
+test('F49: a body over the limit is a 413 while streaming, and the jti is not used up', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const big = JSON.stringify({ text: 'x'.repeat(1000) })
+  const token = scopedToken('POST', '/small', big, { req: undefined, jti: 'big' })
+  const res = await context.app.inject({ method: 'POST', url: '/small', headers: { ...JSON_HEADERS, ...bearer(token) }, payload: big })
+  t.equal(res.statusCode, 413)
+  t.equal(res.headers['x-handled'], undefined)
+  const small = '{"ok":1}'
+  const retry = await context.app.inject({ method: 'POST', url: '/small', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/small', small, { req: undefined, jti: 'big' })) }, payload: small })
+  t.equal(retry.statusCode, 200, 'the jti is still usable')
+})
+
+test('F50: a client that aborts mid-body reaches no handler and uses up no jti', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = context.app.server.address() as AddressInfo
+  const token = scopedToken('POST', '/sms', BODY, { jti: 'aborted' })
+  const servedBefore = served
+  const { connect } = await import('node:net')
+  await new Promise<void>(resolve => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`POST /sms HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nauthorization: Bearer ${token}\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY.slice(0, 10)}`)
+      setImmediate(() => socket.destroy())
+    })
+    socket.on('close', () => resolve())
+  })
+  const res = await sendRaw(port, `POST /sms HTTP/1.1\nhost: localhost\ncontent-type: application/json\nauthorization: Bearer ${token}\ncontent-length: ${BODY.length}`, BODY)
+  t.equal(res.status, 200, 'the genuine request still passes')
+  t.equal(served - servedBefore, 1, 'only the genuine request reached the handler')
+})
+
+test('F51: an invalid token with a large body is refused before the body is read', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = context.app.server.address() as AddressInfo
+  // Headers announce 50 MB, and no body byte is ever sent: only a refusal made before reading can answer.
+  const res = await sendRaw(port, 'POST /sms HTTP/1.1\nhost: localhost\ncontent-type: application/json\nauthorization: Bearer not.a.token\ncontent-length: 50000000')
+  t.equal(res.status, 403)
+  t.equal(JSON.parse(res.body).code, 'FST_REQUEST_JWT_MALFORMED')
+})
+
+test('a present pay claim is checked on routes that do not require it', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const wrong = await context.app.inject({ method: 'POST', url: '/open', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/open', '{"x":1}', { req: undefined })) }, payload: '{"x":2}' })
+  assertRefused(t, wrong, 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  const right = await context.app.inject({ method: 'POST', url: '/open', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/open', '{"x":1}', { req: undefined })) }, payload: '{"x":1}' })
+  t.equal(right.json().boundTo, 'body')
+})
+
+test('the body is hashed only on requests that need it: other requests keep the raw stream', async t => {
+  const seen: Array<[string, boolean]> = []
+  const context = await buildApp({
+    routes: app => {
+      bodyRoutes(app)
+      app.addHook('preParsing', async (request, _reply, payload) => { seen.push([request.url, payload === request.raw]) })
+    }
+  })
+  t.teardown(() => context.app.close())
+  await context.app.inject({ method: 'POST', url: '/open', headers: { ...JSON_HEADERS, ...bearer(notifyToken()) }, payload: BODY })
+  await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, ...bearer(scopedToken('POST', '/body-only', BODY, { req: undefined })) }, payload: BODY })
+  t.same(seen, [['/open', true], ['/body-only', false]])
+})
+
+test('a one-byte body is described in the singular', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'text/plain', ...bearer(scopedToken('POST', '/body-only', 'b', { req: undefined })) }, payload: 'a' })
+  t.equal(res.json().message, 'Invalid token: pay does not match the SHA-256 of the 1 byte received: hash the exact bytes you send')
+})
+
+test('allowContentEncoding may be set for every route in the plugin options', async t => {
+  const context = await buildApp({ routes: bodyRoutes, allowContentEncoding: true })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip', ...bearer(scopedToken('POST', '/body-only', 'x', { req: undefined })) }, payload: 'x' })
+  t.equal(res.statusCode, 200)
+})
+
+test('in a dry run, a compressed body on a body-bound route is reported and let through', async t => {
+  const context = await buildApp({ routes: bodyRoutes, mode: 'report' })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip', ...bearer(scopedToken('POST', '/body-only', 'x', { req: undefined })) }, payload: 'x' })
+  t.equal(res.statusCode, 200)
+  t.same(res.json().boundTo, undefined, 'unauthenticated: request.requestJwt is null')
+  t.same(context.app.requestJwt.stats().map(row => row.reason), ['FST_REQUEST_JWT_CONTENT_ENCODING'])
+})

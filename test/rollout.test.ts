@@ -1,0 +1,286 @@
+// Config-driven rollout: the document, its validation, precedence, run-time swaps and the statistics.
+import { test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import requestJwt, { type RolloutDocument } from '../lib/index.js'
+import { buildApp, testKeys } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET, scopedToken, SECRET, SERVICE_ID } from './helpers/tokens.js'
+
+const OPTED_IN = 'b1d2e3f4-0000-4000-8000-00000000aaaa'
+const SMS = 'POST /v2/notifications/sms'
+const BODY = '{"phone_number":"07700900123"}'
+
+const twoServices = (issuer: string) => issuer === SERVICE_ID ? [SECRET] : issuer === OPTED_IN ? [OTHER_SECRET] : null
+
+function routes (app: FastifyInstance): void {
+  app.post('/v2/notifications/sms', async () => ({ sent: true }))
+  app.post('/v2/notifications/email', { config: { requestJwt: { scope: 'path' } } }, async () => ({ sent: true }))
+}
+
+async function send (app: FastifyInstance, token: string, url = '/v2/notifications/sms') {
+  return app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...bearer(token) }, payload: BODY })
+}
+const unscoped = (issuer = SERVICE_ID, secret = SECRET, jti?: string) => makeToken({ claims: { iss: issuer, iat: NOW_S, ...(jti ? { jti } : {}) }, secret })
+const scoped = (issuer = SERVICE_ID, secret = SECRET) => scopedToken('POST', '/v2/notifications/sms', BODY, { iss: issuer }, secret)
+
+async function registerWith (t: import('tap').Test, rollout: unknown): Promise<Error | undefined> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  try {
+    await app.register(requestJwt, { getSecrets: testKeys, rollout: rollout as RolloutDocument })
+    routes(app)
+    await app.ready()
+    return undefined
+  } catch (err) {
+    return err as Error
+  }
+}
+
+test('an invalid rollout document is refused at registration with a message naming the bad field', async t => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ routes: { [SMS]: { scope: 'paths' } } }, /rollout\["routes"\]\["POST \/v2\/notifications\/sms"\]\["scope"\] must be one of "none", "path", "body", "path\+body"/],
+    [{ default: { mode: 'dry-run' } }, /rollout\["default"\]\["mode"\] must be one of "enforce", "report"/],
+    [{ issuers: { [OPTED_IN]: { scope: 'path', mood: 'report' } } }, /rollout\["issuers"\]\["b1d2e3f4-0000-4000-8000-00000000aaaa"\] has an unknown field "mood"/],
+    [{ route: {} }, /rollout has an unknown field "route"/],
+    [{ routes: { 'post /v2/notifications/sms': {} } }, /rollout\["routes"\] has a key "post \/v2\/notifications\/sms" that is not allowed/],
+    [{ routes: { [SMS]: 'path' } }, /rollout\["routes"\]\["POST \/v2\/notifications\/sms"\] must be object/],
+    [[], /rollout must be object/],
+    [{ issuers: { '': { scope: 'path' } } }, /rollout\["issuers"\] has a key "" that is not allowed/]
+  ]
+  for (const [document, message] of cases) {
+    const err = await registerWith(t, document)
+    t.equal((err as { code?: string } | undefined)?.code, 'FST_REQUEST_JWT_INVALID_OPTION', JSON.stringify(document))
+    t.match(err?.message, message)
+  }
+})
+
+test('a route key that matches no registered route fails at ready()', async t => {
+  const err = await registerWith(t, { routes: { 'POST /v2/notifications/letter': { scope: 'path' }, [SMS]: { scope: 'path' } } })
+  t.equal((err as { code?: string }).code, 'FST_REQUEST_JWT_INVALID_OPTION')
+  t.match(err?.message, /rollout.routes names no registered route: "POST \/v2\/notifications\/letter"/)
+  t.equal(await registerWith(t, { routes: { [SMS]: { scope: 'path' } } }), undefined)
+})
+
+test('the rollout may be a JSON file, named by the option or by REQUEST_JWT_ROLLOUT', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'rollout-'))
+  const file = join(dir, 'rollout.json')
+  writeFileSync(file, JSON.stringify({ routes: { [SMS]: { scope: 'path+body' } } }))
+  const fromOption = await buildApp({ routes, rollout: file })
+  t.teardown(() => fromOption.app.close())
+  assertRefused(t, await send(fromOption.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.same(fromOption.app.requestJwt.getRollout(), { routes: { [SMS]: { scope: 'path+body' } } })
+
+  process.env.REQUEST_JWT_ROLLOUT = file
+  t.teardown(() => { delete process.env.REQUEST_JWT_ROLLOUT })
+  const fromEnv = await buildApp({ routes })
+  t.teardown(() => fromEnv.app.close())
+  assertRefused(t, await send(fromEnv.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+
+  const broken = join(dir, 'broken.json')
+  writeFileSync(broken, '{ "routes": ')
+  process.env.REQUEST_JWT_ROLLOUT = broken
+  const err = await registerWith(t, undefined)
+  t.match(err?.message, /rollout file .*broken\.json \(from REQUEST_JWT_ROLLOUT\) could not be read as JSON/)
+  const missing = await registerWith(t, join(dir, 'missing.json'))
+  t.match(missing?.message, /rollout file .*missing\.json could not be read as JSON: ENOENT/)
+  const invalid = join(dir, 'invalid.json')
+  writeFileSync(invalid, JSON.stringify({ default: { scope: 'all' } }))
+  t.match((await registerWith(t, invalid))?.message, /rollout file .*invalid\.json: rollout\["default"\]\["scope"\] must be one of/)
+})
+
+test('precedence: issuer entry > route entry > route config in code > rollout default > plugin options', async t => {
+  const context = await buildApp({ routes, getSecrets: twoServices, scope: 'body' })
+  t.teardown(() => context.app.close())
+  const api = context.app.requestJwt
+  // Plugin option: body.
+  assertRefused(t, await send(context.app, unscoped()), 403, 'FST_REQUEST_JWT_BODY_CLAIM_REQUIRED')
+  // Rollout default beats the plugin option.
+  api.setRollout({ default: { scope: 'none' } })
+  t.equal((await send(context.app, unscoped())).statusCode, 200)
+  // Route config in code (email: path) beats the rollout default.
+  assertRefused(t, await send(context.app, unscoped(), '/v2/notifications/email'), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  // The route entry beats the route config.
+  api.setRollout({ default: { scope: 'none' }, routes: { 'POST /v2/notifications/email': { scope: 'none' } } })
+  t.equal((await send(context.app, unscoped(), '/v2/notifications/email')).statusCode, 200)
+  // The issuer entry beats the route entry.
+  api.setRollout({ default: { scope: 'none' }, routes: { 'POST /v2/notifications/email': { scope: 'none' } }, issuers: { [OPTED_IN]: { scope: 'path' } } })
+  assertRefused(t, await send(context.app, unscoped(OPTED_IN, OTHER_SECRET), '/v2/notifications/email'), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.equal((await send(context.app, unscoped(), '/v2/notifications/email')).statusCode, 200, 'other issuers keep the route entry')
+  // Fields fall through separately: the issuer sets the mode, the route entry the scope.
+  api.setRollout({ routes: { [SMS]: { scope: 'path', mode: 'report' } }, issuers: { [OPTED_IN]: { mode: 'enforce' } } })
+  assertRefused(t, await send(context.app, unscoped(OPTED_IN, OTHER_SECRET)), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.equal((await send(context.app, unscoped())).statusCode, 200, 'reported, not refused')
+})
+
+test('setRollout swaps atomically; an invalid document throws and the old one stays', async t => {
+  const context = await buildApp({ routes })
+  t.teardown(() => context.app.close())
+  const api = context.app.requestJwt
+  api.setRollout({ routes: { [SMS]: { scope: 'path' } } })
+  t.throws(() => api.setRollout({ routes: { [SMS]: { scope: 'everything' } } } as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /setRollout: rollout\["routes"\]/ })
+  t.throws(() => api.setRollout({ routes: { 'GET /nowhere': { scope: 'path' } } }), { message: /names no registered route: "GET \/nowhere"/ })
+  t.same(api.getRollout(), { routes: { [SMS]: { scope: 'path' } } })
+  t.ok(Object.isFrozen(api.getRollout().routes), 'the document in force cannot be changed in place')
+  assertRefused(t, await send(context.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.ok(context.logs.some(line => line.msg === 'fastify-request-jwt: rollout document replaced'))
+})
+
+test('a request in flight keeps the rollout it started with', async t => {
+  let release: () => void = () => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  const context = await buildApp({ routes, getSecrets: async (issuer) => { await gate; return testKeys(issuer) } })
+  t.teardown(() => context.app.close())
+  const pending = send(context.app, notifyToken())
+  await new Promise(resolve => setImmediate(resolve))
+  context.app.requestJwt.setRollout({ routes: { [SMS]: { scope: 'path+body' } } })
+  release()
+  t.equal((await pending).statusCode, 200, 'started unscoped, finished unscoped')
+  assertRefused(t, await send(context.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+})
+
+test('end to end: a route goes from unscoped to report, to enforce for one issuer, to enforce for all', async t => {
+  const context = await buildApp({ routes, getSecrets: twoServices })
+  t.teardown(() => context.app.close())
+  const api = context.app.requestJwt
+  const count = (route: string, issuer: string | null, outcome: string, reason: string) =>
+    api.stats().find(row => row.route === route && row.issuer === issuer && row.outcome === outcome && row.reason === reason)?.count ?? 0
+
+  // 1. Unscoped: both services' plain Notify tokens are accepted.
+  t.equal((await send(context.app, unscoped())).statusCode, 200)
+  t.equal((await send(context.app, unscoped(OPTED_IN, OTHER_SECRET))).statusCode, 200)
+  t.equal(count(SMS, SERVICE_ID, 'accepted', 'ok'), 1)
+
+  // 2. Report: unscoped tokens are still accepted, and counted with the reason they would be refused.
+  api.setRollout({ routes: { [SMS]: { scope: 'path+body', mode: 'report' } } })
+  t.equal((await send(context.app, unscoped())).statusCode, 200)
+  t.equal((await send(context.app, unscoped())).statusCode, 200)
+  t.equal((await send(context.app, scoped(OPTED_IN, OTHER_SECRET))).statusCode, 200)
+  t.equal(count(SMS, SERVICE_ID, 'reported', 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED'), 2, 'the operator sees who still sends unscoped tokens')
+  t.equal(count(SMS, OPTED_IN, 'accepted', 'ok'), 2)
+  t.ok(context.logs.some(line => (line.requestJwt as { mode?: string } | undefined)?.mode === 'report'))
+
+  // 3. Enforce for the issuer that opted in: its unscoped token is refused, the other service is still accepted.
+  api.setRollout({ routes: { [SMS]: { scope: 'path+body', mode: 'report' } }, issuers: { [OPTED_IN]: { mode: 'enforce' } } })
+  assertRefused(t, await send(context.app, unscoped(OPTED_IN, OTHER_SECRET)), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.equal((await send(context.app, scoped(OPTED_IN, OTHER_SECRET))).statusCode, 200)
+  t.equal((await send(context.app, unscoped())).statusCode, 200)
+  t.equal(count(SMS, OPTED_IN, 'rejected', 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED'), 1)
+
+  // 4. Enforce for all.
+  api.setRollout({ routes: { [SMS]: { scope: 'path+body', mode: 'enforce' } } })
+  assertRefused(t, await send(context.app, unscoped()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.equal((await send(context.app, scoped())).statusCode, 200)
+  t.equal(count(SMS, SERVICE_ID, 'rejected', 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED'), 1)
+})
+
+test('report mode never lets a token bound to another request through', async t => {
+  const context = await buildApp({ routes, rollout: { routes: { [SMS]: { scope: 'path+body', mode: 'report' } } } })
+  t.teardown(() => context.app.close())
+  const other = scopedToken('POST', '/v2/notifications/email', BODY)
+  assertRefused(t, await send(context.app, other), 403, 'FST_REQUEST_JWT_REQUEST_MISMATCH')
+  const wrongBody = scopedToken('POST', '/v2/notifications/sms', '{"phone_number":"0"}')
+  assertRefused(t, await send(context.app, wrongBody), 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  // Only a missing binding is tolerated, and a forged token never is.
+  assertRefused(t, await send(context.app, unscoped(SERVICE_ID, OTHER_SECRET)), 403, 'FST_REQUEST_JWT_KEY_REVOKED')
+  const noBody = await context.app.inject({ method: 'POST', url: '/v2/notifications/sms', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...bearer(notifyToken({ jti: 'gz' })) }, payload: BODY })
+  assertRefused(t, noBody, 415, 'FST_REQUEST_JWT_CONTENT_ENCODING')
+})
+
+test('a missing body binding in report mode is counted, and the replay check still applies', async t => {
+  const context = await buildApp({ routes, rollout: { routes: { [SMS]: { scope: 'body', mode: 'report' } } } })
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'once' })
+  t.equal((await send(context.app, token)).statusCode, 200)
+  assertRefused(t, await send(context.app, token), 403, 'FST_REQUEST_JWT_REPLAYED')
+  t.same(context.app.requestJwt.stats().filter(row => row.outcome !== 'accepted'), [
+    { route: SMS, issuer: SERVICE_ID, outcome: 'reported', reason: 'FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', count: 1 },
+    { route: SMS, issuer: SERVICE_ID, outcome: 'rejected', reason: 'FST_REQUEST_JWT_REPLAYED', count: 1 }
+  ])
+})
+
+test('a global report mode is a dry run: nothing is refused, everything is logged and counted', async t => {
+  const context = await buildApp({ routes, mode: 'report' })
+  t.teardown(() => context.app.close())
+  const noToken = await context.app.inject({ method: 'POST', url: '/v2/notifications/sms', payload: BODY, headers: { 'content-type': 'application/json' } })
+  t.equal(noToken.statusCode, 200)
+  t.equal((await send(context.app, notifyToken({}, 'forged-forged-forged-forged-forged-!!'))).statusCode, 200)
+  t.equal((await send(context.app, scopedToken('POST', '/elsewhere', BODY))).statusCode, 200)
+  t.equal((await send(context.app, scopedToken('POST', '/v2/notifications/sms', 'other body'))).statusCode, 200)
+  const once = notifyToken({ jti: 'dry' })
+  t.equal((await send(context.app, once)).statusCode, 200)
+  t.equal((await send(context.app, once)).statusCode, 200)
+  const rows = context.app.requestJwt.stats()
+  t.same(rows.filter(row => row.outcome === 'reported').map(row => [row.issuer, row.reason]).sort(), [
+    [null, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
+    [null, 'FST_REQUEST_JWT_NO_AUTHORIZATION'],
+    [SERVICE_ID, 'FST_REQUEST_JWT_BODY_MISMATCH'],
+    [SERVICE_ID, 'FST_REQUEST_JWT_REPLAYED'],
+    [SERVICE_ID, 'FST_REQUEST_JWT_REQUEST_MISMATCH']
+  ])
+  t.notOk(rows.some(row => row.outcome === 'rejected'))
+  t.equal(context.logs.filter(line => (line.requestJwt as { mode?: string } | undefined)?.mode === 'report').length, 5)
+})
+
+test('in a dry run, a route set to enforce is enforced', async t => {
+  const context = await buildApp({ routes, rollout: { default: { mode: 'report' }, routes: { 'POST /v2/notifications/email': { mode: 'enforce' } } } })
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ method: 'POST', url: '/v2/notifications/sms' })).statusCode, 200)
+  t.equal((await context.app.inject({ method: 'POST', url: '/v2/notifications/email' })).statusCode, 401)
+})
+
+test('an issuer entry can never switch authentication to report mode', async t => {
+  const context = await buildApp({ routes, rollout: { issuers: { [SERVICE_ID]: { mode: 'report' } } } })
+  t.teardown(() => context.app.close())
+  assertRefused(t, await send(context.app, notifyToken({}, 'forged-forged-forged-forged-forged-!!')), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE')
+})
+
+test('stats count rejections of unverified issuers without their claimed iss', async t => {
+  const context = await buildApp({ routes })
+  t.teardown(() => context.app.close())
+  await send(context.app, makeToken({ claims: { iss: 'made-up', iat: NOW_S } }))
+  await context.app.inject({ url: '/nowhere' })
+  t.same(context.app.requestJwt.stats(), [
+    { route: SMS, issuer: null, outcome: 'rejected', reason: 'FST_REQUEST_JWT_UNKNOWN_ISSUER', count: 1 },
+    { route: '(not found)', issuer: null, outcome: 'rejected', reason: 'FST_REQUEST_JWT_NO_AUTHORIZATION', count: 1 }
+  ])
+})
+
+test('plugin-wide scope, mode, claimFormat and pathPrefix options are checked', async t => {
+  for (const [options, message] of [
+    [{ scope: 'all' }, /scope must be one of 'none', 'path', 'body', 'path\+body'/],
+    [{ mode: 'dry' }, /mode must be one of 'enforce', 'report'/],
+    [{ claimFormat: 'notify' }, /claimFormat must be one of 'standard', 'notify-2016'/],
+    [{ allowContentEncoding: 'yes' }, /allowContentEncoding must be a boolean/],
+    [{ pathPrefix: 'notify' }, /pathPrefix must be '' or a path like '\/notify'/],
+    [{ pathPrefix: '/notify/' }, /pathPrefix/]
+  ] as const) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await t.rejects(async () => { await app.register(requestJwt, { getSecrets: testKeys, ...options } as never) }, { code: 'FST_REQUEST_JWT_INVALID_OPTION', message })
+  }
+})
+
+test('route options are checked when the route is registered', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: testKeys })
+  t.throws(() => app.post('/x', { config: { requestJwt: { scope: 'paths' as never } } }, async () => 'x'), {
+    message: /POST \/x: config.requestJwt.scope must be one of "none", "path", "body", "path\+body", got "paths"/
+  })
+  t.throws(() => app.route({ method: ['GET', 'POST'], url: '/y', config: { requestJwt: { mode: 'off' as never } }, handler: async () => 'y' }), {
+    message: /GET,POST \/y: config.requestJwt.mode must be one of/
+  })
+})
+
+test('a route with several methods has a rollout key per method', async t => {
+  const context = await buildApp({
+    routes: app => app.route({ method: ['GET', 'POST'], url: '/both', handler: async () => 'ok' }),
+    rollout: { routes: { 'POST /both': { scope: 'path' } } }
+  })
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ method: 'GET', url: '/both', headers: bearer(notifyToken()) })).statusCode, 200)
+  assertRefused(t, await context.app.inject({ method: 'POST', url: '/both', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+})
