@@ -15,6 +15,12 @@ export interface DecodedToken {
 }
 
 const HS256_SIGNATURE_BYTES = 32
+/**
+ * Decoded headers by their base64url text. A client sends the same header with every token, so the common case
+ * skips decoding it; entries are frozen, only well-formed headers are kept, and the map is emptied when full.
+ */
+const headerCache = new Map<string, JsonObject>()
+const HEADER_CACHE_SIZE = 64
 
 /** Decodes `token` or throws `FST_REQUEST_JWT_MALFORMED` saying which part is wrong. */
 export function decodeToken (token: string): DecodedToken {
@@ -23,13 +29,23 @@ export function decodeToken (token: string): DecodedToken {
   if (secondDot === -1 || token.indexOf('.', secondDot + 1) !== -1) {
     throw reject('FST_REQUEST_JWT_MALFORMED', `expected 3 dot-separated parts, found ${token.split('.').length}`)
   }
-  const header = decodeJsonPart(token.slice(0, firstDot), 'header')
+  const header = decodeHeader(token.slice(0, firstDot))
   const claims = decodeJsonPart(token.slice(firstDot + 1, secondDot), 'payload')
   const signature = decodePart(token.slice(secondDot + 1), 'signature')
   if (signature.length !== HS256_SIGNATURE_BYTES) {
     throw reject('FST_REQUEST_JWT_MALFORMED', `signature is ${signature.length} bytes, HS256 gives ${HS256_SIGNATURE_BYTES}`)
   }
   return { header, claims, signingInput: token.slice(0, secondDot), signature }
+}
+
+function decodeHeader (text: string): JsonObject {
+  let header = headerCache.get(text)
+  if (header === undefined) {
+    header = Object.freeze(decodeJsonPart(text, 'header'))
+    if (headerCache.size === HEADER_CACHE_SIZE) headerCache.clear()
+    headerCache.set(text, header)
+  }
+  return header
 }
 
 function decodePart (text: string, name: string): Buffer {

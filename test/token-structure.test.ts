@@ -128,3 +128,16 @@ test('B15: thousands of claims within the cap do not crash', async t => {
   const res2 = await context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims: many })) })
   t.equal(res2.statusCode, 200)
 })
+
+test('decoded headers are cached, and the cache stays bounded under many distinct headers', async t => {
+  const context = await buildApp({ replay: false })
+  t.teardown(() => context.app.close())
+  let accepted = 0
+  for (let i = 0; i < 150; i++) {
+    const token = makeToken({ header: { alg: 'HS256', typ: 'JWT', n: i % 100 }, claims: { iss: SERVICE_ID, iat: NOW_S } })
+    if ((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode === 200) accepted++
+  }
+  t.equal(accepted, 150, 'every header decodes the same whether cached or not')
+  const bad = signedRaw('{"alg":"HS256","alg":"none"}', JSON.stringify({ iss: SERVICE_ID, iat: NOW_S }))
+  for (let i = 0; i < 2; i++) await expectMalformed(t, bad, /header has a member name twice/)
+})

@@ -1,8 +1,12 @@
 // JSON.parse is lenient where a token must not be: duplicate member names are last-wins (`{"alg":"none","alg":"HS256"}`
 // reads as HS256 to one library and none to another) and surrounding white space is ignored. This module parses a
 // JSON object and refuses both, and refuses nesting deeper than any claim needs (JSON.stringify, in a handler or a
-// logger, overflows the stack on what JSON.parse accepts). The scan runs on text JSON.parse already accepted, so it
-// can stay simple.
+// logger, overflows the stack on what JSON.parse accepts).
+//
+// Duplicates are found by counting, which keeps the hot path short: every member name in the text is a string
+// followed by ":", and JSON.parse keeps one key per distinct name, so the text has a duplicate exactly when it
+// holds more names than the parsed value has keys. (Names that differ only in escapes, "a" and "\u0061", count
+// twice in the text and once in the value: caught too.)
 
 /** Deepest nesting of objects and arrays accepted, the token's own object included. */
 export const MAX_DEPTH = 32
@@ -17,50 +21,68 @@ export function parseJsonObject (text: string): StrictJsonResult {
   if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
     return { ok: false, reason: 'is not a JSON object' }
   }
-  let value: unknown
+  let value: JsonObject
   try {
     value = JSON.parse(text)
   } catch {
     return { ok: false, reason: 'is not valid JSON' }
   }
+  const keys = countKeys(value, 1)
+  if (keys === -1) return { ok: false, reason: `is nested deeper than ${MAX_DEPTH} levels` }
   // The name itself is not echoed: responses never repeat what the token says.
-  const problem = scan(text)
-  if (problem !== undefined) return { ok: false, reason: problem }
-  return { ok: true, value: value as JsonObject }
+  if (countMemberNames(text) !== keys) return { ok: false, reason: 'has a member name twice' }
+  return { ok: true, value }
 }
 
-/** What is wrong with `json` (valid JSON text): a member name twice in one object, or too deep a nesting. */
-function scan (json: string): string | undefined {
-  // One entry per open container: the names seen so far for an object, null for an array.
-  const open: Array<Set<string> | null> = []
-  let expectName = false
-  for (let i = 0; i < json.length; i++) {
-    const c = json.charCodeAt(i)
-    if (c === 0x22) { // '"': a string runs to the next unescaped quote
-      let end = i + 1
-      let escaped = false
-      for (let d = json.charCodeAt(end); d !== 0x22; d = json.charCodeAt(end)) {
-        if (d === 0x5c) { escaped = true; end++ }
-        end++
+/** Keys of every object in `value` (parsed JSON) at `depth` and below, or -1 when nesting goes deeper than MAX_DEPTH. */
+function countKeys (value: object, depth: number): number {
+  if (depth > MAX_DEPTH) return -1
+  let count = 0
+  if (Array.isArray(value)) {
+    for (const child of value) {
+      if (child !== null && typeof child === 'object') {
+        const inner = countKeys(child, depth + 1)
+        if (inner === -1) return -1
+        count += inner
       }
-      if (expectName) {
-        // Escapes must be decoded first: "a" and "\u0061" are the same name.
-        const name = escaped ? JSON.parse(json.slice(i, end + 1)) as string : json.slice(i + 1, end)
-        const names = open[open.length - 1] as Set<string>
-        if (names.has(name)) return 'has a member name twice'
-        names.add(name)
-        expectName = false
-      }
-      i = end
-    } else if (c === 0x7b || c === 0x5b) { // '{' or '['
-      if (open.length === MAX_DEPTH) return `is nested deeper than ${MAX_DEPTH} levels`
-      open.push(c === 0x7b ? new Set() : null)
-      expectName = c === 0x7b
-    } else if (c === 0x7d || c === 0x5d) { // '}' or ']'
-      open.pop()
-    } else if (c === 0x2c) { // ',': in an object, a name comes next
-      expectName = open[open.length - 1] != null
+    }
+    return count
+  }
+  // JSON.parse makes plain objects with own, enumerable keys only, so for-in sees exactly those.
+  for (const name in value) {
+    count++
+    const child = (value as JsonObject)[name]
+    if (child !== null && typeof child === 'object') {
+      const inner = countKeys(child, depth + 1)
+      if (inner === -1) return -1
+      count += inner
     }
   }
-  return undefined
+  return count
+}
+
+/** Member names in `json` (valid JSON text): strings followed, after optional white space, by ":". */
+function countMemberNames (json: string): number {
+  let count = 0
+  let start = json.indexOf('"')
+  while (start !== -1) {
+    const end = closingQuote(json, start)
+    let next = end + 1
+    let c = json.charCodeAt(next)
+    while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = json.charCodeAt(++next)
+    if (c === 0x3a) count++
+    start = json.indexOf('"', end + 1)
+  }
+  return count
+}
+
+/** Index of the quote that closes the string opening at `start`, skipping escaped quotes. */
+function closingQuote (json: string, start: number): number {
+  let end = json.indexOf('"', start + 1)
+  for (;;) {
+    let backslashes = 0
+    while (json.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++
+    if (backslashes % 2 === 0) return end
+    end = json.indexOf('"', end + 1)
+  }
 }
