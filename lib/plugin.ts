@@ -16,16 +16,14 @@ import { bodyDigest, checkBodyClaim, hashWhileStreaming, type DigestingStream } 
 import { DecisionStats } from './decision-stats.js'
 import { isRefusal, reject } from './errors.js'
 import { printable } from './internal/printable.js'
-import { KeySetBuilder } from './key-set.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { ReplayStoreFullError } from './replay-store.js'
 import { sendRefusal, type AnnotatedRefusal } from './refusal-reply.js'
 import { checkRequestClaim } from './request-binding.js'
 import { checkRolloutDocument, checkRouteKeys, Rollout } from './rollout.js'
 import { NOT_FOUND_KEY, readRouteConfig, type RouteSettings } from './route-config.js'
-import { SecretCache } from './secret-cache.js'
 import type { DecisionCount, RequestJwtOptions, RolloutDocument, Scope, VerifiedRequestJwt } from './types.js'
-import { TokenVerifier, type VerifiedToken } from './verifier.js'
+import { createTokenVerifier, type VerifiedToken } from './verifier.js'
 
 /** The route's settings, put into its config by `onRoute` (Fastify copies config, symbols included). */
 const kRouteSettings = Symbol('fastify-request-jwt.route-settings')
@@ -66,16 +64,7 @@ export interface RequestJwtApi {
 
 export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtOptions): Promise<void> {
   const options = resolveOptions(input)
-  const secrets = new SecretCache({
-    getSecrets: options.getSecrets,
-    keySets: new KeySetBuilder({ weakSecrets: options.weakSecrets, log: app.log }),
-    ttlMs: options.secretCacheTtlMs,
-    unknownTtlMs: options.unknownIssuerCacheTtlMs,
-    maxEntries: options.secretCacheMaxEntries,
-    timeoutMs: options.lookupTimeoutMs,
-    now: options.now
-  })
-  const verifier = new TokenVerifier(options, secrets)
+  const verifier = createTokenVerifier(options, app.log)
   const stats = new DecisionStats()
   const registeredRoutes = new Set<string>()
   const lateRouteSettings = new WeakMap<object, RouteSettings>()
@@ -83,7 +72,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   let routesChecked = false
 
   const api: RequestJwtApi = {
-    clearSecretCache: () => secrets.clear(),
+    clearSecretCache: () => verifier.clearSecretCache(),
     setRollout (document) {
       const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
       if (routesChecked) checkRouteKeys(next, registeredRoutes)
@@ -236,17 +225,21 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     }
     if (state.token === null) return admit(request, done, state)
     state.boundBody = bodyRefusal === undefined && claim !== undefined
-    let fresh: boolean | Promise<boolean>
+    let answer: unknown
     try {
-      fresh = rememberJti(options, token)
+      answer = rememberJti(options, token)
     } catch (err) {
       return afterReplay(request, reply, done, state, storeRefusal(err))
     }
-    if (fresh instanceof Promise) {
-      fresh.then(isFresh => afterReplay(request, reply, done, state, isFresh ? undefined : reject('FST_REQUEST_JWT_REPLAYED')),
-        (err: unknown) => afterReplay(request, reply, done, state, storeRefusal(err)))
+    // Only a literal true lets the request through: a store (or a promise library) that answers anything else is
+    // broken, and a broken store is a 503, never a pass.
+    const settle = (fresh: unknown): void => afterReplay(request, reply, done, state, fresh === true
+      ? undefined
+      : fresh === false ? reject('FST_REQUEST_JWT_REPLAYED') : storeRefusal(new TypeError('replay store answered neither true nor false')))
+    if (typeof (answer as PromiseLike<unknown> | null)?.then === 'function') {
+      Promise.resolve(answer).then(settle, (err: unknown) => afterReplay(request, reply, done, state, storeRefusal(err)))
     } else {
-      afterReplay(request, reply, done, state, fresh ? undefined : reject('FST_REQUEST_JWT_REPLAYED'))
+      settle(answer)
     }
   })
 
@@ -266,7 +259,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   }
 }
 
-function rememberJti (options: ResolvedOptions, token: VerifiedToken): boolean | Promise<boolean> {
+function rememberJti (options: ResolvedOptions, token: VerifiedToken): unknown {
   if (options.replayStore === undefined || token.jti === undefined) return true
   const ttlMs = Math.max(1000, token.acceptUntilMs - options.now())
   return options.replayStore.remember(token.issuer, token.jti, ttlMs)

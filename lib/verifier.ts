@@ -1,14 +1,14 @@
 // The checks that need no body, in the order the data flows: header -> token -> issuer -> keys -> signature ->
 // claims. Synchronous while the issuer's keys are cached, so the common path allocates no promise.
-import type { FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { readBearerToken } from './authorization-header.js'
 import { checkTime, readIssuer, readJti } from './claims.js'
 import { isRefusal } from './errors.js'
 import { checkHeader } from './header-policy.js'
-import type { ApiKey, KeySet } from './key-set.js'
+import { KeySetBuilder, type ApiKey, type KeySet } from './key-set.js'
 import type { ResolvedOptions } from './options.js'
 import type { AnnotatedRefusal } from './refusal-reply.js'
-import type { SecretCache } from './secret-cache.js'
+import { SecretCache } from './secret-cache.js'
 import { verifySignature } from './signature.js'
 import { decodeToken, type DecodedToken } from './token-decoder.js'
 
@@ -24,6 +24,19 @@ export interface VerifiedToken {
 
 type VerifierOptions = Pick<ResolvedOptions, 'maxTokenLength' | 'clockSkew' | 'requireJti' | 'now'>
 
+/** The verifier for resolved plugin options, with its secret cache; `log` hears about unusable or weak keys. */
+export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseLogger): TokenVerifier {
+  return new TokenVerifier(options, new SecretCache({
+    getSecrets: options.getSecrets,
+    keySets: new KeySetBuilder({ weakSecrets: options.weakSecrets, log }),
+    ttlMs: options.secretCacheTtlMs,
+    unknownTtlMs: options.unknownIssuerCacheTtlMs,
+    maxEntries: options.secretCacheMaxEntries,
+    timeoutMs: options.lookupTimeoutMs,
+    now: options.now
+  }))
+}
+
 export class TokenVerifier {
   readonly #options: VerifierOptions
   readonly #secrets: SecretCache
@@ -31,6 +44,11 @@ export class TokenVerifier {
   constructor (options: VerifierOptions, secrets: SecretCache) {
     this.#options = options
     this.#secrets = secrets
+  }
+
+  /** Forgets every cached key. */
+  clearSecretCache (): void {
+    this.#secrets.clear()
   }
 
   /** Verifies the request's token. Throws, or rejects with, a refusal. */

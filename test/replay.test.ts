@@ -143,3 +143,24 @@ test('replay: false turns replay protection off', async t => {
   t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
   t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
 })
+
+test('G59: a store that answers anything but true or false is a 503, thenables included', async t => {
+  const thenable = (settle: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void) => ({ then: settle })
+  const stores: Array<[string, () => unknown, number, string]> = [
+    ['truthy string', () => 'no', 503, 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE'],
+    ['undefined', () => undefined, 503, 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE'],
+    ['promise of "OK"', async () => 'OK', 503, 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE'],
+    ['thenable resolving false', () => thenable(resolve => resolve(false)), 403, 'FST_REQUEST_JWT_REPLAYED'],
+    ['thenable rejecting', () => thenable((_resolve, reject) => reject(new Error('down'))), 503, 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE'],
+    ['thenable resolving 1', () => thenable(resolve => resolve(1)), 503, 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE']
+  ]
+  for (const [name, remember, status, code] of stores) {
+    const context = await buildApp({ replay: { store: { remember } as never } })
+    t.teardown(() => context.app.close())
+    const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: name })) })
+    assertRefused(t, res, status, code)
+  }
+  const passing = await buildApp({ replay: { store: { remember: () => ({ then: (resolve: (v: boolean) => void) => resolve(true) }) } as never } })
+  t.teardown(() => passing.app.close())
+  t.equal((await passing.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'ok' })) })).statusCode, 200, 'a thenable resolving true passes')
+})

@@ -1,11 +1,14 @@
 // Type tests of the public surface, against the built declarations (the package as a user imports it).
 import Fastify, { type FastifyRequest } from 'fastify'
+import { Redis } from 'ioredis'
 import { describe, expect, test } from 'tstyche'
 import requestJwt, {
   codes,
   fastifyRequestJwt,
   memoryReplayStore,
+  redisReplayStore,
   requestJwt as named,
+  type RedisReplayStore,
   type DecisionCount,
   type ReplayStore,
   type RequestJwtOptions,
@@ -118,6 +121,13 @@ describe('routes and requests', () => {
 })
 
 describe('stores and errors', () => {
+  test('redisReplayStore takes an ioredis client and is a ReplayStore', () => {
+    const client = new Redis({ commandTimeout: 500, enableOfflineQueue: false, lazyConnect: true })
+    expect(redisReplayStore({ client })).type.toBe<RedisReplayStore>()
+    expect(redisReplayStore({ client, prefix: 'x:', clockDrift: 5 })).type.toBeAssignableTo<ReplayStore>()
+    expect(redisReplayStore({ client: {} })).type.toRaiseError()
+  })
+
   test('a custom store implements remember, sync or async', () => {
     const sync: ReplayStore = { remember: () => true }
     const async: ReplayStore = { remember: async () => false }

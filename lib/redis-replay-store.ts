@@ -1,0 +1,139 @@
+// The Redis replay store, for a service that runs several instances behind a load balancer: the jtis one instance
+// accepted must be refused by every other. Each token costs one atomic `SET key 1 NX PX <ttl>`: Redis itself decides
+// which of two concurrent requests was first, so no GET-then-SET race and no SETNX-then-EXPIRE gap (a key without
+// a TTL, or a TTL without a key). Any failure rejects, and the plugin answers 503: there is no fallback to memory
+// or to "fresh".
+import { createHash } from 'node:crypto'
+import { InvalidOptionError } from './errors.js'
+import type { ReplayStore } from './replay-store.js'
+
+/**
+ * The one command the store sends, as an `ioredis` client (`Redis` or `Cluster`) offers it. Declared here, not
+ * imported, so that the package's types do not need `ioredis` (an optional peer dependency).
+ */
+export interface RedisReplayClient {
+  set (key: string, value: string, millisecondsToken: 'PX', milliseconds: number, nx: 'NX'): Promise<'OK' | null>
+}
+
+export interface RedisReplayStoreOptions {
+  /**
+   * The service's `ioredis` client. Create it with `commandTimeout` (so a stalled Redis gives a 503 in bounded time)
+   * and `enableOfflineQueue: false` (so a disconnected one gives a 503 at once instead of queueing); the store
+   * refuses an ioredis client without them. `enableAutoPipelining: true` is supported and batches concurrent SETs.
+   */
+  client: RedisReplayClient
+  /** Prefix of every key the store writes. Default `'request-jwt:jti:'`. */
+  prefix?: string
+  /**
+   * Seconds by which the clocks of the instances may differ. Each entry is kept this much longer than the instance
+   * that wrote it could still accept the token, so that an instance whose clock is behind cannot accept it again.
+   * Default 5.
+   */
+  clockDrift?: number
+}
+
+export const DEFAULT_PREFIX = 'request-jwt:jti:'
+const DEFAULT_CLOCK_DRIFT = 5
+
+/** What ioredis keeps in `client.options` that the store relies on (`redisOptions` on a `Cluster`). */
+interface IoredisOptions {
+  commandTimeout?: unknown
+  enableOfflineQueue?: unknown
+  redisOptions?: { commandTimeout?: unknown }
+}
+
+/**
+ * A replay store in Redis, shared by every instance of a service.
+ *
+ * Keys are `prefix` + the base64url SHA-256 of the (issuer, jti) pair, encoded so that no two pairs share a key;
+ * each lives as long as the token could still be accepted, plus `clockDrift`. The Redis server must not evict them:
+ * set `maxmemory-policy noeviction` (an evicted key reopens its token to replay; with `noeviction` a full Redis
+ * answers `OOM`, which becomes a 503).
+ *
+ * @example
+ * import { Redis } from 'ioredis'
+ * const client = new Redis(process.env.REDIS_URL, { commandTimeout: 500, enableOfflineQueue: false })
+ * await app.register(requestJwt, {
+ *   getSecrets,
+ *   replay: { requireJti: true, store: redisReplayStore({ client }) }
+ * })
+ */
+export class RedisReplayStore implements ReplayStore {
+  readonly prefix: string
+  /** Milliseconds added to every TTL (`clockDrift`). */
+  readonly extraTtlMs: number
+  readonly #client: RedisReplayClient
+
+  constructor (options: RedisReplayStoreOptions) {
+    if (options === null || typeof options !== 'object') fail('options must be an object with at least client')
+    const { client, prefix = DEFAULT_PREFIX, clockDrift = DEFAULT_CLOCK_DRIFT } = options
+    checkClient(client)
+    if (typeof prefix !== 'string') fail(`prefix must be a string, got ${typeof prefix}`)
+    if (typeof clockDrift !== 'number' || !Number.isFinite(clockDrift) || clockDrift < 0) {
+      fail(`clockDrift must be a finite number of seconds >= 0, got ${String(clockDrift)}`)
+    }
+    this.#client = client
+    this.prefix = prefix
+    this.extraTtlMs = Math.ceil(clockDrift * 1000)
+  }
+
+  /**
+   * One `SET key 1 NX PX <ttl>`: `OK` means the pair is new, nil that it was seen. Rejects with the client's error
+   * (connection closed, command timed out, `OOM`, `READONLY`, ...): the request gets a 503.
+   */
+  remember (issuer: string, jti: string, ttlMs: number): Promise<boolean> {
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+      return Promise.reject(new RangeError(`redisReplayStore: ttlMs must be a finite number > 0, got ${ttlMs}`))
+    }
+    // PX takes whole milliseconds: rounded up, never down.
+    const px = Math.ceil(ttlMs) + this.extraTtlMs
+    return this.#client.set(this.keyOf(issuer, jti), '1', 'PX', px, 'NX').then(isFirstUse)
+  }
+
+  /** The key of a pair, e.g. to look at or delete it with `redis-cli`. */
+  keyOf (issuer: string, jti: string): string {
+    // The issuer's length comes first, so the boundary between issuer and jti is never ambiguous; UTF-16 code units
+    // are hashed as they are, so strings that differ only in lone surrogates do not meet in one UTF-8 encoding.
+    return this.prefix + createHash('sha256')
+      .update(`${issuer.length}:`)
+      .update(issuer, 'utf16le')
+      .update(jti, 'utf16le')
+      .digest('base64url')
+  }
+}
+
+/** A Redis replay store, for several instances of a service behind a load balancer. See {@link RedisReplayStore}. */
+export function redisReplayStore (options: RedisReplayStoreOptions): RedisReplayStore {
+  return new RedisReplayStore(options)
+}
+
+function isFirstUse (reply: unknown): boolean {
+  if (reply === 'OK') return true
+  if (reply === null) return false
+  // Not an answer SET NX gives: something between the store and Redis is wrong, and "fresh" is not assumed.
+  throw new Error(`redisReplayStore: unexpected reply to SET NX (${typeof reply})`)
+}
+
+/** Refuses what is not a client, and an ioredis client whose settings would let a request wait on Redis unbounded. */
+function checkClient (client: unknown): asserts client is RedisReplayClient {
+  if (typeof (client as Partial<RedisReplayClient> | null | undefined)?.set !== 'function') {
+    fail('client must be an ioredis client (Redis or Cluster), or an object with its set(key, value, "PX", ms, "NX")')
+  }
+  const options = (client as { options?: unknown }).options
+  // Not an ioredis client (a wrapper, a test double): its settings are its owner's to check.
+  if (options === null || typeof options !== 'object') return
+  const { commandTimeout, enableOfflineQueue, redisOptions } = options as IoredisOptions
+  const timeout = commandTimeout ?? redisOptions?.commandTimeout
+  if (typeof timeout !== 'number' || !(timeout > 0)) {
+    fail('the Redis client needs commandTimeout (e.g. 500 ms): without it a stalled Redis makes requests wait forever. ' +
+      'Use a dedicated client, e.g. client.duplicate({ commandTimeout: 500, enableOfflineQueue: false })')
+  }
+  if (enableOfflineQueue !== false) {
+    fail('the Redis client needs enableOfflineQueue: false, so that requests fail at once (503) while Redis is ' +
+      'unreachable. Use a dedicated client, e.g. client.duplicate({ commandTimeout: 500, enableOfflineQueue: false })')
+  }
+}
+
+function fail (message: string): never {
+  throw new InvalidOptionError(`redisReplayStore: ${message}`)
+}
