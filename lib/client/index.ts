@@ -1,0 +1,16 @@
+// fastify-request-jwt/client: make the tokens a fastify-request-jwt service accepts, in Node, browsers, Deno and edge
+// runtimes (jose and WebCrypto only; nothing from Node).
+export { parseApiKey } from './api-key.js'
+export type { ApiKey } from './api-key.js'
+export type { SignableBody } from './body.js'
+export { createToken } from './create-token.js'
+export type { CreateTokenOptions } from './create-token.js'
+export type { Credentials } from './credentials.js'
+export { RequestJwtClientError } from './errors.js'
+export type { RequestJwtClientErrorCode } from './errors.js'
+export { explainToken } from './explain-token.js'
+export type { ExplainTokenOptions, TokenCheck, TokenExplanation } from './explain-token.js'
+export { requestClaims } from './request-claims.js'
+export type { ClaimFormat, RequestClaimOptions, RequestClaims, RequestClaimsOptions, RequestDescription, Scope } from './request-claims.js'
+export { signedFetch } from './signed-fetch.js'
+export type { JsonBody, SignedFetchInit, SignedFetchOptions } from './signed-fetch.js'

@@ -1,0 +1,128 @@
+// The curl command request-jwt prints, run by a real shell and the real curl against a running service, gets a
+// 2xx: its body is byte for byte the one signed. Also `curl --exec`, and the built binary (dist/cli.js) as npm
+// installs it. Skipped, saying so, where curl is not installed.
+import { test, type Test } from 'tap'
+import { execFile, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { main } from '../lib/cli.js'
+import { buildApp } from './helpers/app.js'
+import { payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
+
+const run = promisify(execFile)
+const API_KEY = `live_key-${SERVICE_ID}-${SECRET}`
+const CLI = new URL('../dist/cli.js', import.meta.url)
+
+const curlMissing = await run('curl', ['--version']).then(() => false, () => true)
+const skip = curlMissing ? 'curl is not installed: the tests that run it are skipped' : false
+
+function routes (app: FastifyInstance): void {
+  // Every body as the raw bytes received, so the handler can say what arrived.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.code(request.method === 'POST' ? 201 : 200)
+    return { boundTo: request.requestJwt?.boundTo, received: payOf((request.body as Buffer | undefined) ?? '') }
+  }
+  const bound = { config: { requestJwt: { scope: 'path+body' as const } } }
+  app.post('/v2/notifications/sms', bound, handler)
+  app.get('/v2/notifications', bound, handler)
+  app.put('/v2/templates/:id', bound, handler)
+}
+
+/** A service on the fake clock (the CLI runs in-process with the same clock), or on real time for child processes. */
+async function service (t: Test, realTime = false) {
+  const context = await buildApp({ routes, ...(realTime ? { now: Date.now } : {}) })
+  t.teardown(() => context.app.close())
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  return { ...context, base: `http://127.0.0.1:${(context.app.server.address() as AddressInfo).port}` }
+}
+
+async function printed (argv: string[], now: () => number): Promise<string> {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(argv, { env: { REQUEST_JWT_API_KEY: API_KEY }, stdout: { write: c => { stdout += String(c) } }, stderr: { write: c => { stderr += String(c) } }, now })
+  if (code !== 0) throw new Error(`request-jwt exited ${code}: ${stderr}`)
+  return stdout
+}
+
+/** Runs a printed command line in a POSIX shell; `-w` appends the status code on a line of its own. */
+async function shell (command: string): Promise<{ status: number, body: Record<string, unknown> }> {
+  const { stdout } = await run('sh', ['-c', command])
+  const lines = stdout.split('\n')
+  return { status: Number(lines.pop()), body: JSON.parse(lines.join('\n')) }
+}
+
+const STATUS = ['--', '--silent', '--show-error', '--write-out', '\\n%{http_code}']
+
+test('the printed curl command, with a file body, is accepted: 201 bound to path and body', { skip }, async t => {
+  const { base, clock } = await service(t)
+  const body = '{\n  "phone_number": "07700900123",\n  "personalisation": { "name": "Zo\u00eb \'quoted\'" }\n}\n'
+  const dir = t.testdir({ 'sms body.json': body })
+  const command = await printed(['curl', '--url', `${base}/v2/notifications/sms`, '--body', `@${join(dir, 'sms body.json')}`, ...STATUS], clock.now)
+  t.match(command, /--data-binary '@.*sms body\.json'/)
+  const { status, body: answer } = await shell(command)
+  t.equal(status, 201, JSON.stringify(answer))
+  t.same(answer, { boundTo: 'path+body', received: payOf(body) }, 'the server received exactly the signed bytes')
+})
+
+test('a literal body with quotes and newlines, a query with brackets, and a PUT of bytes from a file are accepted', { skip }, async t => {
+  const { base, clock } = await service(t)
+  const literal = "{\"text\": \"it's\nmultiline $HOME `x`\"}"
+  const sms = await shell(await printed(['curl', '--url', `${base}/v2/notifications/sms`, '--body', literal, ...STATUS], clock.now))
+  t.equal(sms.status, 201, JSON.stringify(sms.body))
+  const list = await shell(await printed(['curl', '--base-url', base, '--url', '/v2/notifications?filter[status]=failed&older_than=x', ...STATUS], clock.now))
+  t.same(list, { status: 200, body: { boundTo: 'path+body', received: payOf('') } })
+  const bytes = Buffer.from([0, 1, 2, 0xff, 0x0a, 0x0d])
+  const dir = t.testdir({ 'template.bin': bytes })
+  const put = await shell(await printed(['curl', '--method', 'PUT', '--url', `${base}/v2/templates/7`, '--header', 'Content-Type: application/octet-stream', '--body', `@${join(dir, 'template.bin')}`, ...STATUS], clock.now))
+  t.same(put, { status: 200, body: { boundTo: 'path+body', received: payOf(bytes) } })
+})
+
+test('curl --exec runs curl with the signed bytes on stdin and exits with curl\'s code', { skip }, async t => {
+  const { base, clock } = await service(t)
+  let stdout = ''
+  let stderr = ''
+  const code = await main(['curl', '--exec', '--url', `${base}/v2/notifications/sms`, '--body', '@-', '--', '--fail-with-body'], {
+    env: { REQUEST_JWT_API_KEY: API_KEY, PATH: process.env.PATH },
+    stdout: { write: c => { stdout += String(c) } },
+    stderr: { write: c => { stderr += String(c) } },
+    stdin: (async function * () { yield Buffer.from('{"phone_number":"07700900123"}') })(),
+    now: clock.now
+  })
+  t.equal(code, 0, stderr)
+  t.same(JSON.parse(stdout), { boundTo: 'path+body', received: payOf('{"phone_number":"07700900123"}') })
+  // Refused (the clock is 45 s slow): curl's --fail-with-body makes that exit code 22, passed on.
+  stdout = ''
+  const refused = await main(['curl', '--exec', '--url', `${base}/v2/notifications`, '--', '--fail-with-body'], {
+    env: { REQUEST_JWT_API_KEY: API_KEY, PATH: process.env.PATH },
+    stdout: { write: c => { stdout += String(c) } },
+    stderr: { write: c => { stderr += String(c) } },
+    now: () => clock.now() - 45_000
+  })
+  t.equal(refused, 22)
+  t.match(JSON.parse(stdout), { statusCode: 403, code: 'FST_REQUEST_JWT_CLOCK_SKEW' })
+})
+
+test('the built binary: a shebang, package.json bin, and its printed command accepted on real time', { skip }, async t => {
+  t.match(readFileSync(CLI, 'utf8'), /^#!\/usr\/bin\/env node\n/)
+  t.equal(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).bin['request-jwt'], './dist/cli.js')
+  const { base } = await service(t, true)
+  const env = { ...process.env, REQUEST_JWT_API_KEY: API_KEY }
+  const { stdout } = await run(process.execPath, [CLI.pathname, 'curl', '--url', `${base}/v2/notifications/sms`, '--body', '{"a":1}', ...STATUS], { env })
+  const { status, body } = await shell(stdout)
+  t.equal(status, 201, JSON.stringify(body))
+  const help = await run(process.execPath, [CLI.pathname, '--help'], { env })
+  t.match(help.stdout, /^Usage: request-jwt/)
+  const bad = await new Promise<{ code: number | null, stderr: string }>(resolve => {
+    const child = spawn(process.execPath, [CLI.pathname, 'token'], { env: { ...process.env, REQUEST_JWT_API_KEY: 'not-a-key' } })
+    let stderr = ''
+    child.stderr.on('data', chunk => { stderr += String(chunk) })
+    child.on('close', code => resolve({ code, stderr }))
+  })
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /^request-jwt: API key is 9 characters; [^\n]+\n$/)
+})

@@ -1,0 +1,171 @@
+// explainToken (behind `request-jwt decode`): each check the server makes that can be made from the token, the
+// key and the request, with the server's error code when it would fail. Tokens are made by hand (node:crypto).
+import { test } from 'tap'
+import { createHmac } from 'node:crypto'
+import { explainToken, RequestJwtClientError, type ExplainTokenOptions, type TokenCheck } from '../lib/client/index.js'
+import { makeToken, NOW_MS, NOW_S, OTHER_SECRET, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
+
+const credentials = { apiKey: `live_key-${SERVICE_ID}-${SECRET}` }
+const now = () => NOW_MS
+const hmac = (message: string) => createHmac('sha256', SECRET).update(message).digest('base64')
+
+const token = (claims: Record<string, unknown>, header?: object, secret = SECRET) =>
+  makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, ...claims }, ...(header === undefined ? {} : { header }), secret })
+
+async function check (name: TokenCheck['name'], jwt: string, options: ExplainTokenOptions = {}): Promise<TokenCheck> {
+  const { checks } = await explainToken(jwt, { now, ...options })
+  const found = checks.find(c => c.name === name)
+  if (found === undefined) throw new Error(`no ${name} check`)
+  return found
+}
+
+test('a token and its claims are shown with every check passing, for a fresh scoped token and its request', async t => {
+  const jwt = token({ jti: 'j-1', req: 'POST /v2/notifications/sms', pay: payOf('{}') })
+  const explanation = await explainToken(`Bearer ${jwt}`, { now, credentials, request: { method: 'post', url: '/v2/notifications/sms', body: '{}' } })
+  t.same(explanation.header, { typ: 'JWT', alg: 'HS256' })
+  t.same(explanation.claims, { iss: SERVICE_ID, iat: NOW_S, jti: 'j-1', req: 'POST /v2/notifications/sms', pay: payOf('{}') })
+  t.equal(explanation.scope, 'path+body')
+  t.equal(explanation.claimFormat, 'standard')
+  t.equal(explanation.age, 0)
+  t.same(explanation.checks.map(c => [c.name, c.ok]), [['header', true], ['iss', true], ['iat', true], ['jti', true], ['signature', true], ['req', true], ['pay', true]])
+  t.match(explanation.checks.map(c => c.message), [
+    'alg HS256', `service ${SERVICE_ID}`, 'issued 2026-01-01T00:00:00.000Z, 0 s ago: inside the server\'s ±30 s window',
+    /^j-1: the server accepts this token once/, 'made with this API key', 'matches POST /v2/notifications/sms', 'matches the SHA-256 of the 2 bytes of the body'
+  ])
+})
+
+test('something that is not a JWT is refused with jose\'s reason', async t => {
+  for (const bad of ['abc', 'a.b.c', '']) {
+    const err = await explainToken(bad).catch(e => e)
+    t.ok(err instanceof RequestJwtClientError)
+    t.equal(err.code, 'ERR_REQUEST_JWT_MALFORMED_TOKEN')
+    t.match(err.message, /^not a JWT: /)
+  }
+  const err = await explainToken(5 as never).catch(e => e)
+  t.equal(err.code, 'ERR_REQUEST_JWT_INVALID_ARGUMENT')
+})
+
+test('without a clock, the age is against Date.now', async t => {
+  const fresh = makeToken({ claims: { iss: SERVICE_ID, iat: Math.floor(Date.now() / 1000) } })
+  t.match((await explainToken(fresh)).checks.find(c => c.name === 'iat'), { ok: true })
+})
+
+test('header: an algorithm other than HS256 or a refused parameter fails', async t => {
+  t.match(await check('header', token({}, { typ: 'JWT' })), { ok: false, message: /^alg is undefined;/ })
+  t.match(await check('header', token({}, { alg: 'HS512', typ: 'JWT' })), { ok: false, message: 'alg is "HS512"; the server accepts HS256 only (FST_REQUEST_JWT_ALGORITHM)' })
+  t.match(await check('header', token({}, { alg: 'HS256', jku: 'https://evil' })), { ok: false, message: /header parameter "jku" is refused \(FST_REQUEST_JWT_HEADER_PARAMETER\)/ })
+})
+
+test('iss: a number, a missing or oversized issuer, or another service\'s key fails', async t => {
+  t.match(await check('iss', token({ iss: 123 })), { ok: false, message: /iss is the number 123; the server compares strings: send the service id as "123"/ })
+  t.match(await check('iss', token({ iss: undefined })), { ok: false, message: /FST_REQUEST_JWT_INVALID_ISSUER/ })
+  t.match(await check('iss', token({ iss: 'x'.repeat(257) })), { ok: false })
+  t.match(await check('iss', token({ iss: 'other-service' }), { credentials }), { ok: false, message: `iss is "other-service" but the key given is service "${SERVICE_ID}"'s; the server checks the signature with the keys of "other-service" (FST_REQUEST_JWT_BAD_SIGNATURE)` })
+})
+
+test('iat: the age against the window, both directions, boundaries inclusive; milliseconds and non-numbers fail', async t => {
+  t.match(await check('iat', token({ iat: NOW_S - 30 })), { ok: true, message: /30 s ago: inside/ })
+  t.match(await check('iat', token({ iat: NOW_S + 30 })), { ok: true, message: /30 s in the future: inside/ })
+  t.match(await check('iat', token({ iat: NOW_S - 45 })), { ok: false, message: /45 s ago: outside the server's ±30 s window; make a new token for each request.*\(FST_REQUEST_JWT_CLOCK_SKEW\)/ })
+  t.match(await check('iat', token({ iat: NOW_S + 31 })), { ok: false, message: /31 s in the future: outside.*your clock is ahead/ })
+  t.match(await check('iat', token({ iat: NOW_S - 45 }), { clockSkew: 60 }), { ok: true, message: /±60 s window/ })
+  t.match(await check('iat', token({ iat: NOW_MS })), { ok: false, message: /iat is in milliseconds; send whole seconds/ })
+  t.match(await check('iat', token({ iat: '1767225600' })), { ok: false, message: /iat must be a number.*FST_REQUEST_JWT_INVALID_IAT/ })
+  t.equal((await explainToken(token({ iat: 'x' }), { now })).age, undefined)
+  t.equal((await explainToken(token({ iat: NOW_S - 3 }), { now: () => NOW_MS + 999 })).age, 3, 'now is floored to the second')
+})
+
+test('exp and nbf are checked with the same leeway, when present', async t => {
+  t.match(await check('exp', token({ exp: NOW_S - 30 })), { ok: false, message: /expired at .*\(FST_REQUEST_JWT_EXPIRED\)/ })
+  t.match(await check('exp', token({ exp: NOW_S - 29 })), { ok: true, message: /expires at/ })
+  t.match(await check('exp', token({ exp: 'soon' })), { ok: false, message: /exp must be a number/ })
+  t.match(await check('nbf', token({ nbf: NOW_S + 31 })), { ok: false, message: /FST_REQUEST_JWT_NOT_YET_VALID/ })
+  t.match(await check('nbf', token({ nbf: NOW_S + 30 })), { ok: true, message: /valid from/ })
+  t.match(await check('nbf', token({ nbf: null })), { ok: false, message: /nbf must be a number/ })
+  t.notOk((await explainToken(token({}), { now })).checks.some(c => c.name === 'exp' || c.name === 'nbf'), 'absent: not listed')
+})
+
+test('jti: none is a note (replayable), a bad one fails', async t => {
+  t.match(await check('jti', token({})), { ok: undefined, message: /no jti: a copy of this token can be replayed.*FST_REQUEST_JWT_JTI_REQUIRED/ })
+  for (const jti of ['', 'a\nb', 'x'.repeat(129), 7]) {
+    t.match(await check('jti', token({ jti })), { ok: false, message: /jti must be a string of 1 to 128 bytes/ })
+  }
+})
+
+test('signature: checked only with a key; another key fails', async t => {
+  t.match(await check('signature', token({})), { ok: undefined, message: 'not checked: no API key given' })
+  t.match(await check('signature', token({}, undefined, OTHER_SECRET), { credentials }), { ok: false, message: /not made with this API key \(FST_REQUEST_JWT_BAD_SIGNATURE/ })
+  t.match(await check('signature', token({}, { alg: 'HS512', typ: 'JWT' }), { credentials }), { ok: false })
+  t.match(await check('signature', token({}), { credentials: { issuer: SERVICE_ID, secret: SECRET } }), { ok: true })
+})
+
+test('scope and format are read from the claims the token carries', async t => {
+  const shape = async (claims: Record<string, unknown>) => {
+    const { scope, claimFormat } = await explainToken(token(claims), { now })
+    return [scope, claimFormat]
+  }
+  t.same(await shape({}), ['none', undefined])
+  t.same(await shape({ req: 'GET /a' }), ['path', 'standard'])
+  t.same(await shape({ pay: payOf('') }), ['body', 'standard'])
+  t.same(await shape({ req: hmac('GET /a') }), ['path', 'notify-2016'])
+  t.same(await shape({ req: 'GET /a', pay: hmac('x') }), ['path+body', 'notify-2016'])
+})
+
+test('req without a request: what it is bound to', async t => {
+  t.match(await check('req', token({})), { ok: undefined, message: /none: accepted only on routes whose scope does not bind the path/ })
+  t.match(await check('req', token({ req: 'GET /a' })), { ok: undefined, message: 'bound to GET /a' })
+  t.match(await check('req', token({ req: hmac('GET /a') })), { ok: undefined, message: /Notify's 2016 format \(an HMAC\); give the request and the API key/ })
+  t.match(await check('req', token({ req: ['GET', '/a'] })), { ok: false, message: /req must be a string \(FST_REQUEST_JWT_INVALID_CLAIM\)/ })
+  t.match(await check('req', token({ req: 'GET /a' }), { request: { body: 'x' } }), { ok: undefined, message: 'bound to GET /a' }, 'a request with a body only')
+})
+
+test('req against a request: match, mismatch in the server\'s words, missing, and unbindable targets', async t => {
+  const request = { method: 'GET', url: 'https://api.example/v2/notifications?status=failed' }
+  t.match(await check('req', token({ req: 'GET /v2/notifications?status=failed' }), { request }), { ok: true })
+  t.match(await check('req', token({ req: 'GET /v2/notifications' }), { request }), {
+    ok: false,
+    message: 'token is scoped to GET /v2/notifications but the request is GET /v2/notifications?status=failed (FST_REQUEST_JWT_REQUEST_MISMATCH)'
+  })
+  t.match(await check('req', token({}), { request }), { ok: undefined, message: 'none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: add req, "GET /v2/notifications?status=failed")' })
+  t.match(await check('req', token({}), { request, claimFormat: 'notify-2016' }), { ok: undefined, message: /add req, the HMAC of "GET \/v2\/notifications"\)/ })
+  t.match(await check('req', token({ req: 'GET /a//b' }), { request: { url: '/a//b' } }), { ok: false, message: /^the request cannot be bound: cannot bind a token to request-target "\/a\/\/b"/ })
+})
+
+test('req in the 2016 format: checked with the key, the query not covered', async t => {
+  const request = { method: 'POST', url: '/notifications/sms?x=1', body: 'b' }
+  t.match(await check('req', token({ req: hmac('POST /notifications/sms') }), { request }), { ok: undefined, message: '2016 format (an HMAC): give the API key to check it against POST /notifications/sms' })
+  t.match(await check('req', token({ req: hmac('POST /notifications/sms') }), { request, credentials }), { ok: true, message: 'matches POST /notifications/sms (2016 format; the query is not covered)' })
+  t.match(await check('req', token({ req: hmac('POST /notifications/email') }), { request, credentials }), { ok: false, message: /is not the HMAC of "POST \/notifications\/sms" under this API key \(FST_REQUEST_JWT_REQUEST_MISMATCH\)/ })
+})
+
+test('pay without a request: what it is bound to', async t => {
+  t.match(await check('pay', token({})), { ok: undefined, message: /none: accepted only on routes whose scope does not bind the body/ })
+  t.match(await check('pay', token({ pay: payOf('x') })), { ok: undefined, message: `bound to the body whose SHA-256 is ${payOf('x')}` })
+  t.match(await check('pay', token({ pay: hmac('x') })), { ok: undefined, message: /2016 format/ })
+  t.match(await check('pay', token({ pay: 5 })), { ok: false, message: /pay must be a string/ })
+})
+
+test('pay against a body: match, missing, and the server\'s hints for a wrong encoding', async t => {
+  const request = { url: '/a', method: 'POST', body: 'hello' }
+  t.match(await check('pay', token({ pay: payOf('hello') }), { request }), { ok: true, message: 'matches the SHA-256 of the 5 bytes of the body' })
+  t.match(await check('pay', token({ pay: payOf('') }), { request: { url: '/a' } }), { ok: true, message: /0 bytes/ }, 'no body: the empty digest')
+  t.match(await check('pay', token({}), { request }), { ok: undefined, message: `none: refused on routes that bind the body (FST_REQUEST_JWT_BODY_CLAIM_REQUIRED: add pay, ${payOf('hello')})` })
+  const digest = createHmac('sha256', 'k').digest()
+  const standard = { request, claimFormat: 'standard' as const }
+  t.match(await check('pay', token({ pay: digest.toString('hex') }), standard), { ok: false, message: /pay looks like hex/ })
+  t.match(await check('pay', token({ pay: digest.toString('base64') }), standard), { ok: false, message: /pay has "=" padding/ })
+  t.match(await check('pay', token({ pay: '+' + payOf('x').slice(1) }), standard), { ok: false, message: /pay uses "\+" or "\/"/ })
+  t.match(await check('pay', token({ pay: 'abc' }), standard), { ok: false, message: /pay is 3 characters; a base64url SHA-256 has 43/ })
+  t.match(await check('pay', token({ pay: payOf('x') }), { request: { body: 'y' } }), { ok: false, message: 'pay does not match the SHA-256 of the 1 byte of the body: hash the exact bytes you send (FST_REQUEST_JWT_BODY_MISMATCH)' })
+  t.match(await check('pay', token({ pay: payOf('x') }), { request: { body: { a: 1 } as never } }), { ok: false, message: /body must be a string, a Uint8Array or an ArrayBuffer/ })
+})
+
+test('pay in the 2016 format: present only with a body, checked with the key', async t => {
+  const format = { claimFormat: 'notify-2016' as const }
+  t.match(await check('pay', token({}), { ...format, request: { url: '/a' } }), { ok: true, message: 'none, and the request has no body (2016 format)' })
+  t.match(await check('pay', token({ pay: hmac('b') }), { ...format, request: { url: '/a' } }), { ok: false, message: /FST_REQUEST_JWT_UNEXPECTED_PAYLOAD/ })
+  t.match(await check('pay', token({}), { ...format, request: { body: 'b' } }), { ok: undefined, message: /FST_REQUEST_JWT_BODY_CLAIM_REQUIRED/ })
+  t.match(await check('pay', token({ pay: hmac('b') }), { ...format, request: { body: 'b' } }), { ok: undefined, message: /give the API key to check it against the 1 byte of the body/ })
+  t.match(await check('pay', token({ pay: hmac('b') }), { ...format, request: { body: 'b' }, credentials }), { ok: true, message: 'matches the 1 byte of the body (2016 format)' })
+  t.match(await check('pay', token({ pay: hmac('c') }), { ...format, request: { body: 'b' }, credentials }), { ok: false, message: /FST_REQUEST_JWT_BODY_MISMATCH/ })
+})
