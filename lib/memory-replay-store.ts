@@ -12,13 +12,22 @@ export interface MemoryReplayStoreOptions {
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000
 
+interface IssuerJtis {
+  readonly issuer: string
+  readonly jtis: Set<string>
+}
+
 export class MemoryReplayStore implements ReplayStore {
   readonly maxEntries: number
   readonly #now: () => number
   /** Used jtis per issuer: a Set of short strings costs less per entry than one Map of joined keys. */
-  readonly #byIssuer = new Map<string, Set<string>>()
-  /** Expiry second -> flat list of [issuer, jti, issuer, jti, ...] that expire in it. */
-  readonly #expiring = new Map<number, string[]>()
+  readonly #byIssuer = new Map<string, IssuerJtis>()
+  /**
+   * Expiry second -> flat list of [issuer's jtis, jti, issuer's jtis, jti, ...] that expire in it. The list holds
+   * the issuer's record, not the request's own issuer string: each request parses a new copy of that string, and
+   * keeping one per entry would cost about 50 bytes an entry.
+   */
+  readonly #expiring = new Map<number, Array<IssuerJtis | string>>()
   /** Every second up to this one has been dropped. */
   #sweptUpTo: number
   #size = 0
@@ -37,20 +46,20 @@ export class MemoryReplayStore implements ReplayStore {
   remember (issuer: string, jti: string, ttlMs: number): boolean {
     const nowMs = this.#now()
     this.#dropExpired(Math.floor(nowMs / 1000))
-    let used = this.#byIssuer.get(issuer)
-    if (used?.has(jti) === true) return false
+    let record = this.#byIssuer.get(issuer)
+    if (record?.jtis.has(jti) === true) return false
     if (this.#size >= this.maxEntries) throw new ReplayStoreFullError(this.maxEntries)
-    if (used === undefined) {
-      used = new Set()
-      this.#byIssuer.set(issuer, used)
+    if (record === undefined) {
+      record = { issuer, jtis: new Set() }
+      this.#byIssuer.set(issuer, record)
     }
-    used.add(jti)
+    record.jtis.add(jti)
     this.#size++
     // Rounded up: an entry is dropped only once its whole TTL has passed.
     const second = Math.ceil((nowMs + ttlMs) / 1000)
     const group = this.#expiring.get(second)
-    if (group === undefined) this.#expiring.set(second, [issuer, jti])
-    else group.push(issuer, jti)
+    if (group === undefined) this.#expiring.set(second, [record, jti])
+    else group.push(record, jti)
     return true
   }
 
@@ -73,10 +82,11 @@ export class MemoryReplayStore implements ReplayStore {
     if (group === undefined) return
     this.#expiring.delete(second)
     for (let i = 0; i < group.length; i += 2) {
-      const issuer = group[i] as string
-      const used = this.#byIssuer.get(issuer) as Set<string>
-      used.delete(group[i + 1] as string)
-      if (used.size === 0) this.#byIssuer.delete(issuer)
+      const record = group[i] as IssuerJtis
+      record.jtis.delete(group[i + 1] as string)
+      // Each (record, jti) pair is in exactly one group, so an emptied record has no pairs left anywhere: dropping it
+      // is safe, and a later jti of the issuer gets a new record.
+      if (record.jtis.size === 0) this.#byIssuer.delete(record.issuer)
     }
     this.#size -= group.length / 2
   }
