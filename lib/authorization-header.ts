@@ -14,7 +14,9 @@ export function readBearerToken (raw: IncomingMessage, maxTokenLength: number): 
   if (scheme.toLowerCase() !== 'bearer') {
     throw reject(value === '' ? 'FST_REQUEST_JWT_NO_AUTHORIZATION' : 'FST_REQUEST_JWT_BAD_SCHEME')
   }
-  const token = space === -1 ? '' : value.slice(space + 1).replace(/^ +/, '')
+  let start = space === -1 ? value.length : space + 1
+  while (value.charCodeAt(start) === 0x20) start++ // extra spaces after the scheme are tolerated
+  const token = value.slice(start)
   if (token === '') throw reject('FST_REQUEST_JWT_EMPTY_TOKEN')
   if (token.length > maxTokenLength) throw reject('FST_REQUEST_JWT_TOKEN_TOO_LARGE', maxTokenLength)
   return token
