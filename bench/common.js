@@ -1,0 +1,140 @@
+// What the benchmark's processes share: the service and its key, the configurations, request bodies, and a token
+// minter (made by hand with node:crypto, independent of the plugin's code).
+import { createHash, createHmac, randomUUID } from 'node:crypto'
+
+export const SERVICE_ID = '26785a09-ab16-4eb0-8407-a37497a57506'
+export const SECRET = '3d844edf-8d35-48ac-975b-e847b4f122b0' // 36 characters, like a Notify key's secret
+/** What `getSecrets` returns for SERVICE_ID: one constant array (cached by the plugin anyway). */
+export const SECRETS = Object.freeze([Object.freeze({ id: 'bench-key', secret: SECRET })])
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/**
+ * Every configuration measured, in the order of each round. `anchor` is the configuration its own target compares
+ * it with; `tokens` says whether each request needs a token of its own (`distinct`) or any valid one will do
+ * (`pool`, for servers that do not look at it: they get the same header bytes, so the client does the same work).
+ */
+export const CONFIGS = [
+  { name: 'bare', label: 'bare Fastify', route: 'hello', tokens: 'pool', anchor: null },
+  { name: 'floor', label: 'floor hook (createHmac + timingSafeEqual + JSON.parse + Set)', route: 'hello', tokens: 'distinct', anchor: 'bare' },
+  { name: 'fastify-jwt', label: '@fastify/jwt (static HS256 secret)', route: 'hello', tokens: 'distinct', anchor: 'floor' },
+  { name: 'fast-jwt', label: 'fast-jwt createVerifier', route: 'hello', tokens: 'distinct', anchor: 'floor' },
+  { name: 'plugin', label: 'plugin, unscoped, memory replay store', route: 'hello', tokens: 'distinct', anchor: 'floor' },
+  { name: 'plugin-path', label: 'plugin, scope path', route: 'hello', tokens: 'distinct', bind: 'path', anchor: 'plugin' },
+  { name: 'bare-1k', label: 'bare Fastify, 1 KiB JSON body', route: 'body-1k', tokens: 'pool', anchor: 'bare' },
+  { name: 'plugin-body-1k', label: 'plugin, scope path+body, 1 KiB JSON body', route: 'body-1k', tokens: 'distinct', bind: 'path+body', anchor: 'bare-1k' },
+  { name: 'bare-64k', label: 'bare Fastify, 64 KiB JSON body', route: 'body-64k', tokens: 'pool', anchor: 'bare' },
+  { name: 'plugin-body-64k', label: 'plugin, scope path+body, 64 KiB JSON body', route: 'body-64k', tokens: 'distinct', bind: 'path+body', anchor: 'bare-64k' },
+  { name: 'plugin-redis', label: 'plugin, unscoped, Redis replay store', route: 'hello', tokens: 'distinct', anchor: 'plugin' }
+]
+
+export function configNamed (name) {
+  const config = CONFIGS.find(c => c.name === name)
+  if (config === undefined) throw new Error(`unknown configuration ${JSON.stringify(name)}; known: ${CONFIGS.map(c => c.name).join(', ')}`)
+  return config
+}
+
+/** A JSON object of exactly `size` bytes, shaped like an API call (personalisation fields). */
+export function jsonBody (size) {
+  const template = 'f33517ff-2a88-4f6e-b855-c550268ce08a'
+  const fields = {}
+  // Each field adds its JSON text plus a comma; the padding string makes up the rest, to the byte.
+  let length = JSON.stringify({ template_id: template, personalisation: {}, pad: '' }).length - 1
+  for (let i = 0; length + 64 < size; i++) {
+    const name = `field_${i}`
+    const value = `value ${i} of the personalisation`
+    fields[name] = value
+    length += JSON.stringify(name).length + JSON.stringify(value).length + 2
+  }
+  const body = { template_id: template, personalisation: fields, pad: '' }
+  body.pad = 'x'.repeat(size - JSON.stringify(body).length)
+  const bytes = Buffer.from(JSON.stringify(body))
+  if (bytes.length !== size) throw new Error(`jsonBody: made ${bytes.length} bytes, wanted ${size}`)
+  return bytes
+}
+
+/** The routes: method, path, body (a Buffer, or undefined). Bodies are made once per process. */
+export const ROUTES = {
+  hello: { method: 'GET', path: '/hello', body: undefined },
+  'body-1k': { method: 'POST', path: '/notifications', body: jsonBody(1024) },
+  'body-64k': { method: 'POST', path: '/notifications', body: jsonBody(64 * 1024) }
+}
+
+const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
+
+/** An HS256 token over `claims`, with SECRET. */
+export function mintToken (claims) {
+  const input = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
+  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
+}
+
+/** `pay` as the plugin's standard claim format makes it: base64url SHA-256 of the body bytes. */
+export function payOf (body) {
+  return createHash('sha256').update(body ?? Buffer.alloc(0)).digest('base64url')
+}
+
+/**
+ * A minter of `Authorization` header values for one configuration: iat = now (the real clock), a distinct jti per
+ * token (a UUID, as the client helpers make), plus `req`/`pay` when the configuration binds the request.
+ */
+export function tokenMinter (config) {
+  const route = ROUTES[config.route]
+  const extra = {}
+  if (config.bind === 'path' || config.bind === 'path+body') extra.req = `${route.method} ${route.path}`
+  if (config.bind === 'path+body') extra.pay = payOf(route.body)
+  return function mint () {
+    const claims = { iss: SERVICE_ID, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...extra }
+    return `Bearer ${mintToken(claims)}`
+  }
+}
+
+export function median (values) {
+  const sorted = values.filter(v => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/**
+ * The requests of one measurement, built before it starts: `count` tokens minted (a pool cycled through for servers
+ * that ignore the token, else one token per request), each made into the bytes of a whole request. Give
+ * `setupClient` to autocannon: each of its connections then sends these bytes, one buffer per request. Should the
+ * tokens run out (the estimate of `count` was too low), more are minted on the fly, and counted in `late`.
+ *
+ * Why not autocannon's own per-request hook (`requests[].setupRequest`): it rebuilds every request from objects, which
+ * made the client, not the server, the bottleneck on 2 cores (bare Fastify measured 25k req/s through it against 38k
+ * with static requests, the client at 100% CPU). This relies on autocannon 8's Client internals
+ * (`requestIterator.nextRequest`, `currentRequest.requestBuffer`) and says so if they change.
+ */
+export function requestFeeder (config, port, count) {
+  const route = ROUTES[config.route]
+  const mint = tokenMinter(config)
+  const head = `${route.method} ${route.path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n` +
+    (route.body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${route.body.length}\r\n`)
+  const build = (authorization) => Buffer.from(`${head}Authorization: ${authorization}\r\n\r\n`, 'latin1')
+  const requests = new Array(count)
+  for (let i = 0; i < count; i++) requests[i] = build(mint())
+  let next = 0
+  let late = 0
+  const nextHead = config.tokens === 'pool'
+    ? () => requests[next++ % count]
+    : () => next < count ? requests[next++] : (late++, build(mint()))
+  // A body is appended per request (as autocannon does), not kept once per token: 64 KiB a token would not fit.
+  const nextBuffer = route.body === undefined ? nextHead : () => Buffer.concat([nextHead(), route.body])
+  return {
+    get used () { return next },
+    get late () { return late },
+    setupClient (client) {
+      const iterator = client.requestIterator
+      if (typeof iterator?.nextRequest !== 'function' || !('currentRequest' in iterator)) {
+        throw new Error('bench: autocannon\'s Client internals changed (requestIterator.nextRequest); update requestFeeder in bench/common.js')
+      }
+      iterator.nextRequest = function nextPrebuiltRequest () {
+        this.resetted = false
+        this.currentRequest = { requestBuffer: nextBuffer() }
+        return this.currentRequest
+      }
+      // A connection's first request is the current one (autocannon calls nextRequest from the second on).
+      iterator.currentRequest = { requestBuffer: nextBuffer() }
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// In-process micro-benchmark, per token: the plugin's verification pipeline (TokenVerifier from dist/, then the
+// memory replay store's remember, as the plugin's hooks call them) against fast-jwt's createVerifier and the raw
+// node:crypto limit (createHmac + timingSafeEqual + JSON.parse). Fresh tokens each round (iat = now, distinct jti),
+// shared by every contender of the round; contenders interleaved with a rotating start; median over rounds.
+//
+//   node --expose-gc bench/micro.js [--tokens 100000] [--rounds 7] [--json]
+//
+// Uses dist/ internals (not part of the package's API): verifier.js, options.js, secret-cache.js, key-set.js.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { createVerifier } from 'fast-jwt'
+import { resolveOptions } from '../dist/options.js'
+import { createTokenVerifier } from '../dist/verifier.js'
+import { median, SECRET, SECRETS, tokenMinter } from './common.js'
+
+const { values: args } = parseArgs({
+  options: {
+    tokens: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '7' },
+    json: { type: 'boolean', default: false }
+  }
+})
+const TOKENS = Number(args.tokens)
+const ROUNDS = Number(args.rounds)
+const gc = globalThis.gc ?? (() => {})
+
+const noop = () => {}
+const log = { info: noop, warn: noop, error: noop, debug: noop, trace: noop, fatal: noop, child: () => log }
+
+// The plugin's pipeline, assembled as plugin.ts assembles it, with the plugin's defaults.
+const options = resolveOptions({ getSecrets: () => SECRETS, replay: { maxEntries: 4_000_000 } }, {})
+const verifier = createTokenVerifier(options, log)
+const store = options.replayStore
+
+/** What replay-check.ts asks the store. */
+function remember (token) {
+  if (token.jti === undefined) return true
+  const ttlMs = Math.max(1000, token.acceptUntilMs - options.now())
+  return store.remember(token.issuer, token.jti, ttlMs)
+}
+
+const fastJwtVerify = createVerifier({ key: SECRET, algorithms: ['HS256'] })
+const secretBytes = Buffer.from(SECRET)
+
+/**
+ * Each contender runs over the whole batch and returns how many it accepted. The plugin's secret cache expires its
+ * entry every 2 s (secretCacheTtl), and the lookup after that is asynchronous, as on a server: awaited, and counted.
+ */
+const contenders = {
+  async pipeline (batch) {
+    let ok = 0
+    for (const item of batch) {
+      let verified = verifier.verify(item.request)
+      if (verified instanceof Promise) verified = await verified
+      if (remember(verified) === true) ok++
+    }
+    return ok
+  },
+  async 'verify-only' (batch) {
+    let ok = 0
+    for (const item of batch) {
+      let verified = verifier.verify(item.request)
+      if (verified instanceof Promise) verified = await verified
+      if (verified.jti !== undefined) ok++
+    }
+    return ok
+  },
+  async 'fast-jwt' (batch) {
+    let ok = 0
+    for (const item of batch) {
+      if (fastJwtVerify(item.token).jti !== undefined) ok++
+    }
+    return ok
+  },
+  async raw (batch) {
+    let ok = 0
+    for (const item of batch) {
+      const token = item.token
+      const firstDot = token.indexOf('.')
+      const lastDot = token.lastIndexOf('.')
+      const mac = createHmac('sha256', secretBytes).update(token.slice(0, lastDot)).digest()
+      if (!timingSafeEqual(mac, Buffer.from(token.slice(lastDot + 1), 'base64url'))) continue
+      if (JSON.parse(Buffer.from(token.slice(firstDot + 1, lastDot), 'base64url').toString()).jti !== undefined) ok++
+    }
+    return ok
+  }
+}
+const NAMES = Object.keys(contenders)
+
+const mint = tokenMinter({ name: 'micro', route: 'hello' })
+function makeBatch (count) {
+  const batch = new Array(count)
+  for (let i = 0; i < count; i++) {
+    const authorization = mint()
+    batch[i] = {
+      token: authorization.slice(7),
+      // What the verifier reads of a FastifyRequest: raw.headers.authorization, raw.rawHeaders, and log.
+      request: { raw: { headers: { host: '127.0.0.1', authorization }, rawHeaders: ['Host', '127.0.0.1', 'Authorization', authorization] }, log }
+    }
+  }
+  return batch
+}
+
+async function time (name, batch) {
+  gc()
+  const start = process.hrtime.bigint()
+  const ok = await contenders[name](batch)
+  const ns = Number(process.hrtime.bigint() - start)
+  if (ok !== batch.length) throw new Error(`micro: ${name} accepted ${ok} of ${batch.length} tokens`)
+  return batch.length / (ns / 1e9)
+}
+
+// Warm-up: every contender, twice, on tokens of its own (the JIT settles; the secret cache is filled).
+for (let i = 0; i < 2; i++) {
+  for (const name of NAMES) await time(name, makeBatch(Math.min(TOKENS, 20_000)))
+}
+
+const perRound = Object.fromEntries(NAMES.map(name => [name, []]))
+for (let round = 0; round < ROUNDS; round++) {
+  const batch = makeBatch(TOKENS)
+  for (let i = 0; i < NAMES.length; i++) {
+    const name = NAMES[(round + i) % NAMES.length]
+    perRound[name].push(await time(name, batch))
+  }
+  process.stderr.write(`micro: round ${round + 1}/${ROUNDS} ${NAMES.map(n => `${n} ${Math.round(perRound[n].at(-1))}/s`).join(', ')}\n`)
+}
+
+const results = {
+  tokensPerRound: TOKENS,
+  rounds: ROUNDS,
+  contenders: Object.fromEntries(NAMES.map(name => {
+    const opsPerSec = median(perRound[name])
+    return [name, { opsPerSec, usPerOp: 1e6 / opsPerSec, perRound: perRound[name] }]
+  }))
+}
+if (args.json) {
+  console.log(JSON.stringify(results))
+} else {
+  for (const [name, r] of Object.entries(results.contenders)) console.log(`${name.padEnd(12)} ${Math.round(r.opsPerSec)} ops/s  ${r.usPerOp.toFixed(2)} µs/token`)
+}

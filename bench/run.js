@@ -1,0 +1,579 @@
+// `npm run bench`: every configuration measured side by side in interleaved rounds (A B C ... A B C ...), then the
+// in-process micro-benchmark and the replay store's memory. Prints Markdown on stdout (progress on stderr) and writes
+// every raw number to bench/results.json.
+//
+//   node bench/run.js [--quick] [--duration S] [--rounds N] [--warmup S] [--connections N] [--out PATH]
+//                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S]
+//
+// Each configuration's server runs in a child process of its own (bench/server.js), all started up front; the load
+// comes from autocannon in this process. Tokens (iat = now, a distinct jti per request) are minted for each
+// measurement right before it starts, built into request buffers, and fed one per request to autocannon's connections
+// (see requestFeeder in bench/common.js). Every measurement is bounded in time (--duration) and in requests (a cap
+// well above what the server can do). The server's CPU time per request is reported too: it does not depend on
+// whether the server, the client or another process was the bottleneck.
+//
+// --quick: a smoke test for CI (seconds, not minutes; numbers not meaningful). Writes to a temporary file unless --out
+// is given, so the committed bench/results.json is never overwritten by it.
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus, freemem, loadavg, release, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { Redis } from 'ioredis'
+import { CONFIGS, median, REDIS_URL, requestFeeder, ROUTES } from './common.js'
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
+const ROOT = join(BENCH_DIR, '..')
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    out: { type: 'string' },
+    only: { type: 'string' },
+    'no-micro': { type: 'boolean', default: false },
+    'no-memory': { type: 'boolean', default: false },
+    'quiet-wait': { type: 'string' }
+  }
+})
+const quick = args.quick
+const settings = {
+  quick,
+  duration: Number(args.duration ?? (quick ? 1 : 3)),
+  rounds: Number(args.rounds ?? (quick ? 1 : 5)),
+  warmup: Number(args.warmup ?? (quick ? 0 : 2)),
+  // The machine is shared: before each measurement, wait (at most this many seconds, and 90 s a run) until other
+  // processes leave the cores idle; a measurement during which they took more than OTHER_CPU_LIMIT cores is
+  // repeated once (both kept in results.json).
+  quietWait: Number(args['quiet-wait'] ?? (quick ? 0 : 10)),
+  connections: Number(args.connections ?? 10),
+  pipelining: 1,
+  client: 'autocannon, request buffers built before each measurement (see requestFeeder in bench/common.js)',
+  micro: quick ? { tokens: 2000, rounds: 2 } : { tokens: 40_000, rounds: 7 },
+  memory: quick ? { entries: 50_000, rate: 1000, seconds: 80 } : { entries: 1_000_000, rate: 10_000, seconds: 120 }
+}
+const out = args.out ?? (quick ? join(tmpdir(), 'fastify-request-jwt-bench-quick.json') : join(BENCH_DIR, 'results.json'))
+for (const name of ['duration', 'rounds', 'connections']) {
+  if (!Number.isInteger(settings[name]) || settings[name] < 1) throw new Error(`--${name} must be a whole number >= 1`)
+}
+if (!(settings.warmup >= 0)) throw new Error('--warmup must be a number of seconds >= 0')
+const selected = args.only === undefined ? CONFIGS : CONFIGS.filter(c => args.only.split(',').includes(c.name))
+if (selected.length === 0) throw new Error(`--only names none of ${CONFIGS.map(c => c.name).join(', ')}`)
+/** Under CI=true a missing Redis fails the run (as in the tests); elsewhere the Redis configuration is skipped. */
+const REDIS_REQUIRED = process.env.CI === 'true'
+
+const progress = (line) => process.stderr.write(`bench: ${line}\n`)
+
+// A hard bound on the whole run, whatever hangs: every phase is bounded, this is the backstop.
+const budgetSeconds = 120 + selected.length * (settings.rounds * (settings.duration + 15) + settings.warmup + 15) +
+  (quick ? 60 : 240)
+const watchdog = setTimeout(() => {
+  progress(`run exceeded its ${budgetSeconds} s budget; stopping`)
+  stopServers()
+  process.exit(2)
+}, budgetSeconds * 1000)
+watchdog.unref()
+
+// ---------------------------------------------------------------------------------------------------------- servers
+
+const servers = new Map()
+
+function startServer (config) {
+  const child = spawn(process.execPath, [join(BENCH_DIR, 'server.js'), config.name], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc']
+  })
+  let stderr = ''
+  child.stderr.on('data', chunk => { stderr = (stderr + chunk).slice(-4000) })
+  return new Promise((resolve) => {
+    let stdout = ''
+    const timer = setTimeout(() => finish(new Error('did not print "listening <port>" within 20 s')), 20_000)
+    const finish = (err, port) => {
+      clearTimeout(timer)
+      child.stdout.removeAllListeners('data')
+      if (err !== undefined) {
+        child.kill()
+        resolve({ config, error: `${err.message}${stderr === '' ? '' : `: ${stderr.trim().split('\n').slice(-3).join(' | ')}`}` })
+      } else {
+        resolve({ config, child, port })
+      }
+    }
+    child.stdout.on('data', chunk => {
+      stdout += chunk
+      const match = /listening (\d+)/.exec(stdout)
+      if (match !== null) finish(undefined, Number(match[1]))
+    })
+    child.once('exit', (code) => finish(new Error(`exited with code ${code} before listening`)))
+  })
+}
+
+function stopServers () {
+  for (const server of servers.values()) {
+    if (server.child !== undefined && server.child.exitCode === null) server.child.kill('SIGTERM')
+  }
+}
+process.on('exit', stopServers)
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => { stopServers(); process.exit(130) })
+}
+
+/** CPU seconds (user + system) a process has used, from /proc; undefined off Linux. */
+function cpuSecondsOf (pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (100 Hz on Linux)
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU seconds the whole machine has been busy (all cores, everything but idle and iowait), from /proc/stat. */
+/** Resident memory of a process in bytes, from /proc; undefined off Linux. */
+function rssOf (pid) {
+  try {
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+function machineBusySeconds () {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0)
+    return (total - ticks[3] - ticks[4]) / 100
+  } catch {
+    return undefined
+  }
+}
+
+async function redisCpuSeconds (client) {
+  if (client === undefined) return undefined
+  try {
+    const info = await client.info('cpu')
+    const read = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1])
+    return read('used_cpu_sys') + read('used_cpu_user')
+  } catch {
+    return undefined
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------ measurement
+
+/** The highest rate each configuration reached so far; sizes the next batch of tokens. */
+const lastRate = new Map()
+/** Configurations measured at least once outside the warm-up. */
+const measuredRounds = new Set()
+
+async function measure (server, duration, redisInfo, warmup = false) {
+  const { config, port } = server
+  const route = ROUTES[config.route]
+  // Enough distinct tokens for the fastest this configuration has gone, with room; a pool for servers that ignore it.
+  // (A warm-up is slower than what follows: more room after it.)
+  const headroom = measuredRounds.has(config.name) ? 1.5 : 2.5
+  const expected = Math.ceil((lastRate.get(config.name) ?? (quick ? 15_000 : 45_000)) * headroom * duration) + 100 * settings.connections
+  const count = config.tokens === 'pool' ? Math.min(expected, 20_000) : expected
+  const mintStarted = performance.now()
+  const feeder = requestFeeder(config, port, count)
+  const mintMs = performance.now() - mintStarted
+  const serverCpu = cpuSecondsOf(server.child.pid)
+  const machineBusy = machineBusySeconds()
+  const clientCpu = process.cpuUsage()
+  const redisCpu = config.name === 'plugin-redis' ? await redisCpuSeconds(redisInfo) : undefined
+  const started = performance.now()
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}${route.path}`,
+    method: route.method,
+    connections: settings.connections,
+    pipelining: settings.pipelining,
+    duration,
+    // A bound on requests as well as on time; far above what the server can do in `duration`.
+    maxOverallRequests: expected * 4,
+    timeout: 10,
+    setupClient: feeder.setupClient
+  })
+  const wallSeconds = (performance.now() - started) / 1000
+  const serverCpuAfter = cpuSecondsOf(server.child.pid)
+  const clientCpuUsed = process.cpuUsage(clientCpu)
+  const machineBusyAfter = machineBusySeconds()
+  const redisCpuAfter = config.name === 'plugin-redis' ? await redisCpuSeconds(redisInfo) : undefined
+  const measured = {
+    reqPerSec: result.requests.average,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    latencyMax: result.latency.max,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    duration: result.duration,
+    tokensMinted: count,
+    tokensUsed: feeder.used,
+    tokensMintedLate: feeder.late,
+    mintMs: Math.round(mintMs),
+    serverCpu: serverCpu === undefined ? undefined : (serverCpuAfter - serverCpu) / wallSeconds,
+    clientCpu: (clientCpuUsed.user + clientCpuUsed.system) / 1e6 / wallSeconds,
+    redisCpu: redisCpu === undefined || redisCpuAfter === undefined ? undefined : (redisCpuAfter - redisCpu) / wallSeconds,
+    machineCpu: machineBusy === undefined ? undefined : (machineBusyAfter - machineBusy) / wallSeconds,
+    serverRss: rssOf(server.child.pid)
+  }
+  // Server CPU per request: what the configuration costs, whichever side (client, server, others) was the bottleneck.
+  measured.serverUsPerRequest = measured.serverCpu === undefined ? undefined : measured.serverCpu * 1e6 / measured.reqPerSec
+  // What else kept the cores busy meanwhile (other processes, and kernel time not charged to any of ours): noise.
+  measured.otherCpu = measured.machineCpu === undefined || measured.serverCpu === undefined
+    ? undefined
+    : Math.max(0, measured.machineCpu - measured.serverCpu - measured.clientCpu - (measured.redisCpu ?? 0))
+  lastRate.set(config.name, Math.max(measured.reqPerSec, lastRate.get(config.name) ?? 0))
+  if (!warmup) measuredRounds.add(config.name)
+  return measured
+}
+
+// ------------------------------------------------------------------------------------------------------------- run
+
+const startedAt = new Date()
+const loadBefore = loadavg()
+progress(`starting ${selected.length} servers`)
+for (const server of await Promise.all(selected.map(startServer))) servers.set(server.config.name, server)
+const skipped = {}
+for (const server of servers.values()) {
+  if (server.error === undefined) continue
+  if (server.config.name === 'plugin-redis' && !REDIS_REQUIRED) {
+    skipped[server.config.name] = `not measured: no Redis at ${REDIS_URL} (${server.error})`
+    progress(skipped[server.config.name])
+    continue
+  }
+  stopServers()
+  throw new Error(`server ${server.config.name}: ${server.error}`)
+}
+const running = [...servers.values()].filter(s => s.error === undefined)
+
+let redisInfo
+let redisVersion
+if (servers.get('plugin-redis')?.error === undefined && servers.has('plugin-redis')) {
+  redisInfo = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, commandTimeout: 2000, maxRetriesPerRequest: 0 })
+  redisInfo.on('error', () => {})
+  try {
+    await redisInfo.connect()
+    redisVersion = /^redis_version:(\S+)/m.exec(await redisInfo.info('server'))?.[1]
+  } catch {
+    redisInfo.disconnect()
+    redisInfo = undefined
+  }
+}
+
+if (settings.warmup > 0) {
+  for (const server of running) {
+    progress(`warm-up ${server.config.name} (${settings.warmup} s)`)
+    const warm = await measure(server, settings.warmup, redisInfo, true)
+    if (warm.non2xx + warm.errors > 0) progress(`  warm-up of ${server.config.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors ${JSON.stringify(warm.statusCodes)}`)
+  }
+}
+
+/** Cores other processes may use during a measurement before it is repeated (once). */
+const OTHER_CPU_LIMIT = 0.3
+const QUIET_BUDGET_MS = 90_000
+let quietWaitedMs = 0
+
+/** Waits, boundedly, until the machine is quiet (under 0.15 cores busy over half a second); returns the ms waited. */
+async function waitForQuiet () {
+  if (settings.quietWait === 0 || machineBusySeconds() === undefined) return 0
+  const started = performance.now()
+  const deadline = started + Math.min(settings.quietWait * 1000, QUIET_BUDGET_MS - quietWaitedMs)
+  while (performance.now() < deadline) {
+    const before = machineBusySeconds()
+    await delay(500)
+    if ((machineBusySeconds() - before) / 0.5 < 0.15) break
+  }
+  const waited = performance.now() - started
+  quietWaitedMs += waited
+  return Math.round(waited)
+}
+
+const rounds = Object.fromEntries(running.map(s => [s.config.name, []]))
+let repeats = 0
+for (let round = 0; round < settings.rounds; round++) {
+  for (const server of running) {
+    let waited = await waitForQuiet()
+    let measured = await measure(server, settings.duration, redisInfo)
+    let discarded
+    if (settings.quietWait > 0 && measured.otherCpu > OTHER_CPU_LIMIT && repeats < settings.rounds) {
+      repeats++
+      progress(`round ${round + 1}/${settings.rounds} ${server.config.name}: other processes took ${fmt(measured.otherCpu, 2)} cores; measuring again`)
+      discarded = measured
+      waited += await waitForQuiet()
+      measured = await measure(server, settings.duration, redisInfo)
+    }
+    rounds[server.config.name].push({ round, ...measured, waitedForQuietMs: waited, discarded })
+    progress(`round ${round + 1}/${settings.rounds} ${server.config.name.padEnd(16)} ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p99 ${measured.p99} ms` +
+      `  cpu: server ${fmt(measured.serverCpu, 2)} client ${fmt(measured.clientCpu, 2)} other ${fmt(measured.otherCpu, 2)}` +
+      (measured.non2xx + measured.errors > 0 ? `  NON-2XX ${measured.non2xx} ERRORS ${measured.errors} ${JSON.stringify(measured.statusCodes)}` : ''))
+  }
+}
+const loadAfterHttp = loadavg()
+redisInfo?.disconnect()
+stopServers()
+await delay(300)
+
+/** Runs a bench script in a child (node --expose-gc) and returns the JSON it prints last on stdout. */
+async function runChild (script, scriptArgs, timeoutSeconds) {
+  const child = spawn(process.execPath, ['--expose-gc', join(BENCH_DIR, script), '--json', ...scriptArgs], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let stdout = ''
+  child.stdout.on('data', chunk => { stdout += chunk })
+  const timer = setTimeout(() => child.kill(), timeoutSeconds * 1000)
+  const [code] = await once(child, 'exit')
+  clearTimeout(timer)
+  if (code !== 0) throw new Error(`${script} exited with code ${code}`)
+  return JSON.parse(stdout.trim().split('\n').at(-1))
+}
+
+let micro
+if (!args['no-micro']) {
+  progress(`micro-benchmark (${settings.micro.rounds} rounds of ${settings.micro.tokens} tokens)`)
+  await waitForQuiet()
+  micro = await runChild('micro.js', ['--tokens', String(settings.micro.tokens), '--rounds', String(settings.micro.rounds)], quick ? 60 : 300)
+}
+let memory
+if (!args['no-memory']) {
+  progress(`replay store memory (${settings.memory.entries} entries; ${settings.memory.rate}/s for ${settings.memory.seconds} s)`)
+  await waitForQuiet()
+  memory = await runChild('memory.js', ['--entries', String(settings.memory.entries), '--rate', String(settings.memory.rate),
+    '--seconds', String(settings.memory.seconds)], quick ? 60 : 300)
+}
+
+// --------------------------------------------------------------------------------------------------------- results
+
+const summary = {}
+for (const config of selected) {
+  const list = rounds[config.name]
+  if (list === undefined) continue
+  summary[config.name] = {
+    label: config.label,
+    anchor: config.anchor,
+    reqPerSec: median(list.map(r => r.reqPerSec)),
+    p99: median(list.map(r => r.p99)),
+    p50: median(list.map(r => r.p50)),
+    errors: sum(list, 'errors'),
+    timeouts: sum(list, 'timeouts'),
+    non2xx: sum(list, 'non2xx'),
+    tokensMintedLate: sum(list, 'tokensMintedLate'),
+    serverCpu: median(list.map(r => r.serverCpu)),
+    clientCpu: median(list.map(r => r.clientCpu)),
+    otherCpu: median(list.map(r => r.otherCpu)),
+    serverUsPerRequest: median(list.map(r => r.serverUsPerRequest)),
+    redisCpu: config.name === 'plugin-redis' ? median(list.map(r => r.redisCpu)) : undefined
+  }
+}
+for (const [name, s] of Object.entries(summary)) {
+  s.ratioToBare = ratio(name, 'bare')
+  s.ratioToAnchor = s.anchor === null ? undefined : ratio(name, s.anchor)
+  s.pairedRatiosToAnchor = s.anchor === null ? undefined : pairedRatios(name, s.anchor)
+}
+
+/** Ratio of the medians. */
+function ratio (name, anchor) {
+  if (summary[name] === undefined || summary[anchor] === undefined) return undefined
+  return summary[name].reqPerSec / summary[anchor].reqPerSec
+}
+/** The same ratio within each round: what drift between rounds cannot move. */
+function pairedRatios (name, anchor) {
+  if (rounds[name] === undefined || rounds[anchor] === undefined) return undefined
+  return rounds[name].map((r, i) => r.reqPerSec / rounds[anchor][i].reqPerSec)
+}
+function sum (list, key) {
+  return list.reduce((total, r) => total + r[key], 0)
+}
+
+const microRatios = micro === undefined
+  ? undefined
+  : micro.contenders.pipeline.perRound.map((ops, i) => ops / micro.contenders['fast-jwt'].perRound[i])
+const targets = [
+  target('plugin (memory store) >= 0.95x floor hook, req/s', 'plugin', 'floor', 0.95),
+  target('plugin (memory store) >= 1.3x @fastify/jwt, req/s', 'plugin', 'fastify-jwt', 1.3),
+  target('path+body, 64 KiB >= 0.85x bare Fastify with the same bodies, req/s', 'plugin-body-64k', 'bare-64k', 0.85),
+  target('Redis replay store >= 0.75x memory store, req/s', 'plugin-redis', 'plugin', 0.75),
+  micro === undefined
+    ? undefined
+    : {
+        target: 'verification pipeline in-process >= 0.9x fast-jwt ops/s',
+        measured: median(microRatios),
+        ratioOfMedians: micro.contenders.pipeline.opsPerSec / micro.contenders['fast-jwt'].opsPerSec,
+        perRound: microRatios,
+        threshold: 0.9,
+        detail: `${fmtInt(micro.contenders.pipeline.opsPerSec)} vs ${fmtInt(micro.contenders['fast-jwt'].opsPerSec)} ops/s; per round ${microRatios.map(r => r.toFixed(2)).join(' ')}; ` +
+          `verification alone (no replay store) ${fmt(median(micro.contenders['verify-only'].perRound.map((ops, i) => ops / micro.contenders['fast-jwt'].perRound[i])), 2)}x`
+      },
+  memory === undefined
+    ? undefined
+    : {
+        target: `replay store <= 150 bytes per live entry (${fmtInt(memory.fill.entries)} entries)`,
+        measured: memory.fill.bytesPerEntry,
+        threshold: 150,
+        lowerIsBetter: true,
+        detail: `${memory.fillSharedIssuer.bytesPerEntry.toFixed(0)} with one shared issuer string`
+      },
+  memory === undefined
+    ? undefined
+    : {
+        target: `replay store memory flat under constant load (max/min heap <= 1.10, ${fmtInt(memory.sustained.rate)}/s)`,
+        measured: memory.sustained.maxOverMin,
+        threshold: 1.1,
+        lowerIsBetter: true,
+        detail: `${(memory.sustained.minHeap / 1e6).toFixed(1)}-${(memory.sustained.maxHeap / 1e6).toFixed(1)} MB, ${memory.sustained.samples.length} samples`
+      }
+].filter(t => t !== undefined)
+for (const t of targets) {
+  t.pass = t.measured === undefined ? undefined : t.lowerIsBetter === true ? t.measured <= t.threshold : t.measured >= t.threshold
+}
+
+/**
+ * A throughput target: measured as the median of the per-round ratios (each round's two measurements were taken
+ * minutes apart at most, so drift between rounds cancels out), with the ratio of the medians alongside.
+ */
+function target (text, name, anchor, threshold) {
+  const paired = pairedRatios(name, anchor)
+  if (paired === undefined) return { target: text, measured: undefined, threshold, detail: skipped[name] ?? skipped[anchor] ?? 'not measured' }
+  return {
+    target: text,
+    measured: median(paired),
+    ratioOfMedians: ratio(name, anchor),
+    perRound: paired,
+    threshold,
+    detail: `${fmtInt(summary[name].reqPerSec)} vs ${fmtInt(summary[anchor].reqPerSec)} req/s (ratio of medians ${fmt(ratio(name, anchor), 2)}); per round ${paired.map(r => r.toFixed(2)).join(' ')}`
+  }
+}
+
+const results = {
+  date: startedAt.toISOString(),
+  finished: new Date().toISOString(),
+  command: `node bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+  settings,
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    totalMemory: totalmem(),
+    freeMemory: freemem(),
+    platform: process.platform,
+    release: release(),
+    loadAverage: { before: loadBefore, afterHttp: loadAfterHttp, after: loadavg() }
+  },
+  versions: {
+    node: process.version,
+    package: readVersion('.'),
+    fastify: readVersion('node_modules/fastify'),
+    autocannon: readVersion('node_modules/autocannon'),
+    'fast-jwt': readVersion('node_modules/fast-jwt'),
+    '@fastify/jwt': readVersion('node_modules/@fastify/jwt'),
+    ioredis: readVersion('node_modules/ioredis'),
+    redis: redisVersion
+  },
+  git: gitState(),
+  skipped,
+  noise: { quietWaitedMs: Math.round(quietWaitedMs), repeatedMeasurements: repeats, otherCpuLimit: OTHER_CPU_LIMIT },
+  configurations: Object.fromEntries(Object.entries(summary).map(([name, s]) => [name, { ...s, rounds: rounds[name] }])),
+  micro,
+  memory,
+  targets
+}
+writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
+console.log(markdown(results))
+progress(`results written to ${out}`)
+process.exit(0)
+
+function readVersion (dir) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')).version
+  } catch {
+    return undefined
+  }
+}
+
+function gitState () {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
+    return { commit, libModified: dirty }
+  } catch {
+    return undefined
+  }
+}
+
+// -------------------------------------------------------------------------------------------------------- markdown
+
+function fmt (value, digits) {
+  return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits)
+}
+function fmtInt (value) {
+  return value === undefined || !Number.isFinite(value) ? '-' : Math.round(value).toLocaleString('en-GB')
+}
+
+function markdown (r) {
+  const lines = []
+  const s = r.settings
+  lines.push(`Node ${r.versions.node}, ${r.machine.cpus} x ${r.machine.cpuModel}; Fastify ${r.versions.fastify}, autocannon ${r.versions.autocannon}` +
+    `${r.versions.redis === undefined ? '' : `, Redis ${r.versions.redis}`}; ${r.date.slice(0, 16).replace('T', ' ')} UTC.`)
+  lines.push(`${s.rounds} interleaved rounds of ${s.duration} s per configuration (after a ${s.warmup} s warm-up), ` +
+    `${s.connections} connections, client (autocannon) and servers on the same ${r.machine.cpus} cores; medians over rounds.` +
+    `${s.quick ? ' QUICK MODE: smoke test, numbers not meaningful.' : ''}`)
+  const others = Object.values(r.configurations).map(c => c.otherCpu).filter(Number.isFinite)
+  if (others.length > 0) {
+    lines.push(`Other processes on the machine took ${fmt(Math.min(...others), 2)}-${fmt(Math.max(...others), 2)} cores (median per configuration) while measuring.`)
+  }
+  lines.push('')
+  lines.push('| configuration | req/s | x bare | x anchor | p99 ms | errors / non-2xx | server CPU µs/req |')
+  lines.push('|---|---:|---:|---:|---:|---:|---:|')
+  for (const config of CONFIGS) {
+    const c = r.configurations[config.name]
+    if (c === undefined) {
+      if (r.skipped[config.name] !== undefined) lines.push(`| ${config.label} | ${r.skipped[config.name]} | | | | | |`)
+      continue
+    }
+    const anchor = c.anchor === null ? '' : `${fmt(c.ratioToAnchor, 2)} (${c.anchor})`
+    lines.push(`| ${c.label} | ${fmtInt(c.reqPerSec)} | ${fmt(c.ratioToBare, 2)} | ${anchor} | ${fmt(c.p99, 0)} | ${c.errors} / ${c.non2xx} | ${fmt(c.serverUsPerRequest, 0)} |`)
+  }
+  if (r.micro !== undefined) {
+    const m = r.micro.contenders
+    lines.push('')
+    lines.push(`In-process, per token (median of ${r.micro.rounds} rounds of ${fmtInt(r.micro.tokensPerRound)} tokens):`)
+    lines.push('')
+    lines.push('| pipeline | ops/s | µs/token | x fast-jwt |')
+    lines.push('|---|---:|---:|---:|')
+    const labels = {
+      pipeline: 'plugin: verify + memory replay store',
+      'verify-only': 'plugin: verify only (no replay store)',
+      'fast-jwt': 'fast-jwt createVerifier',
+      raw: 'createHmac + timingSafeEqual + JSON.parse'
+    }
+    for (const [name, label] of Object.entries(labels)) {
+      lines.push(`| ${label} | ${fmtInt(m[name].opsPerSec)} | ${fmt(m[name].usPerOp, 2)} | ${fmt(m[name].opsPerSec / m['fast-jwt'].opsPerSec, 2)} |`)
+    }
+  }
+  if (r.memory !== undefined) {
+    const m = r.memory
+    lines.push('')
+    lines.push(`Memory replay store: ${fmt(m.fill.bytesPerEntry, 0)} bytes per live entry at ${fmtInt(m.fill.entries)} entries ` +
+      `(${fmt(m.fillSharedIssuer.bytesPerEntry, 0)} when every entry shares one issuer string); ` +
+      `at a constant ${fmtInt(m.sustained.rate)} tokens/s with entries expiring, heap after GC ${(m.sustained.minHeap / 1e6).toFixed(1)}-${(m.sustained.maxHeap / 1e6).toFixed(1)} MB ` +
+      `over ${m.sustained.samples.length} samples (max/min ${fmt(m.sustained.maxOverMin, 3)}).`)
+  }
+  lines.push('')
+  lines.push('Targets (ratios: median of the per-round ratios, each round measuring both side by side):')
+  lines.push('')
+  lines.push('| target | measured | pass | detail |')
+  lines.push('|---|---:|:---:|---|')
+  for (const t of r.targets) {
+    const measured = t.measured === undefined ? '-' : t.threshold >= 100 ? fmt(t.measured, 0) : fmt(t.measured, t.lowerIsBetter === true ? 3 : 2)
+    lines.push(`| ${t.target} | ${measured} | ${t.pass === undefined ? '-' : t.pass ? 'yes' : 'NO'} | ${t.detail} |`)
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,50 @@
+// One benchmark configuration's server: `node bench/server.js <configuration>`. Listens on 127.0.0.1 (a free port)
+// and prints `listening <port>` once it can take requests. Stops on SIGINT/SIGTERM, when the parent's IPC channel
+// closes, or after BENCH_SERVER_MAX_SECONDS (default 1800) whatever happens: it never outlives a benchmark run.
+// BENCH_LOG=1 logs every request (to see why a configuration answers non-2xx; never while measuring).
+// BENCH_CPU_PROFILE=path (used by bench/profile.js): the parent's IPC messages 'profile-start' and 'profile-stop'
+// start the V8 CPU profiler and write its profile to `path`, so that start-up and warm-up stay out of it.
+import { writeFileSync } from 'node:fs'
+import { buildApp } from './apps.js'
+
+const { app, close } = await buildApp(process.argv[2], { logger: process.env.BENCH_LOG === '1' ? { level: 'info' } : false })
+
+let closing = false
+async function shutdown (code) {
+  if (closing) return
+  closing = true
+  const force = setTimeout(() => process.exit(code), 5000)
+  force.unref()
+  try {
+    await app.close()
+    await close()
+  } finally {
+    // exit(), not a natural end: a Redis client or a timer must not keep it alive.
+    process.exit(code)
+  }
+}
+process.on('SIGINT', () => shutdown(0))
+process.on('SIGTERM', () => shutdown(0))
+process.on('disconnect', () => shutdown(0))
+setTimeout(() => shutdown(1), Number(process.env.BENCH_SERVER_MAX_SECONDS ?? 1800) * 1000).unref()
+
+if (process.env.BENCH_CPU_PROFILE !== undefined) {
+  const { Session } = await import('node:inspector/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 250 })
+  process.on('message', async (message) => {
+    if (message === 'profile-start') {
+      await session.post('Profiler.start')
+      process.send('profile-started')
+    } else if (message === 'profile-stop') {
+      const { profile } = await session.post('Profiler.stop')
+      writeFileSync(process.env.BENCH_CPU_PROFILE, JSON.stringify(profile))
+      process.send('profile-written')
+    }
+  })
+}
+
+const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.BENCH_PORT ?? 0) })
+console.log(`listening ${new URL(address).port}`)

@@ -1,0 +1,56 @@
+// `npm run bench` keeps working: its --quick mode (seconds, a smoke test) runs every configuration, the micro-benchmark
+// and the memory measurement, and writes results.json. Nothing here looks at how fast anything was: timings on a
+// shared CI machine prove nothing, and a test that asserts them only fails at random.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { test } from 'tap'
+import { redisSkipReason } from './helpers/redis.js'
+
+const CONFIGURATIONS = ['bare', 'floor', 'fastify-jwt', 'fast-jwt', 'plugin', 'plugin-path', 'bare-1k', 'plugin-body-1k',
+  'bare-64k', 'plugin-body-64k', 'plugin-redis']
+const redisSkip = await redisSkipReason()
+
+interface Configuration { reqPerSec: number, errors: number, non2xx: number, timeouts: number, rounds: unknown[] }
+interface Results {
+  settings: { quick: boolean }
+  skipped: Record<string, string>
+  configurations: Record<string, Configuration>
+  micro: { contenders: Record<string, { opsPerSec: number }> }
+  memory: { fill: { entries: number, bytesPerEntry: number }, sustained: { samples: unknown[] } }
+  targets: Array<{ target: string, measured: number | undefined }>
+}
+
+test('the quick benchmark measures every configuration without a single error or non-2xx answer', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'request-jwt-bench-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const out = join(dir, 'results.json')
+  const { stdout } = await promisify(execFile)(process.execPath, ['bench/run.js', '--quick', '--out', out],
+    { timeout: 55_000, maxBuffer: 4 * 1024 * 1024 })
+  const results = JSON.parse(readFileSync(out, 'utf8')) as Results
+
+  t.equal(results.settings.quick, true)
+  for (const name of CONFIGURATIONS) {
+    if (name === 'plugin-redis' && redisSkip !== false) {
+      t.match(results.skipped[name], /no Redis/, `${name} is reported as not measured`)
+      continue
+    }
+    const measured = results.configurations[name]
+    t.ok(measured !== undefined, `${name} was measured`)
+    if (measured === undefined) continue
+    t.ok(measured.reqPerSec > 0, `${name} served requests`)
+    t.equal(measured.errors, 0, `${name}: no connection errors`)
+    t.equal(measured.timeouts, 0, `${name}: no timeouts`)
+    t.equal(measured.non2xx, 0, `${name}: every answer was 2xx (no replayed, expired or refused token)`)
+    t.ok(measured.rounds.length > 0, `${name}: raw per-round numbers are kept`)
+  }
+  for (const name of ['pipeline', 'fast-jwt', 'raw']) {
+    t.ok((results.micro.contenders[name]?.opsPerSec ?? 0) > 0, `micro-benchmark: ${name} measured`)
+  }
+  t.ok(results.memory.fill.entries > 0 && results.memory.fill.bytesPerEntry > 0, 'memory per entry measured')
+  t.ok(results.memory.sustained.samples.length > 0, 'memory under sustained load sampled')
+  t.ok(results.targets.length > 0, 'the targets are listed')
+  t.match(stdout, /\| configuration \| req\/s \| x bare \|/, 'a Markdown table is printed')
+})
