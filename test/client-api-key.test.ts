@@ -1,20 +1,11 @@
 // parseApiKey and the credentials every client helper takes: a Notify-style key splits as Notify's clients split
 // it, and a malformed one gets an error naming what is wrong, never echoing the key.
 import { test } from 'tap'
-import { createToken, parseApiKey, RequestJwtClientError } from '../lib/client/index.js'
+import { createToken, parseApiKey } from '../lib/client/index.js'
 import { SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { refusal } from './helpers/client.js'
 
 const KEY = `live_key-${SERVICE_ID}-${SECRET}`
-
-async function refusal (fn: () => unknown): Promise<RequestJwtClientError> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof RequestJwtClientError) return err
-    throw err
-  }
-  throw new Error('no error was thrown')
-}
 
 test('a Notify API key splits into name, service id (characters -73 to -37) and secret (last 36)', async t => {
   t.same(parseApiKey(KEY), { keyName: 'live_key', serviceId: SERVICE_ID, secret: SECRET })

@@ -2,9 +2,10 @@
 // node:crypto (as test/helpers/tokens.ts does), independently of the client's WebCrypto code.
 import { test } from 'tap'
 import { createHmac } from 'node:crypto'
-import { createToken, requestClaims, RequestJwtClientError, type CreateTokenOptions } from '../lib/client/index.js'
+import { createToken, requestClaims, type CreateTokenOptions } from '../lib/client/index.js'
 import { buildApp } from './helpers/app.js'
 import { bearer, hs256, NOW_MS, NOW_S, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { refusal } from './helpers/client.js'
 
 const API_KEY = `live_key-${SERVICE_ID}-${SECRET}`
 const credentials = { apiKey: API_KEY }
@@ -25,16 +26,6 @@ function decode (token: string): { header: unknown, claims: Record<string, unkno
 
 async function claimsOf (options: CreateTokenOptions): Promise<Record<string, unknown>> {
   return decode(await createToken(credentials, { ...fixedClock, ...options })).claims
-}
-
-async function refusal (fn: () => unknown): Promise<RequestJwtClientError> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof RequestJwtClientError) return err
-    throw err
-  }
-  throw new Error('no error was thrown')
 }
 
 test('a token is HS256 over { iss, iat, jti } with the secret\'s UTF-8 bytes as key', async t => {

@@ -6,39 +6,20 @@
 // A failing property prints its seed and path; rerun one with FC_SEED=<seed>. FC_RUNS sets the runs per property.
 import fc from 'fast-check'
 import t from 'tap'
-import type { AddressInfo } from 'node:net'
-import { createToken, RequestJwtClientError, signedFetch, type ClaimFormat, type JsonBody, type Scope } from '../lib/client/index.js'
-import { buildApp } from './helpers/app.js'
+import { createToken, RequestJwtClientError, signedFetch, type JsonBody, type Scope } from '../lib/client/index.js'
+import { FORMATS, METHODS, SCOPES, scopedService } from './helpers/client.js'
 import { SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 const RUNS = Number(process.env.FC_RUNS ?? 150)
 const params = { numRuns: RUNS, ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) }
 
 const credentials = { apiKey: `live_key-${SERVICE_ID}-${SECRET}` }
-const SCOPES: readonly Scope[] = ['none', 'path', 'body', 'path+body']
-const FORMATS: readonly ClaimFormat[] = ['standard', 'notify-2016']
-const METHODS = ['GET', 'DELETE', 'POST', 'PUT', 'PATCH'] as const
 type Method = typeof METHODS[number]
 
 // One service for the whole file: a catch-all route per claim format and scope, any method, any body.
-const context = await buildApp({
-  routes: app => {
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
-    for (const claimFormat of FORMATS) {
-      for (const scope of SCOPES) {
-        app.route({
-          method: [...METHODS],
-          url: `/${claimFormat}/${scope}/*`,
-          config: { requestJwt: { scope, claimFormat } },
-          handler: async request => ({ boundTo: request.requestJwt?.boundTo })
-        })
-      }
-    }
-  }
-})
+const context = await scopedService()
 t.teardown(() => context.app.close())
-await context.app.listen({ port: 0, host: '127.0.0.1' })
-const base = `http://127.0.0.1:${(context.app.server.address() as AddressInfo).port}`
+const base = context.base
 const now = context.clock.now
 
 interface Answer {

@@ -1,10 +1,9 @@
 // signedFetch signs the exact bytes it hands to fetch, sets the Authorization header, and its requests are accepted
 // by the plugin over real HTTP on routes of every scope.
 import { test } from 'tap'
-import type { AddressInfo } from 'node:net'
-import { createToken, signedFetch, RequestJwtClientError, type SignedFetchInit } from '../lib/client/index.js'
-import { buildApp } from './helpers/app.js'
+import { createToken, signedFetch, type SignedFetchInit } from '../lib/client/index.js'
 import { NOW_MS, NOW_S, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { refusal, scopedService } from './helpers/client.js'
 
 const credentials = { apiKey: `live_key-${SERVICE_ID}-${SECRET}` }
 const now = () => NOW_MS
@@ -39,16 +38,6 @@ async function capture (url: string | URL, init: SignedFetchInit | undefined, op
   })
   if (response.status !== 204 || sent === undefined) throw new Error('fetch was not called')
   return sent
-}
-
-async function refusal (fn: () => unknown): Promise<RequestJwtClientError> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof RequestJwtClientError) return err
-    throw err
-  }
-  throw new Error('no error was thrown')
 }
 
 test('by default the token binds method, path, query and the exact body bytes sent', async t => {
@@ -141,24 +130,9 @@ test('a path the server refuses to bind is refused before anything is sent', asy
 })
 
 test('over real HTTP, signedFetch requests are accepted on routes of every scope and format', async t => {
-  const context = await buildApp({
-    routes: app => {
-      app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
-      for (const claimFormat of ['standard', 'notify-2016'] as const) {
-        for (const scope of ['none', 'path', 'body', 'path+body'] as const) {
-          app.route({
-            method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-            url: `/${claimFormat}/${scope}/*`,
-            config: { requestJwt: { scope, claimFormat } },
-            handler: async request => ({ boundTo: request.requestJwt?.boundTo })
-          })
-        }
-      }
-    }
-  })
+  const context = await scopedService()
   t.teardown(() => context.app.close())
-  await context.app.listen({ port: 0, host: '127.0.0.1' })
-  const base = `http://127.0.0.1:${(context.app.server.address() as AddressInfo).port}`
+  const base = context.base
   for (const claimFormat of ['standard', 'notify-2016'] as const) {
     for (const scope of ['none', 'path', 'body', 'path+body'] as const) {
       const calls: Array<[string, SignedFetchInit]> = [
