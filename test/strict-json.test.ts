@@ -13,7 +13,13 @@ test('names with escaped quotes and backslashes are counted once each', async t 
     ['{"a":1,"b":{"a":1},"c":[{"a":1},{"a":2}]}', true],
     ['{"a":[{"b":1,"b":2}]}', false],
     ['{"__proto__":1,"__proto__":2}', false],
-    ['{"__proto__":{"x":1},"constructor":1}', true]
+    ['{"__proto__":{"x":1},"constructor":1}', true],
+    // A colon inside a value: the names are counted, not just the colons.
+    ['{"a":"x:y","b":1}', true],
+    ['{"a":"x:y","a":1}', false],
+    ['{"a" : "x:y", "b"\n:\t2}', true],
+    ['{"a" : "x:y", "a"\n:\t2}', false],
+    ['{"iss":"urn:a:b","iat":1,"iss":"urn:a:b"}', false]
   ]
   for (const [text, ok] of cases) t.equal(parseJsonObject(text).ok, ok, text)
 })
