@@ -17,11 +17,10 @@ export interface RequestLine {
 }
 
 /**
- * Checks the token's `req` claim against the request. Returns `undefined` when it matches (or is absent and not
- * required), else the refusal. `required`: the route's scope asks for `req`.
+ * Checks the token's `req` claim against the request, when the claim is present or the route's scope asks for it
+ * (the caller skips the rest). Returns `undefined` when it matches, else the refusal.
  */
-export function checkRequestClaim (claim: unknown, request: RequestLine, format: ClaimFormat, key: Buffer, required: boolean): Refusal | undefined {
-  if (claim === undefined && !required) return undefined
+export function checkRequestClaim (claim: unknown, request: RequestLine, format: ClaimFormat, key: Buffer): Refusal | undefined {
   const ambiguity = ambiguityOf(request.rawTarget)
   if (ambiguity !== undefined) return reject('FST_REQUEST_JWT_AMBIGUOUS_PATH', ambiguity)
   const expected = format === 'standard'

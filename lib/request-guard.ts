@@ -18,7 +18,7 @@ import { printable } from './internal/printable.js'
 import type { ResolvedOptions } from './options.js'
 import { sendRefusal, type AnnotatedRefusal } from './refusal-reply.js'
 import { checkReplay } from './replay-check.js'
-import { checkRequestClaim } from './request-binding.js'
+import { checkRequestClaim, type RequestLine } from './request-binding.js'
 import type { Rollout } from './rollout.js'
 import { NOT_FOUND_KEY, type RouteSettings } from './route-config.js'
 import type { Scope, VerifiedRequestJwt } from './types.js'
@@ -140,10 +140,10 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
     const policy = state.rollout.policyFor(state.routeKey, state.route.fields, token.issuer)
     state.policy = policy
     const claim = token.claims.req
-    const raw = request.raw
-    const rawTarget = raw.url as string
-    const line = { method: raw.method as string, rawTarget, target: options.pathPrefix + rawTarget }
-    const pathRefusal = checkRequestClaim(claim, line, policy.claimFormat, token.key.secret, policy.bindsPath)
+    // The request line is read only when a claim or the route asks for it (most requests of an unscoped rollout).
+    const pathRefusal = claim === undefined && !policy.bindsPath
+      ? undefined
+      : checkRequestClaim(claim, requestLine(request, options.pathPrefix), policy.claimFormat, token.key.secret)
     if (pathRefusal !== undefined && halts(request, reply, done, state, pathRefusal, claim === undefined)) return
     if (state.token === null) return done() // a dry run let the failure through
     state.boundPath = pathRefusal === undefined && claim !== undefined
@@ -192,6 +192,12 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   }
 
   return { stateKey: kState, onRequest, preParsing, preHandler }
+}
+
+function requestLine (request: FastifyRequest, pathPrefix: string): RequestLine {
+  const raw = request.raw
+  const rawTarget = raw.url as string
+  return { method: raw.method as string, rawTarget, target: pathPrefix + rawTarget }
 }
 
 function publicView (token: VerifiedToken, boundPath: boolean, boundBody: boolean): VerifiedRequestJwt {
