@@ -1,5 +1,7 @@
-// The in-memory store on its own: expiry by second groups, bounds, and the idle-clock path.
+// The in-memory store on its own: expiry by second, bounds, the idle-clock path, and its table against a model as it
+// grows, expires in place and shrinks.
 import { test } from 'tap'
+import { fingerprintPair } from '../lib/internal/pair-fingerprint.js'
 import { memoryReplayStore, ReplayStoreFullError } from '../lib/index.js'
 import { fakeClock } from './helpers/app.js'
 
@@ -44,4 +46,77 @@ test('the default store holds a million entries and uses Date.now', async t => {
   const store = memoryReplayStore()
   t.equal(store.maxEntries, 1_000_000)
   t.equal(store.remember('i', 'a', 1000), true)
+})
+
+test('a clock that goes backwards still keeps a new entry for its whole TTL', async t => {
+  const clock = fakeClock(100_000)
+  const store = memoryReplayStore({ now: clock.now })
+  clock.advance(-50_000)
+  t.equal(store.remember('i', 'late', 2000), true)
+  clock.advance(50_000 + 1999)
+  t.equal(store.remember('i', 'late', 2000), false, 'kept on the latest time the store saw')
+})
+
+test('a TTL that is not a finite number of milliseconds > 0 is refused, not stored as forever or never', async t => {
+  const store = memoryReplayStore()
+  for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) {
+    t.throws(() => store.remember('i', 'j', ttl), RangeError, String(ttl))
+  }
+  t.equal(store.size, 0)
+})
+
+test('fingerprints depend on the seeds, the issuer and the jti, and keep the boundary between them', async t => {
+  const out = new Uint32Array(6)
+  fingerprintPair([1, 2, 3], 'issuer', 'jti', out, 0)
+  fingerprintPair([1, 2, 4], 'issuer', 'jti', out, 3)
+  t.same([out[0], out[1]], [out[3], out[4]], 'each lane has its own seed')
+  t.not(out[2], out[5], 'another seed, another lane value')
+  const seen = new Set<string>()
+  for (const [issuer, jti] of [['ab', 'c'], ['a', 'bc'], ['', 'abc'], ['abc', ''], ['a', 'b']]) {
+    fingerprintPair([7, 8, 9], issuer as string, jti as string, out, 0)
+    seen.add(Array.from(out.subarray(0, 3)).join(','))
+  }
+  t.equal(seen.size, 5)
+})
+
+test('across growth, expiry in place and shrinking, every answer is what a model of seen pairs says', async t => {
+  const clock = fakeClock(1_700_000_000_000)
+  const store = memoryReplayStore({ now: clock.now, maxEntries: 50_000 })
+  /** pair -> epoch ms until which it must be refused */
+  const model = new Map<string, number>()
+  let seed = 12345
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    return seed % n
+  }
+  let checked = 0
+  let mismatches = 0
+  for (let step = 0; step < 60_000; step++) {
+    // Bursts then quiet spells: the table grows, then most entries expire and it shrinks on the next rebuild.
+    if (step % 20_000 === 19_999) clock.advance(40_000)
+    else if (random(50) === 0) clock.advance(random(1500))
+    const issuer = `svc-${random(3)}`
+    const fresh = random(4) !== 0
+    const jti = fresh ? `j${step}` : `j${random(step + 1)}`
+    const ttl = 1000 + random(30_000)
+    const key = `${issuer} ${jti}`
+    const now = clock.now()
+    const until = model.get(key)
+    // Between its TTL and the end of that second an entry may still be held (expiry is per whole second).
+    const ambiguous = until !== undefined && now >= until && now < Math.ceil(until / 1000) * 1000
+    const answer = store.remember(issuer, jti, ttl)
+    if (ambiguous) {
+      if (answer) model.set(key, now + ttl)
+      continue
+    }
+    const expected = until === undefined || now >= until
+    if (answer !== expected) mismatches++
+    if (answer) model.set(key, now + ttl)
+    checked++
+  }
+  t.equal(mismatches, 0, `${checked} answers checked against the model`)
+  t.ok(checked > 50_000)
+  clock.advance(40_000)
+  t.equal(store.remember('svc-0', 'after', 1000), true)
+  t.equal(store.size, 1, 'everything else expired')
 })
