@@ -3,10 +3,11 @@
 // every raw number to bench/results.json.
 //
 //   node bench/run.js [--quick] [--duration S] [--rounds N] [--warmup S] [--connections N] [--out PATH]
-//                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S]
+//                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S] [--same-process]
 //
-// Each configuration's server runs in a child process of its own (bench/server.js), all started up front; the load
-// comes from autocannon in this process. Tokens (iat = now, a distinct jti per request) are minted for each
+// Each configuration's server runs in a child process of its own (bench/server.js), all started up front and each
+// started anew, and warmed up again, for every later round (--same-process keeps the first); the load comes from
+// autocannon in this process. Tokens (iat = now, a distinct jti per request) are minted for each
 // measurement right before it starts, built into request buffers, and fed one per request to autocannon's connections
 // (see requestFeeder in bench/common.js). Every measurement is bounded in time (--duration) and in requests (a cap
 // well above what the server can do). The server's CPU time per request is reported too: it does not depend on
@@ -40,7 +41,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'no-micro': { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
-    'quiet-wait': { type: 'string' }
+    'quiet-wait': { type: 'string' },
+    'same-process': { type: 'boolean', default: false }
   }
 })
 const quick = args.quick
@@ -54,6 +56,8 @@ const settings = {
   // repeated once (both kept in results.json).
   quietWait: Number(args['quiet-wait'] ?? (quick ? 0 : 10)),
   connections: Number(args.connections ?? 10),
+  // A new server process for each configuration in every round (see restart); --same-process keeps the first.
+  freshProcesses: !args['same-process'],
   pipelining: 1,
   client: 'autocannon, request buffers built before each measurement (see requestFeeder in bench/common.js)',
   micro: quick ? { tokens: 2000, rounds: 2 } : { tokens: 40_000, rounds: 7 },
@@ -72,7 +76,7 @@ const REDIS_REQUIRED = process.env.CI === 'true'
 const progress = (line) => process.stderr.write(`bench: ${line}\n`)
 
 // A hard bound on the whole run, whatever hangs: every phase is bounded, this is the backstop.
-const budgetSeconds = 120 + selected.length * (settings.rounds * (settings.duration + 15) + settings.warmup + 15) +
+const budgetSeconds = 120 + selected.length * (settings.rounds * (settings.duration + settings.warmup + 25) + 15) +
   (quick ? 60 : 240)
 const watchdog = setTimeout(() => {
   progress(`run exceeded its ${budgetSeconds} s budget; stopping`)
@@ -297,10 +301,28 @@ async function waitForQuiet () {
   return Math.round(waited)
 }
 
+/**
+ * A new process for `server`'s configuration, warmed up as the first one was. One server process can run a steady
+ * 20% faster or slower than another of the same code (JIT decisions, memory layout): seen here as 31 against 38 us of
+ * CPU a request, the same in every round, for two processes of one configuration. So each round after the first
+ * measures a process of its own, and the median over rounds is not one process's luck.
+ */
+async function restart (server) {
+  server.child.kill('SIGTERM')
+  await once(server.child, 'exit')
+  const fresh = await startServer(server.config)
+  if (fresh.error !== undefined) throw new Error(`server ${server.config.name} (restart): ${fresh.error}`)
+  servers.set(server.config.name, fresh)
+  if (settings.warmup > 0) await measure(fresh, settings.warmup, redisInfo, true)
+  return fresh
+}
+
 const rounds = Object.fromEntries(running.map(s => [s.config.name, []]))
 let repeats = 0
 for (let round = 0; round < settings.rounds; round++) {
-  for (const server of running) {
+  for (let i = 0; i < running.length; i++) {
+    if (round > 0 && settings.freshProcesses) running[i] = await restart(running[i])
+    const server = running[i]
     let waited = await waitForQuiet()
     let measured = await measure(server, settings.duration, redisInfo)
     let discarded
@@ -523,7 +545,8 @@ function markdown (r) {
   lines.push(`Node ${r.versions.node}, ${r.machine.cpus} x ${r.machine.cpuModel}; Fastify ${r.versions.fastify}, autocannon ${r.versions.autocannon}` +
     `${r.versions.redis === undefined ? '' : `, Redis ${r.versions.redis}`}; ${r.date.slice(0, 16).replace('T', ' ')} UTC.`)
   lines.push(`${s.rounds} interleaved rounds of ${s.duration} s per configuration (after a ${s.warmup} s warm-up), ` +
-    `${s.connections} connections, client (autocannon) and servers on the same ${r.machine.cpus} cores; medians over rounds.` +
+    `${s.connections} connections, client (autocannon) and servers on the same ${r.machine.cpus} cores; ` +
+    `${s.freshProcesses ? 'a new server process for each configuration in each round; ' : ''}medians over rounds.` +
     `${s.quick ? ' QUICK MODE: smoke test, numbers not meaningful.' : ''}`)
   const others = Object.values(r.configurations).map(c => c.otherCpu).filter(Number.isFinite)
   if (others.length > 0) {

@@ -19,7 +19,9 @@ export interface RedisReplayStoreOptions {
   /**
    * The service's `ioredis` client. Create it with `commandTimeout` (so a stalled Redis gives a 503 in bounded time)
    * and `enableOfflineQueue: false` (so a disconnected one gives a 503 at once instead of queueing); the store
-   * refuses an ioredis client without them. `enableAutoPipelining: true` is supported and batches concurrent SETs.
+   * refuses an ioredis client without them. `enableAutoPipelining: true` works, but gains nothing here: it batches
+   * the commands issued in one tick, and each request's SET is issued from its own socket event (in the benchmark it
+   * cost 48 us of server CPU a request, against 44 without).
    */
   client: RedisReplayClient
   /** Prefix of every key the store writes. Default `'request-jwt:jti:'`. */
