@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Readable } from 'node:stream'
 import type { BindingPolicy, Mode } from './binding-policy.js'
-import { bodyDigest, checkBodyClaim, hashWhileStreaming, type DigestingStream } from './body-digest.js'
+import { bodyDigest, checkBodyClaim, type BodyDigest } from './body-digest.js'
 import type { DecisionStats } from './decision-stats.js'
 import { isRefusal, reject } from './errors.js'
 import { printable } from './internal/printable.js'
@@ -38,7 +38,7 @@ interface RequestState {
   policy: BindingPolicy | undefined
   boundPath: boolean
   boundBody: boolean
-  digest: DigestingStream | undefined
+  digest: BodyDigest | undefined
   /** The first failure let through in report mode. */
   reported: AnnotatedRefusal | undefined
 }
@@ -162,7 +162,7 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   function preParsing (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (err: Error | null, payload?: Readable) => void): void {
     const digest = (request as GuardedRequest)[kState]?.digest
     if (digest === undefined) return done(null, payload)
-    done(null, hashWhileStreaming(payload, digest))
+    done(null, digest.passThrough(payload))
   }
 
   function preHandler (request: FastifyRequest, reply: FastifyReply, done: Done): void {
