@@ -38,8 +38,11 @@ export class MemoryReplayStore implements ReplayStore {
   #used = 0
   /** Live entries. */
   #size = 0
-  /** Live entries by the second in which they expire. */
+  /** Live entries by the second in which they expire, but for the `#pending` of `#pendingSecond`. */
   readonly #expiring = new Map<number, number>()
+  /** Entries of the second most tokens expire in right now, counted here and added to `#expiring` in one go. */
+  #pendingSecond = 0
+  #pending = 0
   /** The latest time seen, in ms and in whole seconds: a clock that goes back neither drops nor revives entries. */
   #latestMs: number
   #latestSecond: number
@@ -93,7 +96,11 @@ export class MemoryReplayStore implements ReplayStore {
     slots[free + 2] = c
     slots[free + EXPIRY] = second
     this.#size++
-    this.#expiring.set(second, (this.#expiring.get(second) ?? 0) + 1)
+    if (second !== this.#pendingSecond) {
+      this.#flushPending()
+      this.#pendingSecond = second
+    }
+    this.#pending++
     if (this.#used * 2 > slots.length / STRIDE) this.#rebuild()
     return true
   }
@@ -104,6 +111,7 @@ export class MemoryReplayStore implements ReplayStore {
     this.#latestMs = nowMs
     const second = Math.floor(nowMs / 1000)
     if (second === this.#latestSecond) return
+    this.#flushPending()
     if (second - this.#latestSecond > this.#expiring.size) {
       // After a long idle spell, walking the counts is shorter than walking the seconds.
       for (const [expiry, count] of this.#expiring) {
@@ -116,6 +124,12 @@ export class MemoryReplayStore implements ReplayStore {
       }
     }
     this.#latestSecond = second
+  }
+
+  #flushPending (): void {
+    if (this.#pending === 0) return
+    this.#expiring.set(this.#pendingSecond, (this.#expiring.get(this.#pendingSecond) ?? 0) + this.#pending)
+    this.#pending = 0
   }
 
   #uncount (second: number, count: number): void {
