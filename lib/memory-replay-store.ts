@@ -4,8 +4,9 @@
 // was the largest cost of a request under load) and 16 bytes a slot.
 //
 // Entries expire in place: a slot whose second has passed counts as free for new pairs but does not end a probe, so
-// no live pair is ever hidden. When half the slots are taken, live or expired, the table is rebuilt with only the live
-// ones, in at least three slots each (a power of two): it grows under load and shrinks after it. The number
+// no live pair is ever hidden. When half the slots are taken, live or expired, a new table is started with room for
+// the live ones, three slots each (a power of two), and they are copied into it a few per insert while lookups ask
+// both tables: it grows under load and shrinks after it, with no pause. The number
 // of live entries is kept per expiry second, so the bound (`maxEntries`) never needs a scan either. It is bounded:
 // when full it refuses new entries, because evicting a live one would let its token be replayed.
 import { randomBytes } from 'node:crypto'
@@ -13,7 +14,10 @@ import { fingerprintPair, type FingerprintSeeds } from './internal/pair-fingerpr
 import { ReplayStoreFullError, type ReplayStore } from './replay-store.js'
 
 export interface MemoryReplayStoreOptions {
-  /** Most live entries held. Default 1,000,000 (a table of 16 bytes a slot, two to six slots a live entry: 64 MB at most). */
+  /**
+   * Most live entries held. Default 1,000,000: a table of 16 bytes a slot, two to six slots a live entry (64 MB at
+   * most), and for a short while after each rebuild the previous table too.
+   */
   maxEntries?: number
   /** Clock in epoch milliseconds. Default `Date.now`. */
   now?: () => number
@@ -36,6 +40,15 @@ export class MemoryReplayStore implements ReplayStore {
   #mask = MIN_SLOTS - 1
   /** Slots holding a pair, live or expired. */
   #used = 0
+  /**
+   * The table before the last rebuild, while its live entries are copied into the new one a few per insert (see
+   * #rebuild): a lookup asks both until it is done. It is never written to.
+   */
+  #draining: Uint32Array | null = null
+  #drainMask = 0
+  /** The next slot of `#draining` to copy, and how many to copy per insert. */
+  #drainAt = 0
+  #drainStep = 0
   /** Live entries. */
   #size = 0
   /** Live entries by the second in which they expire, but for the `#pending` of `#pendingSecond`. */
@@ -87,6 +100,7 @@ export class MemoryReplayStore implements ReplayStore {
         return false
       }
     }
+    if (this.#draining !== null && this.#holdsLive(this.#draining, this.#drainMask, a, b, c)) return false
     if (this.#size >= this.maxEntries) throw new ReplayStoreFullError(this.maxEntries)
     // Rounded up: an entry expires only once its whole TTL has passed.
     const second = Math.ceil((this.#latestMs + ttlMs) / 1000)
@@ -101,8 +115,22 @@ export class MemoryReplayStore implements ReplayStore {
       this.#pendingSecond = second
     }
     this.#pending++
+    if (this.#draining !== null) this.#drain(this.#drainStep)
     if (this.#used * 2 > slots.length / STRIDE) this.#rebuild()
     return true
+  }
+
+  /** Whether `table` holds the fingerprint (a, b, c) as a live entry. */
+  #holdsLive (table: Uint32Array, mask: number, a: number, b: number, c: number): boolean {
+    const latest = this.#latestSecond
+    let at = (a & mask) * STRIDE
+    let expiry = table[at + EXPIRY] as number
+    while (expiry !== 0) {
+      if (expiry > latest && table[at] === a && table[at + 1] === b && table[at + 2] === c) return true
+      at = ((at / STRIDE + 1) & mask) * STRIDE
+      expiry = table[at + EXPIRY] as number
+    }
+    return false
   }
 
   /** Moves the clock to `nowMs` (never back), uncounting the entries whose second has passed. */
@@ -138,25 +166,47 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   /**
-   * A new table holding only the live entries, at most a third full (a power of two, at least MIN_SLOTS): it fills to
-   * half again before the next rebuild, so each rebuild is paid for by at least a sixth of its slots' inserts.
+   * Starts a new table, at most a third full once it holds the live entries (a power of two, at least MIN_SLOTS). The
+   * live entries are not copied at once, which would stop the process for tens of milliseconds at a million entries:
+   * each insert copies the next `#drainStep` slots' worth. The step is sized so that the copy ends before the new
+   * table is half full (at least a sixth of its slots are inserts away), so no rebuild ever finds one unfinished.
    */
   #rebuild (): void {
+    /* c8 ignore next -- unreachable by the sizing above; kept so that a broken invariant costs a pause, not a replay */
+    if (this.#draining !== null) this.#drain(Number.POSITIVE_INFINITY)
     const old = this.#slots
     let slotCount = MIN_SLOTS
     while (slotCount < this.#size * 3) slotCount *= 2
-    const slots = new Uint32Array(slotCount * STRIDE)
-    const mask = slotCount - 1
+    this.#slots = new Uint32Array(slotCount * STRIDE)
+    this.#mask = slotCount - 1
+    this.#used = 0
+    this.#draining = old
+    this.#drainMask = old.length / STRIDE - 1
+    this.#drainAt = 0
+    // Done within a quarter of that sixth: both tables are held for as short a time as the per-insert cost allows.
+    this.#drainStep = Math.ceil(old.length / STRIDE / Math.floor(slotCount / 24)) + 1
+  }
+
+  /** Copies the live entries of the next `count` slots of the draining table into the current one. */
+  #drain (count: number): void {
+    const old = this.#draining as Uint32Array
+    const slots = this.#slots
+    const mask = this.#mask
     const latest = this.#latestSecond
-    for (let at = 0; at < old.length; at += STRIDE) {
-      if ((old[at + EXPIRY] as number) <= latest) continue // never used (0), or expired
-      let slot = (old[at] as number) & mask
+    const end = Math.min(old.length / STRIDE, this.#drainAt + count)
+    for (let from = this.#drainAt * STRIDE; from < end * STRIDE; from += STRIDE) {
+      if ((old[from + EXPIRY] as number) <= latest) continue // never used (0), or expired
+      let slot = (old[from] as number) & mask
       while (slots[slot * STRIDE + EXPIRY] !== 0) slot = (slot + 1) & mask
-      slots.set(old.subarray(at, at + STRIDE), slot * STRIDE)
+      const to = slot * STRIDE
+      slots[to] = old[from] as number
+      slots[to + 1] = old[from + 1] as number
+      slots[to + 2] = old[from + 2] as number
+      slots[to + EXPIRY] = old[from + EXPIRY] as number
+      this.#used++
     }
-    this.#slots = slots
-    this.#mask = mask
-    this.#used = this.#size
+    this.#drainAt = end
+    if (end * STRIDE === old.length) this.#draining = null
   }
 }
 

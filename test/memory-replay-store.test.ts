@@ -120,3 +120,25 @@ test('across growth, expiry in place and shrinking, every answer is what a model
   t.equal(store.remember('svc-0', 'after', 1000), true)
   t.equal(store.size, 1, 'everything else expired')
 })
+
+test('while a rebuild copies entries over a few per insert, a pair not copied yet is still a replay', async t => {
+  const clock = fakeClock(1_700_000_000_000)
+  const store = memoryReplayStore({ now: clock.now })
+  // Short-lived entries first: expired by the time of the rebuild, they are skipped, and probed past in the old table.
+  for (let i = 0; i < 200; i++) t.equal(store.remember('svc', `short-${i}`, 1000), true)
+  clock.advance(2000)
+  // 1,024 slots: the insert that takes the 513th slot starts a new table, and copies only a few slots per insert.
+  const kept: string[] = []
+  for (let i = 0; store.size < 330; i++) {
+    kept.push(`kept-${i}`)
+    t.equal(store.remember('svc', `kept-${i}`, 60_000), true)
+  }
+  let replaysRefused = 0
+  for (const jti of kept) if (!store.remember('svc', jti, 60_000)) replaysRefused++
+  t.equal(replaysRefused, kept.length, 'every live pair is refused, wherever it is')
+  let fresh = 0
+  for (let i = 0; i < 200; i++) if (store.remember('svc', `short-${i}`, 1000)) fresh++
+  t.equal(fresh, 200, 'expired pairs are fresh again, in either table')
+  for (const jti of kept) if (!store.remember('svc', jti, 60_000)) replaysRefused++
+  t.equal(replaysRefused, 2 * kept.length, 'and still refused once the copy is done')
+})
