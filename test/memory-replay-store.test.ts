@@ -19,7 +19,7 @@ test('an entry is remembered for its whole TTL, rounded up to the second, then f
   t.equal(store.remember('iss', 'a', 1000), true)
 })
 
-test('after a long idle spell, expired groups are dropped by walking the groups, not the seconds', async t => {
+test('after a long idle spell, expired entries are uncounted by walking the per-second counts, not the seconds', async t => {
   const clock = fakeClock(0)
   const store = memoryReplayStore({ now: clock.now, maxEntries: 10 })
   for (let i = 0; i < 10; i++) store.remember(`issuer-${i % 3}`, String(i), 1000 * (i + 1))
