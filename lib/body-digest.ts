@@ -42,8 +42,6 @@ export class BodyDigest {
  * full the source is paused until Fastify reads again.
  */
 class DigestingStream extends Readable {
-  /** Bytes seen so far; Fastify reads this name to check Content-Length and the body limit. */
-  receivedEncodedLength = 0
   readonly #source: Readable
   readonly #digest: BodyDigest
 
@@ -61,9 +59,13 @@ class DigestingStream extends Readable {
     })
   }
 
+  /** Bytes seen so far; Fastify reads this name to check Content-Length and the body limit. */
+  get receivedEncodedLength (): number {
+    return this.#digest.receivedBytes
+  }
+
   readonly #take = (chunk: Buffer): void => {
     this.#digest.update(chunk)
-    this.receivedEncodedLength += chunk.length
     if (!this.push(chunk)) this.#source.pause()
   }
 

@@ -45,7 +45,6 @@ export class MemoryReplayStore implements ReplayStore {
    * #rebuild): a lookup asks both until it is done. It is never written to.
    */
   #draining: Uint32Array | null = null
-  #drainMask = 0
   /** The next slot of `#draining` to copy, and how many to copy per insert. */
   #drainAt = 0
   #drainStep = 0
@@ -100,7 +99,7 @@ export class MemoryReplayStore implements ReplayStore {
         return false
       }
     }
-    if (this.#draining !== null && this.#holdsLive(this.#draining, this.#drainMask, a, b, c)) return false
+    if (this.#draining !== null && this.#holdsLive(this.#draining, a, b, c)) return false
     if (this.#size >= this.maxEntries) throw new ReplayStoreFullError(this.maxEntries)
     // Rounded up: an entry expires only once its whole TTL has passed.
     const second = Math.ceil((this.#latestMs + ttlMs) / 1000)
@@ -121,7 +120,8 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   /** Whether `table` holds the fingerprint (a, b, c) as a live entry. */
-  #holdsLive (table: Uint32Array, mask: number, a: number, b: number, c: number): boolean {
+  #holdsLive (table: Uint32Array, a: number, b: number, c: number): boolean {
+    const mask = table.length / STRIDE - 1
     const latest = this.#latestSecond
     let at = (a & mask) * STRIDE
     let expiry = table[at + EXPIRY] as number
@@ -181,7 +181,6 @@ export class MemoryReplayStore implements ReplayStore {
     this.#mask = slotCount - 1
     this.#used = 0
     this.#draining = old
-    this.#drainMask = old.length / STRIDE - 1
     this.#drainAt = 0
     // Done within a quarter of that sixth: both tables are held for as short a time as the per-insert cost allows.
     this.#drainStep = Math.ceil(old.length / STRIDE / Math.floor(slotCount / 24)) + 1
