@@ -1,5 +1,6 @@
 // The Redis replay store: its options, the one command it sends, its keys, and the replay store contract (the same
 // suite the memory store runs) against the real Redis at REDIS_URL. Faults are in reliability-redis-faults.test.ts.
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import { codes, InvalidOptionError, redisReplayStore, RedisReplayStore, type RedisReplayClient } from '../lib/index.js'
 import {
@@ -53,6 +54,12 @@ t.test('keys are the prefix and a 43-character base64url hash of issuer and jti,
   t.equal(store.keyOf('service-123', 'jti-456'), key, 'the same pair always has the same key')
   t.not(store.keyOf('service-12', '3jti-456'), key)
   t.equal(redisReplayStore({ client, prefix: '' }).keyOf('a', 'b').length, 43)
+  // The key's bytes are part of the contract between instances (a rolling deploy must not change them): the
+  // issuer's length and ":" in ASCII, then issuer and jti as UTF-16LE code units, lone surrogates included.
+  for (const [issuer, jti] of [['service-123', 'jti-456'], ['\u00e9\ud800', 'x\udfff\u{1f600}'], ['', '']]) {
+    const expected = createHash('sha256').update(`${issuer.length}:`).update(issuer, 'utf16le').update(jti, 'utf16le').digest('base64url')
+    t.equal(store.keyOf(issuer, jti), `request-jwt:jti:${expected}`, `key of ${JSON.stringify([issuer, jti])}`)
+  }
 })
 
 t.test('a reply SET NX never gives rejects: "fresh" is never assumed', async t => {
