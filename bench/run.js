@@ -393,7 +393,8 @@ for (const config of selected) {
     clientCpu: median(list.map(r => r.clientCpu)),
     otherCpu: median(list.map(r => r.otherCpu)),
     serverUsPerRequest: median(list.map(r => r.serverUsPerRequest)),
-    redisCpu: config.name === 'plugin-redis' ? median(list.map(r => r.redisCpu)) : undefined
+    redisCpu: config.name === 'plugin-redis' ? median(list.map(r => r.redisCpu)) : undefined,
+    redisUsPerRequest: config.name === 'plugin-redis' ? median(list.map(r => r.redisCpu / r.reqPerSec * 1e6)) : undefined
   }
 }
 for (const [name, s] of Object.entries(summary)) {
@@ -563,6 +564,11 @@ function markdown (r) {
     }
     const anchor = c.anchor === null ? '' : `${fmt(c.ratioToAnchor, 2)} (${c.anchor})`
     lines.push(`| ${c.label} | ${fmtInt(c.reqPerSec)} | ${fmt(c.ratioToBare, 2)} | ${anchor} | ${fmt(c.p99, 0)} | ${c.errors} / ${c.non2xx} | ${fmt(c.serverUsPerRequest, 0)} |`)
+  }
+  const redis = r.configurations['plugin-redis']
+  if (redis?.redisUsPerRequest !== undefined) {
+    lines.push('')
+    lines.push(`Redis itself took ${fmt(redis.redisUsPerRequest, 0)} µs of CPU a request (on the same cores, not in the server column).`)
   }
   if (r.micro !== undefined) {
     const m = r.micro.contenders
