@@ -56,7 +56,8 @@ t.test('keys are the prefix and a 43-character base64url hash of issuer and jti,
   t.equal(redisReplayStore({ client, prefix: '' }).keyOf('a', 'b').length, 43)
   // The key's bytes are part of the contract between instances (a rolling deploy must not change them): the
   // issuer's length and ":" in ASCII, then issuer and jti as UTF-16LE code units, lone surrogates included.
-  for (const [issuer, jti] of [['service-123', 'jti-456'], ['\u00e9\ud800', 'x\udfff\u{1f600}'], ['', '']]) {
+  const pairs: Array<[string, string]> = [['service-123', 'jti-456'], ['\u00e9\ud800', 'x\udfff\u{1f600}'], ['', '']]
+  for (const [issuer, jti] of pairs) {
     const expected = createHash('sha256').update(`${issuer.length}:`).update(issuer, 'utf16le').update(jti, 'utf16le').digest('base64url')
     t.equal(store.keyOf(issuer, jti), `request-jwt:jti:${expected}`, `key of ${JSON.stringify([issuer, jti])}`)
   }
