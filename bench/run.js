@@ -579,7 +579,7 @@ function markdown (r) {
     lines.push(`| ${c.label} | ${fmtInt(c.reqPerSec)} | ${fmt(c.ratioToBare, 2)} | ${anchor} | ${fmt(c.p99, 0)} | ${c.errors} / ${c.non2xx} | ${fmt(c.serverUsPerRequest, 0)} |`)
   }
   const redis = r.configurations['plugin-redis']
-  if (redis?.redisUsPerRequest !== undefined) {
+  if (Number.isFinite(redis?.redisUsPerRequest)) {
     lines.push('')
     lines.push(`Redis itself took ${fmt(redis.redisUsPerRequest, 0)} µs of CPU a request (on the same cores, not in the server column).`)
   }

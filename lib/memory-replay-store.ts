@@ -123,14 +123,12 @@ export class MemoryReplayStore implements ReplayStore {
   #holdsLive (table: Uint32Array, a: number, b: number, c: number): boolean {
     const mask = table.length / STRIDE - 1
     const latest = this.#latestSecond
-    let at = (a & mask) * STRIDE
-    let expiry = table[at + EXPIRY] as number
-    while (expiry !== 0) {
+    for (let slot = a & mask; ; slot = (slot + 1) & mask) {
+      const at = slot * STRIDE
+      const expiry = table[at + EXPIRY] as number
+      if (expiry === 0) return false
       if (expiry > latest && table[at] === a && table[at + 1] === b && table[at + 2] === c) return true
-      at = ((at / STRIDE + 1) & mask) * STRIDE
-      expiry = table[at + EXPIRY] as number
     }
-    return false
   }
 
   /** Moves the clock to `nowMs` (never back), uncounting the entries whose second has passed. */
