@@ -126,9 +126,10 @@ export class MemoryReplayStore implements ReplayStore {
     for (let slot = a & mask; ; slot = (slot + 1) & mask) {
       const at = slot * STRIDE
       const expiry = table[at + EXPIRY] as number
-      if (expiry === 0) return false
+      if (expiry === 0) break
       if (expiry > latest && table[at] === a && table[at + 1] === b && table[at + 2] === c) return true
     }
+    return false
   }
 
   /** Moves the clock to `nowMs` (never back), uncounting the entries whose second has passed. */
