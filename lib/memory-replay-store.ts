@@ -10,7 +10,7 @@
 // of live entries is kept per expiry second, so the bound (`maxEntries`) never needs a scan either. It is bounded:
 // when full it refuses new entries, because evicting a live one would let its token be replayed.
 import { randomBytes } from 'node:crypto'
-import { fingerprintPair, type FingerprintSeeds } from './internal/pair-fingerprint.js'
+import { PairFingerprinter } from './internal/pair-fingerprint.js'
 import { ReplayStoreFullError, type ReplayStore } from './replay-store.js'
 
 export interface MemoryReplayStoreOptions {
@@ -33,7 +33,7 @@ const EXPIRY = 3
 export class MemoryReplayStore implements ReplayStore {
   readonly maxEntries: number
   readonly #now: () => number
-  readonly #seeds: FingerprintSeeds
+  readonly #fingerprinter: PairFingerprinter
   /** The fingerprint of the pair being asked about (reused: no allocation per call). */
   readonly #probe = new Uint32Array(3)
   #slots = new Uint32Array(MIN_SLOTS * STRIDE)
@@ -63,7 +63,7 @@ export class MemoryReplayStore implements ReplayStore {
     this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES
     this.#now = options.now ?? Date.now
     const seeds = new Uint32Array(randomBytes(12).buffer)
-    this.#seeds = [seeds[0] as number, seeds[1] as number, seeds[2] as number]
+    this.#fingerprinter = new PairFingerprinter([seeds[0] as number, seeds[1] as number, seeds[2] as number])
     this.#latestMs = this.#now()
     this.#latestSecond = Math.floor(this.#latestMs / 1000)
   }
@@ -79,7 +79,7 @@ export class MemoryReplayStore implements ReplayStore {
     }
     this.#advance(this.#now())
     const probe = this.#probe
-    fingerprintPair(this.#seeds, issuer, jti, probe, 0)
+    this.#fingerprinter.write(issuer, jti, probe, 0)
     const a = probe[0] as number
     const b = probe[1] as number
     const c = probe[2] as number

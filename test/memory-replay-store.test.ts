@@ -1,7 +1,7 @@
 // The in-memory store on its own: expiry by second, bounds, the idle-clock path, and its table against a model as it
 // grows, expires in place and shrinks.
 import { test } from 'tap'
-import { fingerprintPair } from '../lib/internal/pair-fingerprint.js'
+import { PairFingerprinter } from '../lib/internal/pair-fingerprint.js'
 import { memoryReplayStore, ReplayStoreFullError } from '../lib/index.js'
 import { fakeClock } from './helpers/app.js'
 
@@ -67,16 +67,34 @@ test('a TTL that is not a finite number of milliseconds > 0 is refused, not stor
 
 test('fingerprints depend on the seeds, the issuer and the jti, and keep the boundary between them', async t => {
   const out = new Uint32Array(6)
-  fingerprintPair([1, 2, 3], 'issuer', 'jti', out, 0)
-  fingerprintPair([1, 2, 4], 'issuer', 'jti', out, 3)
+  new PairFingerprinter([1, 2, 3]).write('issuer', 'jti', out, 0)
+  new PairFingerprinter([1, 2, 4]).write('issuer', 'jti', out, 3)
   t.same([out[0], out[1]], [out[3], out[4]], 'each lane has its own seed')
   t.not(out[2], out[5], 'another seed, another lane value')
   const seen = new Set<string>()
+  const fingerprinter = new PairFingerprinter([7, 8, 9])
   for (const [issuer, jti] of [['ab', 'c'], ['a', 'bc'], ['', 'abc'], ['abc', ''], ['a', 'b']]) {
-    fingerprintPair([7, 8, 9], issuer as string, jti as string, out, 0)
+    fingerprinter.write(issuer as string, jti as string, out, 0)
     seen.add(Array.from(out.subarray(0, 3)).join(','))
   }
   t.equal(seen.size, 5)
+})
+
+test('the lanes kept for the last issuer give the fingerprint a fresh fingerprinter gives', async t => {
+  const seeds = [11, 22, 33] as const
+  const fresh = (issuer: string, jti: string) => {
+    const out = new Uint32Array(3)
+    new PairFingerprinter(seeds).write(issuer, jti, out, 0)
+    return Array.from(out)
+  }
+  const fingerprinter = new PairFingerprinter(seeds)
+  const out = new Uint32Array(3)
+  // The same issuer again (an equal string built anew, as each token's JSON gives), then another, then back.
+  const pairs = [['svc-a', 'j1'], [['svc', 'a'].join('-'), 'j2'], ['svc-b', 'j1'], ['svc-a', 'j1'], ['svc-a', ''], ['', 'j1']]
+  for (const [issuer, jti] of pairs) {
+    fingerprinter.write(issuer as string, jti as string, out, 0)
+    t.same(Array.from(out), fresh(issuer as string, jti as string), `${issuer} ${jti}`)
+  }
 })
 
 test('across growth, expiry in place and shrinking, every answer is what a model of seen pairs says', async t => {

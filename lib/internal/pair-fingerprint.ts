@@ -11,26 +11,52 @@
 /** One random uint32 per lane, chosen once per store. */
 export type FingerprintSeeds = readonly [number, number, number]
 
-/** Writes the fingerprint of (`issuer`, `jti`) under `seeds` to `out` at `at`, each lane a uint32. */
-export function fingerprintPair (seeds: FingerprintSeeds, issuer: string, jti: string, out: Uint32Array, at: number): void {
-  let a = seeds[0] ^ issuer.length
-  let b = seeds[1] ^ Math.imul(issuer.length, 0x9e3779b1)
-  let c = seeds[2] ^ Math.imul(issuer.length, 0x85ebca77)
-  for (let i = 0; i < issuer.length; i++) {
-    const unit = issuer.charCodeAt(i)
-    a = Math.imul(a ^ unit, 0x01000193)
-    b = Math.imul(b ^ unit, 0x5bd1e995)
-    c = Math.imul(c ^ unit, 0x27d4eb2f)
+/**
+ * Fingerprints pairs under one store's seeds. The issuer is half of what is hashed and most tokens come from a few
+ * issuers, so the lanes after the last issuer are kept: the next pair with an equal issuer hashes only its jti.
+ */
+export class PairFingerprinter {
+  readonly #seeds: FingerprintSeeds
+  /** The last issuer hashed, and the three lanes after it (int32, as Math.imul leaves them). */
+  #issuer: string | undefined = undefined
+  readonly #issuerLanes = new Int32Array(3)
+
+  constructor (seeds: FingerprintSeeds) {
+    this.#seeds = seeds
   }
-  for (let i = 0; i < jti.length; i++) {
-    const unit = jti.charCodeAt(i)
-    a = Math.imul(a ^ unit, 0x01000193)
-    b = Math.imul(b ^ unit, 0x5bd1e995)
-    c = Math.imul(c ^ unit, 0x27d4eb2f)
+
+  /** Writes the fingerprint of (`issuer`, `jti`) to `out` at `at`, each lane a uint32. */
+  write (issuer: string, jti: string, out: Uint32Array, at: number): void {
+    const lanes = this.#issuerLanes
+    if (issuer !== this.#issuer) {
+      const seeds = this.#seeds
+      let a = seeds[0] ^ issuer.length
+      let b = seeds[1] ^ Math.imul(issuer.length, 0x9e3779b1)
+      let c = seeds[2] ^ Math.imul(issuer.length, 0x85ebca77)
+      for (let i = 0; i < issuer.length; i++) {
+        const unit = issuer.charCodeAt(i)
+        a = Math.imul(a ^ unit, 0x01000193)
+        b = Math.imul(b ^ unit, 0x5bd1e995)
+        c = Math.imul(c ^ unit, 0x27d4eb2f)
+      }
+      lanes[0] = a
+      lanes[1] = b
+      lanes[2] = c
+      this.#issuer = issuer
+    }
+    let a = lanes[0] as number
+    let b = lanes[1] as number
+    let c = lanes[2] as number
+    for (let i = 0; i < jti.length; i++) {
+      const unit = jti.charCodeAt(i)
+      a = Math.imul(a ^ unit, 0x01000193)
+      b = Math.imul(b ^ unit, 0x5bd1e995)
+      c = Math.imul(c ^ unit, 0x27d4eb2f)
+    }
+    out[at] = finalise(a ^ jti.length)
+    out[at + 1] = finalise(b ^ Math.imul(jti.length, 0x9e3779b1))
+    out[at + 2] = finalise(c ^ Math.imul(jti.length, 0x85ebca77))
   }
-  out[at] = finalise(a ^ jti.length)
-  out[at + 1] = finalise(b ^ Math.imul(jti.length, 0x9e3779b1))
-  out[at + 2] = finalise(c ^ Math.imul(jti.length, 0x85ebca77))
 }
 
 /** murmur3's 32-bit finaliser: every input bit reaches every output bit. */
