@@ -7,13 +7,15 @@ import { ReplayStoreFullError } from './replay-store.js'
 import type { VerifiedToken } from './verifier.js'
 
 /** Calls `settle` once, with `undefined` when the token may pass, or with the refusal. Sync when the store is. */
-export function checkReplay (options: Pick<ResolvedOptions, 'replayStore' | 'now'>, token: VerifiedToken, settle: (refusal: Refusal | undefined) => void): void {
+export function checkReplay (options: Pick<ResolvedOptions, 'replayStore'>, token: VerifiedToken, settle: (refusal: Refusal | undefined) => void): void {
   const store = options.replayStore
   if (store === undefined || token.jti === undefined) return settle(undefined)
   let answer: unknown
   try {
-    // Kept at least until the token's window has closed, so the window refuses it after the entry is gone.
-    answer = store.remember(token.issuer, token.jti, Math.max(1000, token.acceptUntilMs - options.now()))
+    // Kept at least until the token's window has closed, so the window refuses it after the entry is gone. Counted
+    // from the time check, not from now: longer by the time the body took to arrive, never shorter, and one clock
+    // read fewer a request.
+    answer = store.remember(token.issuer, token.jti, Math.max(1000, token.acceptUntilMs - token.checkedAtMs))
   } catch (err) {
     return settle(storeFailure(err))
   }

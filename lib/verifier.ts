@@ -20,6 +20,8 @@ export interface VerifiedToken {
   readonly jti: string | undefined
   /** Epoch ms until which the token could be accepted: how long its jti must be remembered. */
   readonly acceptUntilMs: number
+  /** Epoch ms at which the time checks ran. */
+  readonly checkedAtMs: number
 }
 
 type VerifierOptions = Pick<ResolvedOptions, 'maxTokenLength' | 'clockSkew' | 'requireJti' | 'now'>
@@ -71,9 +73,10 @@ export class TokenVerifier {
   #verifyWithKeys (decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
     const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
     try {
-      const acceptUntilMs = checkTime(decoded.claims, this.#options.now(), this.#options.clockSkew)
+      const checkedAtMs = this.#options.now()
+      const acceptUntilMs = checkTime(decoded.claims, checkedAtMs, this.#options.clockSkew)
       const jti = readJti(decoded.claims, this.#options.requireJti)
-      return { issuer, key, claims: decoded.claims, jti, acceptUntilMs }
+      return { issuer, key, claims: decoded.claims, jti, acceptUntilMs, checkedAtMs }
     } catch (err) {
       // The signature passed: the issuer is genuine even though the token is refused.
       throw annotate(err, issuer, true)
