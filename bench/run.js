@@ -2,12 +2,14 @@
 // in-process micro-benchmark and the replay store's memory. Prints Markdown on stdout (progress on stderr) and writes
 // every raw number to bench/results.json.
 //
-//   node bench/run.js [--quick] [--duration S] [--rounds N] [--warmup S] [--connections N] [--out PATH]
+//   node bench/run.js [--quick] [--duration S] [--slices N] [--rounds N] [--warmup S] [--connections N] [--out PATH]
 //                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S] [--same-process]
 //
 // Each configuration's server runs in a child process of its own (bench/server.js), all started up front and each
-// started anew, and warmed up again, for every later round (--same-process keeps the first); the load comes from
-// autocannon in this process. Tokens (iat = now, a distinct jti per request) are minted for each
+// started anew, and warmed up again, at the start of every later round (--same-process keeps the first); the load
+// comes from autocannon in this process. Within a round, each configuration's --duration is measured in --slices
+// slices, taken in turn (A B C ... A B C ...): this VM's speed flips within a second, so two configurations measured
+// in one block each could land in different spells; slices spread both over the same minute. Tokens (iat = now, a distinct jti per request) are minted for each
 // measurement right before it starts, built into request buffers, and fed one per request to autocannon's connections
 // (see requestFeeder in bench/common.js). Every measurement is bounded in time (--duration) and in requests (a cap
 // well above what the server can do). The server's CPU time per request is reported too: it does not depend on
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
+    slices: { type: 'string' },
     rounds: { type: 'string' },
     warmup: { type: 'string' },
     connections: { type: 'string' },
@@ -49,6 +52,7 @@ const quick = args.quick
 const settings = {
   quick,
   duration: Number(args.duration ?? (quick ? 1 : 3)),
+  slices: Number(args.slices ?? (quick ? 1 : 6)),
   rounds: Number(args.rounds ?? (quick ? 1 : 5)),
   warmup: Number(args.warmup ?? (quick ? 0 : 2)),
   // The machine is shared: before each measurement, wait (at most this many seconds, and 90 s a run) until other
@@ -64,7 +68,7 @@ const settings = {
   memory: quick ? { entries: 50_000, rate: 1000, seconds: 80 } : { entries: 1_000_000, rate: 10_000, seconds: 120 }
 }
 const out = args.out ?? (quick ? join(tmpdir(), 'fastify-request-jwt-bench-quick.json') : join(BENCH_DIR, 'results.json'))
-for (const name of ['duration', 'rounds', 'connections']) {
+for (const name of ['duration', 'slices', 'rounds', 'connections']) {
   if (!Number.isInteger(settings[name]) || settings[name] < 1) throw new Error(`--${name} must be a whole number >= 1`)
 }
 if (!(settings.warmup >= 0)) throw new Error('--warmup must be a number of seconds >= 0')
@@ -76,7 +80,7 @@ const REDIS_REQUIRED = process.env.CI === 'true'
 const progress = (line) => process.stderr.write(`bench: ${line}\n`)
 
 // A hard bound on the whole run, whatever hangs: every phase is bounded, this is the backstop.
-const budgetSeconds = 120 + selected.length * (settings.rounds * (settings.duration + settings.warmup + 25) + 15) +
+const budgetSeconds = 120 + selected.length * (settings.rounds * (settings.duration + settings.warmup + 25 + 2 * settings.slices) + 15) +
   (quick ? 60 : 240)
 const watchdog = setTimeout(() => {
   progress(`run exceeded its ${budgetSeconds} s budget; stopping`)
@@ -212,8 +216,9 @@ async function measure (server, duration, redisInfo, warmup = false) {
   const machineBusyAfter = machineBusySeconds()
   const redisCpuAfter = config.name === 'plugin-redis' ? await redisCpuSeconds(redisInfo) : undefined
   const measured = {
-    reqPerSec: result.requests.average,
+    reqPerSec: result.requests.total / wallSeconds,
     requests: result.requests.total,
+    wallSeconds,
     p50: result.latency.p50,
     p99: result.latency.p99,
     latencyMax: result.latency.max,
@@ -288,7 +293,7 @@ if (settings.warmup > 0) {
 const OTHER_CPU_LIMIT = 0.3
 /** Repeats of one measurement at most, and of a whole run (a budget, so a busy machine cannot stretch it much). */
 const MAX_REPEATS = 2
-const repeatBudget = Math.ceil(settings.rounds * running.length / 2)
+const repeatBudget = Math.ceil(settings.rounds * settings.slices * running.length / 2)
 const QUIET_BUDGET_MS = 90_000
 let quietWaitedMs = 0
 
@@ -323,32 +328,80 @@ async function restart (server) {
   return fresh
 }
 
+/** One slice of `server`'s configuration, measured again (up to twice, the quietest kept) if others took the cores. */
+async function measureSlice (server, round, duration) {
+  let waited = await waitForQuiet()
+  let measured = await measure(server, duration, redisInfo)
+  // On a shared VM, other processes and the hypervisor (steal) take cores at times; a measurement during which they
+  // took more than OTHER_CPU_LIMIT is repeated, up to twice, and the quietest of them is kept (all are recorded).
+  const discarded = []
+  while (settings.quietWait > 0 && measured.otherCpu > OTHER_CPU_LIMIT && discarded.length < MAX_REPEATS && repeats < repeatBudget) {
+    repeats++
+    progress(`round ${round + 1}/${settings.rounds} ${server.config.name}: other processes took ${fmt(measured.otherCpu, 2)} cores; measuring again`)
+    waited += await waitForQuiet()
+    const again = await measure(server, duration, redisInfo)
+    if (again.otherCpu < measured.otherCpu) {
+      discarded.push(measured)
+      measured = again
+    } else {
+      discarded.push(again)
+    }
+  }
+  return { ...measured, waitedForQuietMs: waited, discarded: discarded.length > 0 ? discarded : undefined }
+}
+
+/** A round's slices of one configuration as one measurement: totals over their time, CPU weighted by it. */
+function combineSlices (slices) {
+  const wall = slices.reduce((total, m) => total + m.wallSeconds, 0)
+  const requests = sum(slices, 'requests')
+  const perWall = (key) => slices.some(m => m[key] === undefined) ? undefined : slices.reduce((total, m) => total + m[key] * m.wallSeconds, 0) / wall
+  const statusCodes = {}
+  for (const m of slices) for (const [code, count] of Object.entries(m.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count
+  const combined = {
+    reqPerSec: requests / wall,
+    requests,
+    wallSeconds: wall,
+    p50: median(slices.map(m => m.p50)),
+    p99: median(slices.map(m => m.p99)),
+    latencyMax: Math.max(...slices.map(m => m.latencyMax)),
+    errors: sum(slices, 'errors'),
+    timeouts: sum(slices, 'timeouts'),
+    non2xx: sum(slices, 'non2xx'),
+    statusCodes,
+    tokensMinted: sum(slices, 'tokensMinted'),
+    tokensUsed: sum(slices, 'tokensUsed'),
+    tokensMintedLate: sum(slices, 'tokensMintedLate'),
+    serverCpu: perWall('serverCpu'),
+    clientCpu: perWall('clientCpu'),
+    redisCpu: perWall('redisCpu'),
+    machineCpu: perWall('machineCpu'),
+    otherCpu: perWall('otherCpu'),
+    serverRss: slices.at(-1).serverRss,
+    waitedForQuietMs: sum(slices, 'waitedForQuietMs')
+  }
+  combined.serverUsPerRequest = combined.serverCpu === undefined ? undefined : combined.serverCpu * 1e6 / combined.reqPerSec
+  return combined
+}
+
 const rounds = Object.fromEntries(running.map(s => [s.config.name, []]))
 let repeats = 0
 for (let round = 0; round < settings.rounds; round++) {
-  for (let i = 0; i < running.length; i++) {
-    if (round > 0 && settings.freshProcesses) running[i] = await restart(running[i])
-    const server = running[i]
-    let waited = await waitForQuiet()
-    let measured = await measure(server, settings.duration, redisInfo)
-    // On a shared VM, other processes and the hypervisor (steal) take cores at times; a measurement during which they
-    // took more than OTHER_CPU_LIMIT is repeated, up to twice, and the quietest of them is kept (all are recorded).
-    const discarded = []
-    while (settings.quietWait > 0 && measured.otherCpu > OTHER_CPU_LIMIT && discarded.length < MAX_REPEATS && repeats < repeatBudget) {
-      repeats++
-      progress(`round ${round + 1}/${settings.rounds} ${server.config.name}: other processes took ${fmt(measured.otherCpu, 2)} cores; measuring again`)
-      waited += await waitForQuiet()
-      const again = await measure(server, settings.duration, redisInfo)
-      if (again.otherCpu < measured.otherCpu) {
-        discarded.push(measured)
-        measured = again
-      } else {
-        discarded.push(again)
-      }
+  if (round > 0 && settings.freshProcesses) {
+    for (let i = 0; i < running.length; i++) running[i] = await restart(running[i])
+  }
+  const slices = running.map(() => [])
+  for (let slice = 0; slice < settings.slices; slice++) {
+    for (let i = 0; i < running.length; i++) {
+      slices[i].push(await measureSlice(running[i], round, settings.duration / settings.slices))
     }
-    rounds[server.config.name].push({ round, ...measured, waitedForQuietMs: waited, discarded: discarded.length > 0 ? discarded : undefined })
-    progress(`round ${round + 1}/${settings.rounds} ${server.config.name.padEnd(16)} ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p99 ${measured.p99} ms` +
+  }
+  for (let i = 0; i < running.length; i++) {
+    const name = running[i].config.name
+    const measured = settings.slices === 1 ? slices[i][0] : { ...combineSlices(slices[i]), slices: slices[i] }
+    rounds[name].push({ round, ...measured })
+    progress(`round ${round + 1}/${settings.rounds} ${name.padEnd(16)} ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p99 ${measured.p99} ms` +
       `  cpu: server ${fmt(measured.serverCpu, 2)} client ${fmt(measured.clientCpu, 2)} other ${fmt(measured.otherCpu, 2)}` +
+      (settings.slices === 1 ? '' : `  slices ${slices[i].map(m => Math.round(m.reqPerSec)).join(' ')}`) +
       (measured.non2xx + measured.errors > 0 ? `  NON-2XX ${measured.non2xx} ERRORS ${measured.errors} ${JSON.stringify(measured.statusCodes)}` : ''))
   }
 }
@@ -558,7 +611,7 @@ function markdown (r) {
   const s = r.settings
   lines.push(`Node ${r.versions.node}, ${r.machine.cpus} x ${r.machine.cpuModel}; Fastify ${r.versions.fastify}, autocannon ${r.versions.autocannon}` +
     `${r.versions.redis === undefined ? '' : `, Redis ${r.versions.redis}`}; ${r.date.slice(0, 16).replace('T', ' ')} UTC.`)
-  lines.push(`${s.rounds} interleaved rounds of ${s.duration} s per configuration (after a ${s.warmup} s warm-up), ` +
+  lines.push(`${s.rounds} interleaved rounds of ${s.duration} s per configuration${s.slices > 1 ? ` in ${s.slices} slices taken in turn` : ''} (after a ${s.warmup} s warm-up), ` +
     `${s.connections} connections, client (autocannon) and servers on the same ${r.machine.cpus} cores; ` +
     `${s.freshProcesses ? 'a new server process for each configuration in each round; ' : ''}medians over rounds.` +
     `${s.quick ? ' QUICK MODE: smoke test, numbers not meaningful.' : ''}`)
