@@ -4,8 +4,8 @@
 // shared by every contender of the round; median over rounds.
 //
 // Contenders are interleaved in chunks of a few hundred tokens (A B C D, B C D A, ... over each round's batch), not
-// one whole batch each: this VM's speed changes within a second (other tenants on the same physical core), so a
-// contender timed alone for half a second could land in a slow spell that the next one missed.
+// one whole batch each: this VM's speed changes within a second (likely other tenants of the host; no load figure
+// shows it), so a contender timed alone for half a second could land in a slow spell that the next one missed.
 //
 //   node --expose-gc bench/micro.js [--tokens 100000] [--rounds 7] [--chunk 500] [--json]
 //
