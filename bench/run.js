@@ -52,7 +52,7 @@ const quick = args.quick
 const settings = {
   quick,
   duration: Number(args.duration ?? (quick ? 1 : 3)),
-  slices: Number(args.slices ?? (quick ? 1 : 6)),
+  slices: Number(args.slices ?? (quick ? 2 : 6)),
   rounds: Number(args.rounds ?? (quick ? 1 : 5)),
   warmup: Number(args.warmup ?? (quick ? 0 : 2)),
   // The machine is shared: before each measurement, wait (at most this many seconds, and 90 s a run) until other

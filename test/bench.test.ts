@@ -13,9 +13,11 @@ const CONFIGURATIONS = ['bare', 'floor', 'fastify-jwt', 'fast-jwt', 'plugin', 'p
   'bare-64k', 'plugin-body-64k', 'plugin-redis']
 const redisSkip = await redisSkipReason()
 
-interface Configuration { reqPerSec: number, errors: number, non2xx: number, timeouts: number, rounds: unknown[] }
+interface Slice { requests: number, wallSeconds: number }
+interface Round extends Slice { reqPerSec: number, slices?: Slice[] }
+interface Configuration { reqPerSec: number, errors: number, non2xx: number, timeouts: number, rounds: Round[] }
 interface Results {
-  settings: { quick: boolean }
+  settings: { quick: boolean, slices: number }
   skipped: Record<string, string>
   configurations: Record<string, Configuration>
   micro: { contenders: Record<string, { opsPerSec: number }> }
@@ -45,6 +47,14 @@ test('the quick benchmark measures every configuration without a single error or
     t.equal(measured.timeouts, 0, `${name}: no timeouts`)
     t.equal(measured.non2xx, 0, `${name}: every answer was 2xx (no replayed, expired or refused token)`)
     t.ok(measured.rounds.length > 0, `${name}: raw per-round numbers are kept`)
+    // A round is measured in slices taken in turn with the other configurations; its numbers are their sums.
+    for (const round of measured.rounds) {
+      const slices = round.slices ?? []
+      t.equal(slices.length, results.settings.slices, `${name}: every slice of the round is kept`)
+      t.equal(round.requests, slices.reduce((total, slice) => total + slice.requests, 0), `${name}: the round's requests are its slices'`)
+      const wall = slices.reduce((total, slice) => total + slice.wallSeconds, 0)
+      t.ok(Math.abs(round.reqPerSec - round.requests / wall) < 1e-6, `${name}: the round's rate is its requests over its slices' time`)
+    }
   }
   for (const name of ['pipeline', 'fast-jwt', 'raw']) {
     t.ok((results.micro.contenders[name]?.opsPerSec ?? 0) > 0, `micro-benchmark: ${name} measured`)
