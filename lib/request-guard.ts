@@ -162,7 +162,7 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   function preParsing (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (err: Error | null, payload?: Readable) => void): void {
     const digest = (request as GuardedRequest)[kState]?.digest
     if (digest === undefined) return done(null, payload)
-    done(null, digest.passThrough(payload))
+    done(null, digest.watch(payload))
   }
 
   function preHandler (request: FastifyRequest, reply: FastifyReply, done: Done): void {
