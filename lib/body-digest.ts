@@ -27,8 +27,8 @@ export class BodyDigest {
    * the chunks in between would reach the hash but not the parser. A prepended listener starts nothing (a test pins
    * this), so the stream flows when the parser reads it, as without the plugin, and each chunk, whether the parser
    * takes it by 'data', `read()` or `pipe()`, comes to this listener first. Not a stream of its own between the two:
-   * that cost 14-15 µs more a 64 KiB request (one process serving both, loaded in turn), and a parser that puts
-   * bytes back with `unshift` would now have them hashed twice: a refusal, never a pass.
+   * that cost 14-15 µs more a 64 KiB request (one process serving both, loaded in turn). The price: a parser that
+   * puts bytes back with `unshift` has them hashed twice, which refuses the request, never passes it.
    */
   watch (body: Readable): Readable {
     body.prependListener('data', this.#take)
