@@ -9,11 +9,11 @@
 // started anew, and warmed up again, at the start of every later round (--same-process keeps the first); the load
 // comes from autocannon in this process. Within a round, each configuration's --duration is measured in --slices
 // slices, taken in turn (A B C ... A B C ...): this VM's speed flips within a second, so two configurations measured
-// in one block each could land in different spells; slices spread both over the same minute. Tokens (iat = now, a distinct jti per request) are minted for each
-// measurement right before it starts, built into request buffers, and fed one per request to autocannon's connections
-// (see requestFeeder in bench/common.js). Every measurement is bounded in time (--duration) and in requests (a cap
-// well above what the server can do). The server's CPU time per request is reported too: it does not depend on
-// whether the server, the client or another process was the bottleneck.
+// in one block each could land in different spells; slices spread both over the same minute. Tokens (iat = now, a
+// distinct jti per request) are minted for each slice right before it starts, built into request buffers, and fed
+// one per request to autocannon's connections (see requestFeeder in bench/common.js). Every measurement is bounded
+// in time (--duration) and in requests (a cap well above what the server can do). The server's CPU time per request
+// is reported too: it does not depend on whether the server, the client or another process was the bottleneck.
 //
 // --quick: a smoke test for CI (seconds, not minutes; numbers not meaningful). Writes to a temporary file unless --out
 // is given, so the committed bench/results.json is never overwritten by it.
@@ -397,7 +397,7 @@ for (let round = 0; round < settings.rounds; round++) {
   }
   for (let i = 0; i < running.length; i++) {
     const name = running[i].config.name
-    const measured = settings.slices === 1 ? slices[i][0] : { ...combineSlices(slices[i]), slices: slices[i] }
+    const measured = { ...combineSlices(slices[i]), slices: slices[i] }
     rounds[name].push({ round, ...measured })
     progress(`round ${round + 1}/${settings.rounds} ${name.padEnd(16)} ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p99 ${measured.p99} ms` +
       `  cpu: server ${fmt(measured.serverCpu, 2)} client ${fmt(measured.clientCpu, 2)} other ${fmt(measured.otherCpu, 2)}` +

@@ -15,7 +15,7 @@ export function checkReplay (options: Pick<ResolvedOptions, 'replayStore'>, toke
     // Kept at least until the token's window has closed, so the window refuses it after the entry is gone. Counted
     // from the time check, not from now: longer by the time the body took to arrive, never shorter, and one clock
     // read fewer a request.
-    answer = store.remember(token.issuer, token.jti, Math.max(1000, token.acceptUntilMs - token.checkedAtMs))
+    answer = store.remember(token.issuer, token.jti, Math.max(1000, token.rememberForMs))
   } catch (err) {
     return settle(storeFailure(err))
   }

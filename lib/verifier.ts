@@ -18,10 +18,8 @@ export interface VerifiedToken {
   readonly key: ApiKey
   readonly claims: Readonly<Record<string, unknown>>
   readonly jti: string | undefined
-  /** Epoch ms until which the token could be accepted: how long its jti must be remembered. */
-  readonly acceptUntilMs: number
-  /** Epoch ms at which the time checks ran. */
-  readonly checkedAtMs: number
+  /** How long, from the time check, the token could still be accepted: how long its jti must be remembered. */
+  readonly rememberForMs: number
 }
 
 type VerifierOptions = Pick<ResolvedOptions, 'maxTokenLength' | 'clockSkew' | 'requireJti' | 'now'>
@@ -73,10 +71,10 @@ export class TokenVerifier {
   #verifyWithKeys (decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
     const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
     try {
-      const checkedAtMs = this.#options.now()
-      const acceptUntilMs = checkTime(decoded.claims, checkedAtMs, this.#options.clockSkew)
+      const now = this.#options.now()
+      const rememberForMs = checkTime(decoded.claims, now, this.#options.clockSkew) - now
       const jti = readJti(decoded.claims, this.#options.requireJti)
-      return { issuer, key, claims: decoded.claims, jti, acceptUntilMs, checkedAtMs }
+      return { issuer, key, claims: decoded.claims, jti, rememberForMs }
     } catch (err) {
       // The signature passed: the issuer is genuine even though the token is refused.
       throw annotate(err, issuer, true)

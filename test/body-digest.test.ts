@@ -1,14 +1,13 @@
 // The body digest on its own: it hashes every chunk the body stream gives its reader, however the reader reads and
 // however late it starts, and starts nothing itself: a stream nobody reads stays as it was.
-import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { PassThrough, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { setImmediate as tick } from 'node:timers/promises'
 import { test } from 'tap'
 import { bodyDigest } from '../lib/body-digest.js'
+import { payOf } from './helpers/tokens.js'
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('base64url')
 const chunks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(16 * 1024, i))
 const body = Buffer.concat(chunks)
 
@@ -44,7 +43,7 @@ test('watching starts nothing; a reader that starts late gets every byte and the
   await once(source, 'end')
   t.ok(Buffer.concat(received).equals(body), 'every byte, in order')
   t.equal(digest.receivedBytes, body.length)
-  t.equal(digest.digest().toString('base64url'), sha256(body))
+  t.equal(digest.digest().toString('base64url'), payOf(body))
 })
 
 test('a reader by read(), by async iteration or by pipe is hashed the same', async t => {
@@ -73,7 +72,7 @@ test('a reader by read(), by async iteration or by pipe is hashed the same', asy
     const digest = bodyDigest('standard', Buffer.alloc(0))
     const got = await read(digest.watch(await arrived()))
     t.ok(got.equals(body), `${name}: every byte reaches the reader`)
-    t.equal(digest.digest().toString('base64url'), sha256(body), `${name}: the digest covers them`)
+    t.equal(digest.digest().toString('base64url'), payOf(body), `${name}: the digest covers them`)
   }
 })
 
@@ -87,5 +86,5 @@ test('a stream that gives strings is hashed as their UTF-8 bytes, as Fastify\'s 
   source.end(Buffer.from(text))
   await once(source, 'end')
   t.equal(digest.receivedBytes, Buffer.byteLength(text))
-  t.equal(digest.digest().toString('base64url'), sha256(Buffer.from(text)))
+  t.equal(digest.digest().toString('base64url'), payOf(Buffer.from(text)))
 })
