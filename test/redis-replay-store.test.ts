@@ -1,8 +1,10 @@
-// The Redis replay store: its options, the one command it sends, its keys, and the replay store contract (the same
-// suite the memory store runs) against the real Redis at REDIS_URL. Faults are in reliability-redis-faults.test.ts.
+// The Redis replay store: its options, the commands it sends, its keys, and the replay store contract (the same
+// suite the memory store runs) against the real Redis at REDIS_URL, batched and not. Batching with a stand-in
+// client is in redis-set-batch.test.ts; faults are in reliability-redis-faults.test.ts.
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { codes, InvalidOptionError, redisReplayStore, RedisReplayStore, type RedisReplayClient } from '../lib/index.js'
+import { SET_EACH_SCRIPT } from '../lib/redis-set-batch.js'
 import {
   advanceRedisClock, connectRedis, deleteKeysAtTeardown, eventually, keysUnder, randomPrefix, REDIS_URL, redisSkipReason
 } from './helpers/redis.js'
@@ -123,11 +125,11 @@ t.test(`against the real Redis at ${REDIS_URL}`, { skip }, async t => {
   deleteKeysAtTeardown(t, REDIS_URL, base)
   let stores = 0
 
-  const subject = (name: string, redis: typeof client, modelRuns: number): ContractSubject => ({
+  const subject = (name: string, redis: typeof client, modelRuns: number, batch?: boolean): ContractSubject => ({
     name,
     create: () => {
       const prefix = `${base}${stores++}:`
-      return { store: redisReplayStore({ client: redis, prefix }), advance: ms => advanceRedisClock(admin, prefix, ms) }
+      return { store: redisReplayStore({ client: redis, prefix, batch }), advance: ms => advanceRedisClock(admin, prefix, ms) }
     },
     // PX is ttl rounded up plus clockDrift (5 s); advanceRedisClock then deletes the key.
     keptAtMostMs: ttlMs => Math.ceil(ttlMs) + 5000,
@@ -139,43 +141,60 @@ t.test(`against the real Redis at ${REDIS_URL}`, { skip }, async t => {
     t.ok(redisReplayStore({ client: pipelined }))
   })
 
-  t.test('the store sends exactly one SET NX PX per call: no GET, no SETNX, no EXPIRE (seen by MONITOR)', async t => {
+  t.test('MONITOR: a lone request sends one SET NX PX; the requests of one turn, one EVALSHA whose script SETs each', async t => {
     const prefix = `${base}monitor:`
     const store = redisReplayStore({ client, prefix })
     const monitor = await admin.monitor()
     t.teardown(() => monitor.disconnect())
     const seen: string[][] = []
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args.some(arg => arg.startsWith(prefix))) seen.push(args)
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args.some(arg => arg.startsWith(prefix))) seen.push([source === 'lua' ? 'script:' : 'client:', ...args])
     })
     t.equal(await store.remember('svc', 'one', 31_000), true)
     t.equal(await store.remember('svc', 'one', 31_000), false)
-    t.same(await Promise.all([store.remember('svc', 'two', 31_000), store.remember('svc', 'two', 31_000)]).then(a => a.sort()), [false, true])
+    t.same(await Promise.all([store.remember('svc', 'two', 31_000), store.remember('svc', 'two', 31_000)]), [true, false])
     const sentinel = `${prefix}sentinel`
     await admin.exists(sentinel)
     await eventually(async () => seen.some(args => args.includes(sentinel)))
     const commands = seen.filter(args => !args.includes(sentinel))
+    const [one, two] = [store.keyOf('svc', 'one'), store.keyOf('svc', 'two')]
+    const sha1 = createHash('sha1').update(SET_EACH_SCRIPT).digest('hex')
     t.same(commands, [
-      ['set', store.keyOf('svc', 'one'), '1', 'PX', '36000', 'NX'],
-      ['set', store.keyOf('svc', 'one'), '1', 'PX', '36000', 'NX'],
-      ['set', store.keyOf('svc', 'two'), '1', 'PX', '36000', 'NX'],
-      ['set', store.keyOf('svc', 'two'), '1', 'PX', '36000', 'NX']
-    ])
+      ['client:', 'set', one, '1', 'PX', '36000', 'NX'],
+      ['client:', 'set', one, '1', 'PX', '36000', 'NX'],
+      ['client:', 'evalsha', sha1, '2', two, two, '36000', '36000'],
+      ['script:', 'SET', two, '1', 'PX', '36000', 'NX'],
+      ['script:', 'SET', two, '1', 'PX', '36000', 'NX']
+    ], 'no GET, no SETNX, no EXPIRE: each pair is one atomic SET NX PX')
   })
 
-  t.test('a stored key has value 1 and a TTL of the token\'s remaining window plus clockDrift', async t => {
+  t.test('after SCRIPT FLUSH (or a restart) the script is sent once with EVAL, and batches work on', async t => {
+    const store = redisReplayStore({ client, prefix: `${base}flush:` })
+    await admin.script('FLUSH')
+    t.same(await Promise.all([store.remember('svc', 'a', 31_000), store.remember('svc', 'a', 31_000), store.remember('svc', 'b', 31_000)]), [true, false, true])
+    t.same(await admin.script('EXISTS', createHash('sha1').update(SET_EACH_SCRIPT).digest('hex')), [1], 'EVAL loaded it')
+    t.same(await Promise.all([store.remember('svc', 'b', 31_000), store.remember('svc', 'c', 31_000)]), [false, true])
+  })
+
+  t.test('a stored key has value 1 and a TTL of the token\'s remaining window plus clockDrift, alone or batched', async t => {
     const prefix = `${base}ttl:`
     const store = redisReplayStore({ client, prefix, clockDrift: 2 })
     await store.remember('svc', 'ttl', 31_000)
-    const key = store.keyOf('svc', 'ttl')
-    t.same(await keysUnder(admin, prefix), [key])
-    t.equal(await admin.get(key), '1')
-    const pttl = await admin.pttl(key)
-    // The exact PX sent is pinned by the MONITOR test; here: the key expires, and not later than that.
-    t.ok(pttl > 0 && pttl <= 33_000, `PTTL ${pttl} is within (0, 33000]`)
+    await Promise.all([store.remember('svc', 'short', 1_000), store.remember('svc', 'long', 61_000)])
+    const expected: Array<[string, number]> = [['ttl', 33_000], ['short', 3_000], ['long', 63_000]]
+    t.same((await keysUnder(admin, prefix)).sort(), expected.map(([jti]) => store.keyOf('svc', jti)).sort())
+    for (const [jti, most] of expected) {
+      const key = store.keyOf('svc', jti)
+      t.equal(await admin.get(key), '1')
+      const pttl = await admin.pttl(key)
+      // The exact PX sent is pinned by the MONITOR test; here: each key expires, and not later than that.
+      t.ok(pttl > most - 10_000 && pttl <= most, `${jti}: PTTL ${pttl} is within (${most - 10_000}, ${most}]`)
+    }
   })
 
-  replayStoreContract(t, subject('Redis store', client, 150))
-  replayStoreContract(t, subject('Redis store (auto-pipelining client)', pipelined, 50))
-  pluginReplayContract(t, subject('Redis store (auto-pipelining client)', pipelined, 0))
+  replayStoreContract(t, subject('Redis store (batched)', client, 150))
+  replayStoreContract(t, subject('Redis store (one SET a token, auto-pipelining client)', pipelined, 50, false))
+  replayStoreContract(t, subject('Redis store (batched, auto-pipelining client)', pipelined, 20))
+  pluginReplayContract(t, subject('Redis store (batched)', client, 0))
+  pluginReplayContract(t, subject('Redis store (one SET a token)', client, 0, false))
 })

@@ -182,6 +182,7 @@ t.test('G59 Redis faults give 503, never a pass, and the plugin recovers by itse
     t.same(new Set(during.map(o => o.status)), new Set([503]))
     checkOutcomes(t, fixture, during, 'out of memory')
     await t.rejects(redisReplayStore({ client: fixture.client }).remember('svc', 'oom', 1000), /^OOM /, 'the store rejects with the OOM reply')
+    await rejectsBatch(t, fixture, 'oom', /^OOM /)
     await fixture.admin.config('SET', 'maxmemory', '0')
     await recovers(t, fixture, 'after maxmemory was raised')
   })
@@ -197,6 +198,7 @@ t.test('G59 Redis faults give 503, never a pass, and the plugin recovers by itse
     t.same(new Set(during.map(o => o.status)), new Set([503]))
     checkOutcomes(t, fixture, during, 'read-only replica')
     await t.rejects(redisReplayStore({ client: fixture.client }).remember('svc', 'ro', 1000), /^READONLY /, 'the store rejects with the READONLY reply')
+    await rejectsBatch(t, fixture, 'ro', /^READONLY /)
     await fixture.admin.replicaof('NO', 'ONE')
     await recovers(t, fixture, 'after REPLICAOF NO ONE')
   })
@@ -213,6 +215,14 @@ t.test('G59 Redis faults give 503, never a pass, and the plugin recovers by itse
     await recovers(t, fixture, 'once Redis is up')
   })
 })
+
+/** A batch of two (one EVALSHA) rejects both requests with Redis's reply, as a lone SET does. */
+async function rejectsBatch (t: Test, fixture: Fixture, jti: string, reply: RegExp): Promise<void> {
+  const store = redisReplayStore({ client: fixture.client })
+  const settled = await Promise.allSettled([store.remember('svc', `${jti}-a`, 1000), store.remember('svc', `${jti}-b`, 1000)])
+  t.same(settled.map(result => result.status), ['rejected', 'rejected'], 'a batch: both requests are refused')
+  for (const result of settled) t.match(String(((result as PromiseRejectedResult).reason as Error).message), reply, 'with the reply')
+}
 
 t.test('H63 no log line written under these faults holds a secret or a token', { skip }, async t => {
   assertNoLeaks(t, allLogs.flat(), sent, 'Redis faults')

@@ -1,6 +1,6 @@
 // Type tests of the public surface, against the built declarations (the package as a user imports it).
 import Fastify, { type FastifyRequest } from 'fastify'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { describe, expect, test } from 'tstyche'
 import requestJwt, {
   codes,
@@ -125,7 +125,19 @@ describe('stores and errors', () => {
     const client = new Redis({ commandTimeout: 500, enableOfflineQueue: false, lazyConnect: true })
     expect(redisReplayStore({ client })).type.toBe<RedisReplayStore>()
     expect(redisReplayStore({ client, prefix: 'x:', clockDrift: 5 })).type.toBeAssignableTo<ReplayStore>()
+    expect(redisReplayStore({ client, batch: false }).batched).type.toBe<boolean>()
+    expect(redisReplayStore({ client, batch: 'yes' })).type.toRaiseError()
     expect(redisReplayStore({ client: {} })).type.toRaiseError()
+  })
+
+  test('an ioredis Cluster is a client too (it sends one SET a token)', () => {
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 6379 }], { lazyConnect: true, redisOptions: { commandTimeout: 500 } })
+    expect(redisReplayStore({ client: cluster })).type.toBe<RedisReplayStore>()
+  })
+
+  test('a stand-in client needs only set', () => {
+    const set = async (_key: string, _value: string, _px: 'PX', _ms: number, _nx: 'NX'): Promise<'OK' | null> => 'OK'
+    expect(redisReplayStore({ client: { set } })).type.toBe<RedisReplayStore>()
   })
 
   test('a custom store implements remember, sync or async', () => {
