@@ -86,7 +86,10 @@ export class RedisSetBatch {
         else entry.fail(unexpectedReply('the SET NX script', answer))
       }
     }
-    const failAll = (err: unknown): void => { for (const entry of batch) entry.fail(err) }
+    const failAll = (err: unknown): void => {
+      const shared = withoutArguments(err, batch.length)
+      for (const entry of batch) entry.fail(shared)
+    }
     this.#client.evalsha(SET_EACH_SHA1, batch.length, ...keysAndArgs).then(settleAll, (err: unknown) => {
       if (!isNoScript(err)) return failAll(err)
       this.#client.eval(SET_EACH_SCRIPT, batch.length, ...keysAndArgs).then(settleAll, failAll)
@@ -99,6 +102,19 @@ export function isFirstUse (reply: unknown): boolean {
   if (reply === 'OK') return true
   if (reply === null) return false
   throw unexpectedReply('SET NX', reply)
+}
+
+/**
+ * An error reply as the batch's requests see it. ioredis attaches the command to an error reply, arguments
+ * included, and each refused request logs its cause: with every key of the batch in every line, a batch of n would
+ * log n² keys. The copy keeps the type, the message and the command's name, and says how many keys it carried.
+ */
+function withoutArguments (err: unknown, keys: number): unknown {
+  const command = (err as { command?: { name?: unknown, args?: unknown } } | null)?.command
+  if (!(err instanceof Error) || !Array.isArray(command?.args)) return err
+  const copy = new Error(err.message)
+  copy.name = err.name
+  return Object.assign(copy, { command: { name: command.name, keys } })
 }
 
 function isNoScript (err: unknown): boolean {

@@ -102,6 +102,29 @@ t.test("every request of a batch rejects with the client's error; only NOSCRIPT 
   await t.rejects(redisReplayStore({ client }).remember('svc', 'alone', 1000), /^thrown$/, 'the lone SET too')
 })
 
+t.test('an error reply reaches each request of a batch without the batch\'s keys (its log line stays small)', async t => {
+  class ReplyError extends Error { override name = 'ReplyError' }
+  const { client } = scriptingClient(async (command, args) => {
+    throw Object.assign(new ReplyError('OOM command not allowed when used memory > \'maxmemory\'.'), { command: { name: command, args } })
+  })
+  const store = redisReplayStore({ client })
+  const settled = await Promise.allSettled(['a', 'b', 'c'].map(jti => store.remember('svc', jti, 1000)))
+  const reasons = settled.map(s => (s as PromiseRejectedResult).reason as Error & { command: unknown })
+  t.equal(reasons[0], reasons[2], 'one error for the batch')
+  t.equal(reasons[0]?.name, 'ReplyError')
+  t.equal(reasons[0]?.message, 'OOM command not allowed when used memory > \'maxmemory\'.')
+  t.same(reasons[0]?.command, { name: 'evalsha', keys: 3 })
+  t.notMatch(JSON.stringify(reasons[0]?.command), store.keyOf('svc', 'a'), 'no key in it')
+  // A lone SET's error (one key) and errors without a command (timeouts, a closed connection) pass unchanged.
+  const lone = await store.remember('svc', 'd', 1000).catch((err: unknown) => err) as { command: { args: unknown[] } }
+  t.equal(lone.command.args[0], store.keyOf('svc', 'd'))
+  const timeout = new Error('Command timed out')
+  const { client: slow } = scriptingClient(async () => { throw timeout })
+  const slowStore = redisReplayStore({ client: slow })
+  const slowSettled = await Promise.allSettled([slowStore.remember('svc', 'a', 1000), slowStore.remember('svc', 'b', 1000)])
+  t.same(slowSettled.map(s => (s as PromiseRejectedResult).reason), [timeout, timeout])
+})
+
 t.test('a reply the script never gives rejects: the whole batch for a bad array, one request for a bad answer', async t => {
   for (const reply of [null, 'OK', 1, [1], [1, 0, 1], {}]) {
     const { client } = scriptingClient(async () => reply)
