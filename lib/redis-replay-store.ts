@@ -5,7 +5,7 @@
 // failure rejects, and the plugin answers 503: there is no fallback to memory or to "fresh".
 import { hash } from 'node:crypto'
 import { InvalidOptionError } from './errors.js'
-import { isFirstUse, RedisSetBatch, type ScriptingRedisClient } from './redis-set-batch.js'
+import { RedisSetBatch, setAlone, type ScriptingRedisClient } from './redis-set-batch.js'
 import type { ReplayStore } from './replay-store.js'
 
 /**
@@ -76,8 +76,6 @@ export class RedisReplayStore implements ReplayStore {
   readonly prefix: string
   /** Milliseconds added to every TTL (`clockDrift`). */
   readonly extraTtlMs: number
-  /** Whether the SETs of one event-loop turn go to Redis as one command (the `batch` option). */
-  readonly batched: boolean
   readonly #client: RedisReplayClient
   readonly #batch: RedisSetBatch | undefined
 
@@ -98,8 +96,13 @@ export class RedisReplayStore implements ReplayStore {
     this.#client = client
     this.prefix = prefix
     this.extraTtlMs = Math.ceil(clockDrift * 1000)
-    this.batched = batch !== false && scripting && client.isCluster !== true
-    this.#batch = this.batched ? new RedisSetBatch(client as ScriptingRedisClient) : undefined
+    const batched = batch !== false && scripting && client.isCluster !== true
+    this.#batch = batched ? new RedisSetBatch(client as ScriptingRedisClient) : undefined
+  }
+
+  /** Whether the SETs of one event-loop turn go to Redis as one command (the `batch` option). */
+  get batched (): boolean {
+    return this.#batch !== undefined
   }
 
   /**
@@ -115,7 +118,7 @@ export class RedisReplayStore implements ReplayStore {
     const px = Math.ceil(ttlMs) + this.extraTtlMs
     const key = this.keyOf(issuer, jti)
     if (this.#batch !== undefined) return this.#batch.setIfAbsent(key, px)
-    return this.#client.set(key, '1', 'PX', px, 'NX').then(isFirstUse)
+    return setAlone(this.#client, key, px)
   }
 
   /** The key of a pair, e.g. to look at or delete it with `redis-cli`. */

@@ -5,7 +5,7 @@
 //
 // A turn with a single request sends the plain SET: no script for Redis to run. A script Redis does not have (after
 // a restart or SCRIPT FLUSH) is sent once with EVAL, which also loads it.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { RedisReplayClient } from './redis-replay-store.js'
 
 /** What the batch needs of the store's client: the scripting commands are optional there, required here. */
@@ -17,7 +17,7 @@ export type ScriptingRedisClient = Required<Pick<RedisReplayClient, 'set' | 'eva
  */
 export const SET_EACH_SCRIPT =
   "local answers = {} for i, key in ipairs(KEYS) do answers[i] = redis.call('SET', key, '1', 'PX', ARGV[i], 'NX') and 1 or 0 end return answers"
-const SET_EACH_SHA1 = createHash('sha1').update(SET_EACH_SCRIPT).digest('hex')
+const SET_EACH_SHA1 = hash('sha1', SET_EACH_SCRIPT)
 
 /** More keys than this in one turn go out as several commands, so no command grows without bound. */
 export const MAX_KEYS_PER_COMMAND = 512
@@ -62,7 +62,7 @@ export class RedisSetBatch {
   }
 
   #setOne (entry: Waiting): void {
-    this.#client.set(entry.key, '1', 'PX', entry.px, 'NX').then(isFirstUse).then(entry.settle, entry.fail)
+    setAlone(this.#client, entry.key, entry.px).then(entry.settle, entry.fail)
   }
 
   #setEach (batch: Waiting[]): void {
@@ -97,8 +97,13 @@ export class RedisSetBatch {
   }
 }
 
+/** One `SET key 1 PX <px> NX` on its own: true when `key` was set, false when it existed. */
+export function setAlone (client: Pick<RedisReplayClient, 'set'>, key: string, px: number): Promise<boolean> {
+  return client.set(key, '1', 'PX', px, 'NX').then(isFirstUse)
+}
+
 /** Reads SET NX's reply: `OK` when the key was set, nil when it existed. */
-export function isFirstUse (reply: unknown): boolean {
+function isFirstUse (reply: unknown): boolean {
   if (reply === 'OK') return true
   if (reply === null) return false
   throw unexpectedReply('SET NX', reply)

@@ -22,6 +22,8 @@ function recordingClient (answer: (key: string) => Promise<unknown>) {
   return { client: client as unknown as RedisReplayClient, calls }
 }
 
+const SCRIPT_SHA1 = createHash('sha1').update(SET_EACH_SCRIPT).digest('hex')
+
 // Asked before any test starts, so a busy event loop cannot make Redis look absent.
 const skip = await redisSkipReason()
 if (skip !== false) t.comment(skip)
@@ -158,11 +160,10 @@ t.test(`against the real Redis at ${REDIS_URL}`, { skip }, async t => {
     await eventually(async () => seen.some(args => args.includes(sentinel)))
     const commands = seen.filter(args => !args.includes(sentinel))
     const [one, two] = [store.keyOf('svc', 'one'), store.keyOf('svc', 'two')]
-    const sha1 = createHash('sha1').update(SET_EACH_SCRIPT).digest('hex')
     t.same(commands, [
       ['client:', 'set', one, '1', 'PX', '36000', 'NX'],
       ['client:', 'set', one, '1', 'PX', '36000', 'NX'],
-      ['client:', 'evalsha', sha1, '2', two, two, '36000', '36000'],
+      ['client:', 'evalsha', SCRIPT_SHA1, '2', two, two, '36000', '36000'],
       ['script:', 'SET', two, '1', 'PX', '36000', 'NX'],
       ['script:', 'SET', two, '1', 'PX', '36000', 'NX']
     ], 'no GET, no SETNX, no EXPIRE: each pair is one atomic SET NX PX')
@@ -172,7 +173,7 @@ t.test(`against the real Redis at ${REDIS_URL}`, { skip }, async t => {
     const store = redisReplayStore({ client, prefix: `${base}flush:` })
     await admin.script('FLUSH')
     t.same(await Promise.all([store.remember('svc', 'a', 31_000), store.remember('svc', 'a', 31_000), store.remember('svc', 'b', 31_000)]), [true, false, true])
-    t.same(await admin.script('EXISTS', createHash('sha1').update(SET_EACH_SCRIPT).digest('hex')), [1], 'EVAL loaded it')
+    t.same(await admin.script('EXISTS', SCRIPT_SHA1), [1], 'EVAL loaded it')
     t.same(await Promise.all([store.remember('svc', 'b', 31_000), store.remember('svc', 'c', 31_000)]), [false, true])
   })
 
