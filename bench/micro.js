@@ -41,7 +41,7 @@ const store = options.replayStore
 /** What replay-check.ts asks the store. */
 function remember (token) {
   if (token.jti === undefined) return true
-  const ttlMs = Math.max(1000, token.rememberForMs)
+  const ttlMs = Math.max(1000, token.validUntilMs - options.now())
   return store.remember(token.issuer, token.jti, ttlMs)
 }
 

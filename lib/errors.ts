@@ -94,6 +94,11 @@ const specs = {
     status: 403,
     message: 'Invalid token: jti field not provided; this service requires a unique jti in every token'
   },
+  FST_REQUEST_JWT_WINDOW_CLOSED: {
+    status: 403,
+    message: 'Invalid token: its time window (iat within %s seconds of server time) closed before the request ' +
+      'was complete; send the body as soon as the token is made'
+  },
   FST_REQUEST_JWT_REPLAYED: {
     status: 403,
     message: 'Invalid token: this token (jti) has already been used; make a new token for every request'

@@ -18,8 +18,11 @@ export interface VerifiedToken {
   readonly key: ApiKey
   readonly claims: Readonly<Record<string, unknown>>
   readonly jti: string | undefined
-  /** How long, from the time check, the token could still be accepted: how long its jti must be remembered. */
-  readonly rememberForMs: number
+  /**
+   * Until when (epoch ms, exclusive) the token passes the time checks. The request is admitted only before then, and
+   * its jti is remembered until then: the window is checked again once the body has arrived (see request-guard.ts).
+   */
+  readonly validUntilMs: number
 }
 
 type VerifierOptions = Pick<ResolvedOptions, 'maxTokenLength' | 'clockSkew' | 'requireJti' | 'now'>
@@ -71,10 +74,9 @@ export class TokenVerifier {
   #verifyWithKeys (decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
     const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
     try {
-      const now = this.#options.now()
-      const rememberForMs = checkTime(decoded.claims, now, this.#options.clockSkew) - now
+      const validUntilMs = checkTime(decoded.claims, this.#options.now(), this.#options.clockSkew)
       const jti = readJti(decoded.claims, this.#options.requireJti)
-      return { issuer, key, claims: decoded.claims, jti, rememberForMs }
+      return { issuer, key, claims: decoded.claims, jti, validUntilMs }
     } catch (err) {
       // The signature passed: the issuer is genuine even though the token is refused.
       throw annotate(err, issuer, true)

@@ -5,12 +5,15 @@
 //   atomic under concurrency; pairs namespaced by issuer and never confused; kept at least ttl; forgotten after.
 // - `pluginReplayContract`: section G of security-cases.md through the plugin, with the store plugged in
 //   (52 twice, 53 concurrently in one process, 54 reused jti, 55 two issuers, 56 forged variants first, 57 TTL
-//   never shorter than the window).
+//   never shorter than the window), and section I's 64 (a copy whose body arrives after the window closed).
 import fc from 'fast-check'
+import type { FastifyInstance } from 'fastify'
+import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
 import type { ReplayStore } from '../lib/index.js'
 import { buildApp, fakeClock, testKeys, type FakeClock } from './helpers/app.js'
 import { bearer, makeToken, NOW_S, OTHER_SECRET, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { sendRaw } from './helpers/raw-http.js'
 import { assertNoLeaks, SentTokens } from './fixtures/log-leaks.js'
 
 /** A fresh store, with its own empty key space, and how time passes for it. */
@@ -170,10 +173,10 @@ export function pluginReplayContract (t: Test, subject: ContractSubject): void {
   const sent = new SentTokens()
   const logs: string[][] = []
 
-  async function app (t: Test) {
+  async function app (t: Test, afterPlugin?: (app: FastifyInstance) => void) {
     const clock = fakeClock()
     const { store, advance } = await subject.create(clock.now)
-    const test = await buildApp({ now: clock.now, getSecrets: twoServiceKeys, replay: { requireJti: true, store } })
+    const test = await buildApp({ now: clock.now, getSecrets: twoServiceKeys, replay: { requireJti: true, store }, afterPlugin })
     logs.push(test.rawLogs)
     t.teardown(() => test.app.close())
     const send = (token: string) => test.app.inject({ method: 'GET', url: '/protected', headers: bearer(sent.add(token)) })
@@ -265,6 +268,29 @@ export function pluginReplayContract (t: Test, subject: ContractSubject): void {
       t.equal(handled(), 1)
     })
   }
+
+  t.test(`${subject.name}: I64 a copy that holds its body back until the genuine request's entry has expired is refused`, async t => {
+    let arrived = (): void => {}
+    // Runs after the plugin's onRequest: the copy has passed the checks that need no body, inside its window.
+    const { app: server, clock, advance, handled } = await app(t, app => app.addHook('onRequest', async () => arrived()))
+    await server.listen({ port: 0, host: '127.0.0.1' })
+    const port = (server.server.address() as AddressInfo).port
+    const body = '{"message":"hello"}'
+    const head = `POST /protected HTTP/1.1\nhost: localhost\nauthorization: Bearer ${sent.add(token({ jti: 'i64' }))}\n` +
+      `content-type: application/json\ncontent-length: ${body.length}`
+    t.equal((await sendRaw(port, head, body)).status, 200, 'the genuine request')
+    t.match((await sendRaw(port, head, body)).body, /FST_REQUEST_JWT_REPLAYED/, 'an immediate copy is a replay')
+    const headersIn = new Promise<void>(resolve => { arrived = resolve })
+    const slow = await sendRaw(port, head, body, async () => {
+      await headersIn
+      // Default options: Fastify waits for a body for ever. 65 s on, the genuine request's entry has expired.
+      clock.advance(65_000)
+      await advance(65_000)
+    })
+    t.equal(slow.status, 403, slow.body)
+    t.equal(JSON.parse(slow.body).code, 'FST_REQUEST_JWT_WINDOW_CLOSED')
+    t.equal(handled(), 1, 'the handler ran once')
+  })
 
   t.test(`${subject.name}: H63 no log line of these tests holds a secret or a token`, async t => {
     assertNoLeaks(t, logs.flat(), sent, subject.name)

@@ -164,3 +164,33 @@ test('G59: a store that answers anything but true or false is a 503, thenables i
   t.teardown(() => passing.app.close())
   t.equal((await passing.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'ok' })) })).statusCode, 200, 'a thenable resolving true passes')
 })
+
+test('I64: a request whose token window closes while its body arrives is refused, with replay protection off too', async t => {
+  let advance = (_ms: number): void => {}
+  // A preParsing hook after the plugin's: the body "took" 31 s, past the window of a token made now.
+  const context = await buildApp({ replay: false, afterPlugin: app => app.addHook('preParsing', async (_request, _reply, payload) => { advance(31_000); return payload }) })
+  t.teardown(() => context.app.close())
+  advance = context.clock.advance
+  const res = await context.app.inject({ method: 'POST', url: '/protected', headers: bearer(notifyToken()), payload: { a: 1 } })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_WINDOW_CLOSED')
+  t.match(res.json().message, /within 30 seconds/)
+  t.equal(context.handled(), 0)
+})
+
+test('I64: a replay store that answers after the token window closed does not admit the request', async t => {
+  let advance = (_ms: number): void => {}
+  const ttls: number[] = []
+  const store = {
+    async remember (_issuer: string, _jti: string, ttlMs: number) {
+      ttls.push(ttlMs)
+      advance(31_000)
+      return true
+    }
+  }
+  const context = await buildApp({ replay: { store } })
+  t.teardown(() => context.app.close())
+  advance = context.clock.advance
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'late-answer' })) })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_WINDOW_CLOSED')
+  t.same(ttls, [31_000], 'the entry was asked to last until the window closes')
+})

@@ -40,9 +40,11 @@ export interface TestApp {
 export interface TestAppOptions extends Partial<RequestJwtOptions> {
   /** Registers test routes; default: GET /protected, POST /protected, GET /public (requestJwt: false). */
   routes?: (app: FastifyInstance) => void
+  /** Called right after the plugin is registered, before the routes: hooks added here run after the plugin's. */
+  afterPlugin?: (app: FastifyInstance) => void
 }
 
-export async function buildApp ({ routes, ...options }: TestAppOptions = {}): Promise<TestApp> {
+export async function buildApp ({ routes, afterPlugin, ...options }: TestAppOptions = {}): Promise<TestApp> {
   const clock = fakeClock()
   const logs: Array<Record<string, unknown>> = []
   const rawLogs: string[] = []
@@ -67,6 +69,7 @@ export async function buildApp ({ routes, ...options }: TestAppOptions = {}): Pr
       return getSecrets(issuer, request, context)
     }
   })
+  afterPlugin?.(app)
   if (routes) {
     routes(app)
   } else {

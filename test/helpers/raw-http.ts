@@ -8,7 +8,8 @@ export interface RawResponse {
   body: string
 }
 
-export function sendRaw (port: number, head: string, body: Buffer | string = ''): Promise<RawResponse> {
+/** Sends `head`, then `body` once `beforeBody` (if given) has resolved: a client that holds its body back. */
+export function sendRaw (port: number, head: string, body: Buffer | string = '', beforeBody?: () => Promise<void>): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     const chunks: Buffer[] = []
@@ -20,6 +21,9 @@ export function sendRaw (port: number, head: string, body: Buffer | string = '')
       resolve({ status: Number(headers.split(' ')[1]), headers, body: rest })
     })
     socket.write(`${head.replace(/\n/g, '\r\n')}\r\nconnection: close\r\n\r\n`)
-    socket.end(body)
+    // Written, not ended: a client that half-closes may lose a response the server sends later (an async store),
+    // since Node's HTTP server ends its side at the client's FIN. `connection: close` ends the exchange.
+    if (beforeBody === undefined) socket.write(body)
+    else beforeBody().then(() => socket.write(body), reject)
   })
 }
