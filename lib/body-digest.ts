@@ -15,6 +15,8 @@ export class BodyDigest {
   /** Bytes hashed so far. */
   receivedBytes = 0
   readonly #hash: Hash | Hmac
+  #body: Readable | undefined
+  #stopped = false
 
   constructor (hash: Hash | Hmac) {
     this.#hash = hash
@@ -31,8 +33,20 @@ export class BodyDigest {
    * puts bytes back with `unshift` has them hashed twice, which refuses the request, never passes it.
    */
   watch (body: Readable): Readable {
+    this.#body = body
     body.prependListener('data', this.#take)
     return body
+  }
+
+  /**
+   * Stops hashing, before the handler runs: a handler that reads the stream itself (a parser that hands it over, as
+   * `@fastify/multipart` does) must never feed a finished hash, which throws from the socket and ends the process.
+   * Returns whether every byte of the body passed: the stream has ended, or Fastify reads no body for `request`.
+   */
+  stop (request: { method: string, headers: Record<string, string | string[] | undefined> }): boolean {
+    this.#stopped = true
+    this.#body?.removeListener('data', this.#take)
+    return this.#body?.readableEnded === true || readsNoBody(request.method, request.headers)
   }
 
   /** The digest of every byte that passed (of none, when the body was never read). Call once. */
@@ -41,11 +55,27 @@ export class BodyDigest {
   }
 
   readonly #take = (chunk: Buffer | string): void => {
+    // Removed in `stop`; still called if `stop` ran inside the emit of this very chunk.
+    if (this.#stopped) return
     // A stream of an earlier preParsing hook may give strings; the parser reads them as their UTF-8 bytes too.
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     this.#hash.update(bytes)
     this.receivedBytes += bytes.length
   }
+}
+
+/** Fastify's methods without a body: it never parses one for them (fastify.js, kSupportedHTTPMethods). */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE'])
+
+/**
+ * Whether Fastify hands the handler no body for this request, as handle-request.js decides: a method without a
+ * body, or no Content-Type, no Transfer-Encoding and no (or a zero) Content-Length. Its digest is that of no bytes.
+ */
+function readsNoBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
+  if (BODYLESS_METHODS.has(method)) return true
+  const length = headers['content-length']
+  return headers['content-type'] === undefined && headers['transfer-encoding'] === undefined &&
+    (length === undefined || length === '0')
 }
 
 /** The digest for `format` (the HMAC of Notify's 2016 format is keyed with the API key). */

@@ -4,7 +4,7 @@
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
 
 interface ErrorSpec {
-  status: 400 | 401 | 403 | 415 | 503
+  status: 400 | 401 | 403 | 415 | 500 | 503
   message: string
   /** Notify's message, when it differs; a function when it depends on the error's arguments. */
   notify?: string | ((...args: any[]) => string)
@@ -136,6 +136,12 @@ const specs = {
   FST_REQUEST_JWT_CONTENT_ENCODING: {
     status: 415,
     message: 'Unsupported Media Type: Content-Encoding %s is not accepted on this route; send the body uncompressed'
+  },
+  // 500: the route cannot make the check its policy asks for; the request was not let through
+  FST_REQUEST_JWT_BODY_NOT_BINDABLE: {
+    status: 500,
+    message: 'Server error: this route reads its body as a stream, so it cannot check a token bound to the body ' +
+      '(pay); the service must change the route\'s scope'
   },
   // 503: a dependency failed; the request was not let through
   FST_REQUEST_JWT_SECRETS_UNAVAILABLE: {

@@ -17,9 +17,11 @@ export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: 
   const status = err.statusCode
   // Never the token, a secret or a claim other than the issuer: only the reason code and who claimed to call.
   const details = { requestJwt: { code: err.code, issuer: err.issuer }, err: err.cause }
-  if (status >= 500) {
+  if (status === 503) {
     request.log.warn(details, 'fastify-request-jwt: request refused, a dependency failed')
     reply.header('retry-after', options.retryAfter)
+  } else if (status >= 500) {
+    request.log.error(details, 'fastify-request-jwt: request refused, the route cannot make the check its policy asks for')
   } else {
     request.log.info(details, 'fastify-request-jwt: request refused')
   }

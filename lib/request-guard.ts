@@ -58,9 +58,13 @@ export interface RequestGuardOptions {
 }
 
 type Done = HookHandlerDoneFunction
+type StoppableRequest = Parameters<BodyDigest['stop']>[0]
 
 /** The hooks that guard every route of a context, and the request decorator they need. */
 export function createRequestGuard ({ options, verifier, stats, rollout, settingsOf }: RequestGuardOptions) {
+  /** Routes whose unbindable body has been logged. */
+  const routesWarned = new WeakSet<RouteSettings>()
+
   /**
    * Whether report mode lets a failed check through (logging it, for the statistics). In a dry run (authentication in
    * report mode) every failure is let through and the request goes on unauthenticated. Otherwise only a missing
@@ -172,13 +176,30 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
     if (token === null) return admit(request, done, state) // a dry run let an unauthenticated request through
     const policy = state.policy as BindingPolicy
     const claim = token.claims.pay
-    const bodyRefusal = checkBodyClaim(claim, state.digest, policy.claimFormat, policy.bindsBody)
-    if (bodyRefusal !== undefined && halts(request, reply, done, state, bodyRefusal, claim === undefined)) return
+    const digest = state.digest
+    if (digest !== undefined && !digest.stop(request.raw as StoppableRequest)) {
+      // The handler reads the body itself: it cannot be bound. Required, that is the route's fault (a 500 in
+      // enforce mode, reported in report mode); not required, a `pay` the token carries goes unchecked.
+      warnUnbindableOnce(request, state)
+      if (policy.bindsBody && halts(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), true)) return
+    } else {
+      const bodyRefusal = checkBodyClaim(claim, digest, policy.claimFormat, policy.bindsBody)
+      if (bodyRefusal !== undefined && halts(request, reply, done, state, bodyRefusal, claim === undefined)) return
+      state.boundBody = bodyRefusal === undefined && claim !== undefined
+    }
     if (state.token === null) return admit(request, done, state) // a dry run let the failure through
-    state.boundBody = bodyRefusal === undefined && claim !== undefined
     checkReplay(options, token, refusal => {
       if (refusal === undefined || !halts(request, reply, done, state, refusal)) admit(request, done, state)
     })
+  }
+
+  /** Says once per route, at its first such request, that its body cannot be bound, and how to fix that. */
+  function warnUnbindableOnce (request: FastifyRequest, state: RequestState): void {
+    if (routesWarned.has(state.route)) return
+    routesWarned.add(state.route)
+    request.log.error({ requestJwt: { route: state.routeKey } },
+      `fastify-request-jwt: the body of ${state.routeKey} is read by its handler, not by a content-type parser, so ` +
+      'it cannot be bound to a token (pay): give the route scope "none" or "path", or parse the body before the handler')
   }
 
   /** Lets the request through to the handler, counted as accepted, or reported when report mode tolerated a failure. */

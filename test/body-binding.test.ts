@@ -1,6 +1,8 @@
 // security-cases.md section F: binding a token to the body (`pay`), hashed while the body streams in.
 import { test } from 'tap'
 import { gzipSync } from 'node:zlib'
+import { Writable, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { buildApp } from './helpers/app.js'
@@ -297,4 +299,71 @@ test('in a dry run, a compressed body on a body-bound route is reported and let 
   t.equal(res.statusCode, 200)
   t.same(res.json().boundTo, undefined, 'unauthenticated: request.requestJwt is null')
   t.same(context.app.requestJwt.stats().map(row => row.reason), ['FST_REQUEST_JWT_CONTENT_ENCODING'])
+})
+
+/** Routes whose handler reads the body stream itself, after a parser that hands the stream over (as multipart does). */
+function streamingRoutes (app: FastifyInstance): void {
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload))
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    served++
+    reply.header('x-handled', 'yes')
+    const chunks: Buffer[] = []
+    // pipeline() takes chunks by 'data' events from the socket: a throw there would end the process.
+    await pipeline(request.body as Readable, new Writable({ write (chunk, _encoding, callback) { chunks.push(chunk); callback() } }))
+    return { boundTo: request.requestJwt?.boundTo, received: Buffer.concat(chunks).toString('utf8') }
+  }
+  app.post('/upload', handler)
+  app.post('/upload-bound', { config: { requestJwt: { scope: 'body' } } }, handler)
+}
+
+async function listening (app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return (app.server.address() as AddressInfo).port
+}
+
+/** A raw upload of `body`, as an API client sends it. */
+function upload (port: number, path: string, token: string, body: string) {
+  const head = `POST ${path} HTTP/1.1\nhost: localhost\nauthorization: Bearer ${token}\n` +
+    `content-type: application/octet-stream\ncontent-length: ${Buffer.byteLength(body)}`
+  return sendRaw(port, head, body)
+}
+
+test('I65: a handler that reads the body stream itself gets every byte, with pay in the token, and nothing crashes', async t => {
+  const context = await buildApp({ routes: streamingRoutes })
+  t.teardown(() => context.app.close())
+  const port = await listening(context.app)
+  const body = 'x'.repeat(300_000) // many chunks, most of them read by the handler after preHandler
+  for (const jti of ['first', 'second']) {
+    const res = await upload(port, '/upload', scopedToken('POST', '/upload', body, { jti }), body)
+    t.equal(res.status, 200, res.body.slice(0, 200))
+    const answer = JSON.parse(res.body)
+    t.equal(answer.received.length, body.length, 'the handler received the whole body')
+    t.equal(answer.boundTo, 'path', 'the body could not be checked, so it is not reported as bound')
+  }
+  const warnings = context.logs.filter(line => String(line.msg).includes('is read by its handler'))
+  t.equal(warnings.length, 1, 'said once for the route, at its first such request')
+  t.match(warnings[0], { level: 50, requestJwt: { route: 'POST /upload' }, msg: /scope "none" or "path"/ })
+})
+
+test('I65: rollout step 2 (scope body, report mode) on a streaming upload route: an unscoped token is reported and served', async t => {
+  const context = await buildApp({ routes: streamingRoutes, rollout: { routes: { 'POST /upload': { scope: 'body', mode: 'report' } } } })
+  t.teardown(() => context.app.close())
+  const port = await listening(context.app)
+  const res = await upload(port, '/upload', notifyToken(), 'hello upload')
+  t.equal(res.status, 200, res.body)
+  t.same(JSON.parse(res.body), { boundTo: 'none', received: 'hello upload' })
+  t.match(context.app.requestJwt.stats(), [{ route: 'POST /upload', outcome: 'reported', reason: 'FST_REQUEST_JWT_BODY_NOT_BINDABLE' }])
+})
+
+test('I65: a route that must bind a body its handler streams is a 500 that says so, before the handler runs', async t => {
+  const context = await buildApp({ routes: streamingRoutes })
+  t.teardown(() => context.app.close())
+  const port = await listening(context.app)
+  const before = served
+  const res = await upload(port, '/upload-bound', scopedToken('POST', '/upload-bound', 'payload', { req: undefined }), 'payload')
+  t.equal(res.status, 500)
+  t.match(JSON.parse(res.body), { code: 'FST_REQUEST_JWT_BODY_NOT_BINDABLE', message: /reads its body as a stream/ })
+  t.notMatch(res.headers, /retry-after/i, 'retrying cannot help')
+  t.equal(served, before, 'the handler did not run')
+  t.equal((await upload(port, '/upload', notifyToken(), 'still up')).status, 200, 'the process is still serving')
 })

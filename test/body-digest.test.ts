@@ -88,3 +88,41 @@ test('a stream that gives strings is hashed as their UTF-8 bytes, as Fastify\'s 
   t.equal(digest.receivedBytes, Buffer.byteLength(text))
   t.equal(digest.digest().toString('base64url'), payOf(Buffer.from(text)))
 })
+
+test('once stopped, the digest never touches the stream again, and says whether the whole body passed', async t => {
+  const post = { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } }
+  const read = await arrived()
+  const whole = bodyDigest('standard', Buffer.alloc(0))
+  whole.watch(read).resume()
+  await once(read, 'end')
+  t.equal(whole.stop(post), true, 'a body read to its end passed whole')
+  t.equal(whole.digest().toString('base64url'), payOf(body))
+
+  const unread = await arrived()
+  const partial = bodyDigest('standard', Buffer.alloc(0))
+  partial.watch(unread)
+  t.equal(partial.stop(post), false, 'a body left for the handler did not')
+  partial.digest()
+  t.equal(unread.listenerCount('data'), 0, 'the listener is gone')
+  const received: Buffer[] = []
+  unread.on('data', (chunk: Buffer) => received.push(chunk)) // after digest(): a late update would throw
+  await once(unread, 'end')
+  t.ok(Buffer.concat(received).equals(body), 'the handler still gets every byte')
+  t.equal(partial.receivedBytes, 0)
+})
+
+test('a request Fastify reads no body for counts as wholly hashed, empty', async t => {
+  for (const [method, headers, whole] of [
+    ['GET', { 'content-length': '5' }, true],
+    ['HEAD', {}, true],
+    ['POST', {}, true],
+    ['DELETE', { 'content-length': '0' }, true],
+    ['POST', { 'content-length': '5' }, false],
+    ['POST', { 'transfer-encoding': 'chunked' }, false],
+    ['PUT', { 'content-type': 'text/plain' }, false]
+  ] as const) {
+    const digest = bodyDigest('standard', Buffer.alloc(0))
+    digest.watch(new PassThrough())
+    t.equal(digest.stop({ method, headers }), whole, `${method} ${JSON.stringify(headers)}`)
+  }
+})
