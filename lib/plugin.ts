@@ -34,7 +34,8 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   const options = resolveOptions(input)
   const verifier = createTokenVerifier(options, app.log)
   const stats = new DecisionStats()
-  const registeredRoutes = new Set<string>()
+  /** How many routes have each "METHOD /url" key: more than one differ only by their constraints. */
+  const registeredRoutes = new Map<string, number>()
   const lateRouteSettings = new WeakMap<object, RouteSettings>()
   let rollout = new Rollout(options.rollout, options.defaults)
   let routesChecked = false
@@ -56,7 +57,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as RouteConfig
     const settings = readRouteConfig(config.requestJwt, route.method, route.url)
-    for (const key of settings.keys.values()) registeredRoutes.add(key)
+    for (const { key } of settings.targets.values()) registeredRoutes.set(key, (registeredRoutes.get(key) ?? 0) + 1)
     route.config = { ...config, [kRouteSettings]: settings } as RouteOptions['config']
   })
 

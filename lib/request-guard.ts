@@ -20,7 +20,7 @@ import { sendRefusal, type AnnotatedRefusal } from './refusal-reply.js'
 import { checkReplay } from './replay-check.js'
 import { checkRequestClaim, type RequestLine } from './request-binding.js'
 import type { Rollout } from './rollout.js'
-import { NOT_FOUND_KEY, type RouteSettings } from './route-config.js'
+import { NOT_FOUND_TARGET, type RouteSettings, type RouteTarget } from './route-config.js'
 import type { Scope, VerifiedRequestJwt } from './types.js'
 import type { TokenVerifier, VerifiedToken } from './verifier.js'
 
@@ -28,7 +28,7 @@ import type { TokenVerifier, VerifiedToken } from './verifier.js'
 const kState = Symbol('fastify-request-jwt.state')
 
 interface RequestState {
-  readonly routeKey: string
+  readonly target: RouteTarget
   /** The rollout as it was when the request arrived: one request sees one document. */
   readonly rollout: Rollout
   readonly authMode: Mode
@@ -90,7 +90,7 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
     if (!isRefusal(err)) return done(err as Error)
     const refusal = err as AnnotatedRefusal
     // `tolerated` ran first and recorded the issuer if the token had verified.
-    stats.record(state.routeKey, refusal.verifiedIssuer ?? null, 'rejected', refusal.code)
+    stats.record(state.target.key, refusal.verifiedIssuer ?? null, 'rejected', refusal.code)
     sendRefusal(request, reply, refusal, options)
   }
 
@@ -108,11 +108,11 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
       const route = settingsOf(request)
       if (route.public) return done()
       const snapshot = rollout()
-      const routeKey = route.keys.get(request.method) ?? NOT_FOUND_KEY
+      const target = route.targets.get(request.method) ?? NOT_FOUND_TARGET
       state = {
-        routeKey,
+        target,
         rollout: snapshot,
-        authMode: snapshot.authModeFor(routeKey, route.fields),
+        authMode: snapshot.authModeFor(target, route.fields),
         route,
         token: null,
         policy: undefined,
@@ -141,7 +141,7 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   /** The `req` binding, and the content-encoding rule of body-bound routes: both known before the body. */
   function bindRequestLine (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, token: VerifiedToken): void {
     state.token = token
-    const policy = state.rollout.policyFor(state.routeKey, state.route.fields, token.issuer)
+    const policy = state.rollout.policyFor(state.target, state.route.fields, token.issuer)
     state.policy = policy
     const claim = token.claims.req
     // The request line is read only when a claim or the route asks for it (most requests of an unscoped rollout).
@@ -197,8 +197,8 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   function warnUnbindableOnce (request: FastifyRequest, state: RequestState): void {
     if (routesWarned.has(state.route)) return
     routesWarned.add(state.route)
-    request.log.error({ requestJwt: { route: state.routeKey } },
-      `fastify-request-jwt: the body of ${state.routeKey} is read by its handler, not by a content-type parser, so ` +
+    request.log.error({ requestJwt: { route: state.target.key } },
+      `fastify-request-jwt: the body of ${state.target.key} is read by its handler, not by a content-type parser, so ` +
       'it cannot be bound to a token (pay): give the route scope "none" or "path", or parse the body before the handler')
   }
 
@@ -207,8 +207,8 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
     const token = state.token
     if (token !== null) request.requestJwt = publicView(token, state.boundPath, state.boundBody)
     const issuer = token?.issuer ?? state.reported?.verifiedIssuer ?? null
-    if (state.reported === undefined) stats.record(state.routeKey, issuer, 'accepted', 'ok')
-    else stats.record(state.routeKey, issuer, 'reported', state.reported.code)
+    if (state.reported === undefined) stats.record(state.target.key, issuer, 'accepted', 'ok')
+    else stats.record(state.target.key, issuer, 'reported', state.reported.code)
     done()
   }
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { CLAIM_FORMATS, MODES, SCOPES, resolvePolicy, type BindingPolicy, type Mode, type PolicyFields } from './binding-policy.js'
 import { InvalidOptionError } from './errors.js'
+import type { RouteTarget } from './route-config.js'
 import type { RolloutDocument, RolloutEntry } from './types.js'
 
 /** The environment variable naming a rollout file when the `rollout` option is not given. */
@@ -47,15 +48,16 @@ export class Rollout {
   readonly #issuers: ReadonlyMap<string, RolloutEntry>
   readonly #default: PolicyFields
   readonly #pluginDefaults: Readonly<Required<PolicyFields>>
-  /** Resolved policies by route key, and by issuer then route key for issuers with an entry. */
-  readonly #routePolicies = new Map<string, BindingPolicy>()
-  readonly #issuerPolicies = new Map<string, Map<string, BindingPolicy>>()
+  /** Resolved policies by route target, and by issuer then route target for issuers with an entry. */
+  readonly #routePolicies = new WeakMap<RouteTarget, BindingPolicy>()
+  readonly #issuerPolicies = new Map<string, WeakMap<RouteTarget, BindingPolicy>>()
 
   constructor (document: RolloutDocument, pluginDefaults: Readonly<Required<PolicyFields>>) {
+    // The lookups read the frozen copy: a caller that changes its object afterwards changes nothing in force.
     this.document = deepFreeze(structuredClone(document))
-    this.#routes = new Map(Object.entries(document.routes ?? {}))
-    this.#issuers = new Map(Object.entries(document.issuers ?? {}))
-    this.#default = document.default ?? {}
+    this.#routes = new Map(Object.entries(this.document.routes ?? {}))
+    this.#issuers = new Map(Object.entries(this.document.issuers ?? {}))
+    this.#default = this.document.default ?? {}
     this.#pluginDefaults = pluginDefaults
   }
 
@@ -64,9 +66,9 @@ export class Rollout {
    * unless the default mode is `report` (a dry run of the whole plugin); then the route's own mode decides. Issuer
    * entries never count here: the issuer is not known to be genuine until the token has verified.
    */
-  authModeFor (routeKey: string, routeFields: PolicyFields): Mode {
+  authModeFor (target: RouteTarget, routeFields: PolicyFields): Mode {
     if ((this.#default.mode ?? this.#pluginDefaults.mode) !== 'report') return 'enforce'
-    return this.policyFor(routeKey, routeFields, undefined).mode
+    return this.policyFor(target, routeFields, undefined).mode
   }
 
   /** Route keys of the document, to check against the registered routes. */
@@ -74,22 +76,30 @@ export class Rollout {
     return [...this.#routes.keys()]
   }
 
-  /** The policy for a request to `routeKey` (whose config in code is `routeFields`) by `issuer`. */
-  policyFor (routeKey: string, routeFields: PolicyFields, issuer: string | undefined): BindingPolicy {
+  /** The policy for a request to `target` (whose config in code is `routeFields`) by `issuer`. */
+  policyFor (target: RouteTarget, routeFields: PolicyFields, issuer: string | undefined): BindingPolicy {
     const issuerEntry = issuer === undefined ? undefined : this.#issuers.get(issuer)
     const cache = issuerEntry === undefined ? this.#routePolicies : this.#issuerCache(issuer as string)
-    let policy = cache.get(routeKey)
+    let policy = cache.get(target)
     if (policy === undefined) {
-      policy = resolvePolicy([issuerEntry, this.#routes.get(routeKey), routeFields, this.#default], this.#pluginDefaults)
-      cache.set(routeKey, policy)
+      policy = resolvePolicy([issuerEntry, this.#routeEntry(target), routeFields, this.#default], this.#pluginDefaults)
+      cache.set(target, policy)
     }
     return policy
   }
 
-  #issuerCache (issuer: string): Map<string, BindingPolicy> {
+  #routeEntry (target: RouteTarget): RolloutEntry | undefined {
+    for (const key of target.rolloutKeys) {
+      const entry = this.#routes.get(key)
+      if (entry !== undefined) return entry
+    }
+    return undefined
+  }
+
+  #issuerCache (issuer: string): WeakMap<RouteTarget, BindingPolicy> {
     let cache = this.#issuerPolicies.get(issuer)
     if (cache === undefined) {
-      cache = new Map()
+      cache = new WeakMap()
       this.#issuerPolicies.set(issuer, cache)
     }
     return cache
@@ -118,12 +128,22 @@ export function loadRolloutDocument (option: RolloutDocument | string | undefine
   return checkRolloutDocument(parsed, where)
 }
 
-/** Throws when a route key of `rollout` names no registered route (`registered`: "METHOD /url" keys). */
-export function checkRouteKeys (rollout: Rollout, registered: ReadonlySet<string>): void {
-  const unknown = rollout.routeKeys().filter(key => !registered.has(key))
+/**
+ * Throws when a route key of `rollout` names no registered route, or several (`registered`: how many routes have each
+ * "METHOD /url" key). Several routes share a key when only their constraints (host, version) tell them apart: one
+ * entry would set the policy of all of them, so it is refused, and their policies are set in code.
+ */
+export function checkRouteKeys (rollout: Rollout, registered: ReadonlyMap<string, number>): void {
+  const keys = rollout.routeKeys()
+  const unknown = keys.filter(key => !registered.has(key))
   if (unknown.length > 0) {
     throw new InvalidOptionError(`rollout.routes names no registered route: ${unknown.map(key => JSON.stringify(key)).join(', ')} ` +
       '(keys are "METHOD /url" as the route was registered, e.g. "POST /v2/notifications/sms")')
+  }
+  const shared = keys.filter(key => (registered.get(key) as number) > 1)
+  if (shared.length > 0) {
+    throw new InvalidOptionError(`rollout.routes names routes that differ only by their constraints (host, version): ${shared.map(key => `${JSON.stringify(key)} (${registered.get(key) as number} routes)`).join(', ')}; ` +
+      'one entry cannot tell them apart, so set each one\'s policy in its route config (config.requestJwt)')
   }
 }
 

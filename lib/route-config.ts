@@ -8,12 +8,29 @@ export interface RouteSettings {
   readonly public: boolean
   /** The route's config in code, one level of the binding policy. */
   readonly fields: Readonly<PolicyFields>
-  /** The route's rollout key (`"METHOD /url"`) for each method it serves. */
-  readonly keys: ReadonlyMap<string, string>
+  /** The route as the rollout sees it, for each method it serves. */
+  readonly targets: ReadonlyMap<string, RouteTarget>
+}
+
+/**
+ * One method of one registered route. Its own object, so that routes with the same method and URL but different
+ * constraints (host, version) never share a policy.
+ */
+export interface RouteTarget {
+  /** `"METHOD /url"`, as the route was registered: its rollout key and its name in logs and statistics. */
+  readonly key: string
+  /**
+   * The rollout entries that may set its policy, the first present wins: its own, then, for HEAD, the GET route's.
+   * Fastify adds a HEAD route for every GET, which must not escape the GET's entry.
+   */
+  readonly rolloutKeys: readonly string[]
 }
 
 /** Key of requests that matched no route (Fastify's 404 handler). */
 export const NOT_FOUND_KEY = '(not found)'
+
+/** Requests that matched no route: no rollout entry names them. */
+export const NOT_FOUND_TARGET: RouteTarget = Object.freeze({ key: NOT_FOUND_KEY, rolloutKeys: Object.freeze([]) })
 
 const CHOICES: Record<string, readonly unknown[]> = {
   scope: SCOPES,
@@ -25,10 +42,10 @@ const CHOICES: Record<string, readonly unknown[]> = {
 /** Settings of the route serving `methods` at `url`, whose `config.requestJwt` is `value`. */
 export function readRouteConfig (value: unknown, methods: string | readonly string[] | undefined, url: string | undefined): RouteSettings {
   const methodList = methods === undefined ? [] : typeof methods === 'string' ? [methods] : methods
-  const keys = new Map(url === undefined ? [] : methodList.map(method => [method, `${method} ${url}`]))
+  const targets = new Map(url === undefined ? [] : methodList.map(method => [method, routeTarget(method, url)]))
   const where = url === undefined ? NOT_FOUND_KEY : `${methodList.join(',')} ${url}`
-  if (value === undefined) return { public: false, fields: {}, keys }
-  if (value === false) return { public: true, fields: {}, keys }
+  if (value === undefined) return { public: false, fields: {}, targets }
+  if (value === false) return { public: true, fields: {}, targets }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidOptionError(`${where}: config.requestJwt must be false or an object, got ${JSON.stringify(value)}`)
   }
@@ -41,5 +58,11 @@ export function readRouteConfig (value: unknown, methods: string | readonly stri
       throw new InvalidOptionError(`${where}: config.requestJwt.${name} must be one of ${choices.map(c => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(field)}`)
     }
   }
-  return { public: false, fields: Object.freeze({ ...value as PolicyFields }), keys }
+  return { public: false, fields: Object.freeze({ ...value as PolicyFields }), targets }
+}
+
+function routeTarget (method: string, url: string): RouteTarget {
+  const key = `${method} ${url}`
+  const rolloutKeys = method === 'HEAD' ? [key, `GET ${url}`] : [key]
+  return Object.freeze({ key, rolloutKeys: Object.freeze(rolloutKeys) })
 }

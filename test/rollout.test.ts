@@ -284,3 +284,79 @@ test('a route with several methods has a rollout key per method', async t => {
   t.equal((await context.app.inject({ method: 'GET', url: '/both', headers: bearer(notifyToken()) })).statusCode, 200)
   assertRefused(t, await context.app.inject({ method: 'POST', url: '/both', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
 })
+
+/** Two routes with one method and URL, told apart by their Host constraint, as an admin host and a public one. */
+function hostRoutes (app: FastifyInstance): void {
+  app.post('/v2/notifications/sms', { constraints: { host: 'admin.example' }, config: { requestJwt: { scope: 'path+body', mode: 'enforce' } } }, async () => ({ host: 'admin' }))
+  app.post('/v2/notifications/sms', { constraints: { host: 'api.example' } }, async () => ({ host: 'api' }))
+}
+
+function sendTo (app: FastifyInstance, host: string, token?: string) {
+  return app.inject({ method: 'POST', url: '/v2/notifications/sms', headers: { host, 'content-type': 'application/json', ...(token ? bearer(token) : {}) }, payload: BODY })
+}
+
+test('I66: routes told apart only by constraints keep their own policies, whichever is hit first', async t => {
+  const context = await buildApp({ routes: hostRoutes })
+  t.teardown(() => context.app.close())
+  t.equal((await sendTo(context.app, 'api.example', unscoped())).statusCode, 200, 'the public host takes unscoped tokens')
+  assertRefused(t, await sendTo(context.app, 'admin.example', unscoped()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.same((await sendTo(context.app, 'admin.example', scoped())).json(), { host: 'admin' })
+})
+
+test('I66: in a dry run, a constrained route set to enforce in code stays enforced after its twin was hit', async t => {
+  const context = await buildApp({ routes: hostRoutes, rollout: { default: { mode: 'report' } } })
+  t.teardown(() => context.app.close())
+  t.equal((await sendTo(context.app, 'api.example')).statusCode, 200, 'the public host is in the dry run')
+  assertRefused(t, await sendTo(context.app, 'admin.example'), 401, 'FST_REQUEST_JWT_NO_AUTHORIZATION')
+  const forged = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S }, secret: 'not-the-key' })
+  assertRefused(t, await sendTo(context.app, 'admin.example', forged), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE')
+})
+
+test('I66: a rollout entry naming routes that differ only by constraints is refused, at ready() and by setRollout', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: testKeys, rollout: { routes: { [SMS]: { scope: 'path' } } } })
+  hostRoutes(app)
+  await t.rejects(app.ready(), {
+    code: 'FST_REQUEST_JWT_INVALID_OPTION',
+    message: /"POST \/v2\/notifications\/sms" \(2 routes\); one entry cannot tell them apart, so set each one's policy in its route config/
+  })
+  const context = await buildApp({ routes: hostRoutes })
+  t.teardown(() => context.app.close())
+  t.throws(() => context.app.requestJwt.setRollout({ routes: { [SMS]: { mode: 'report' } } }), { code: 'FST_REQUEST_JWT_INVALID_OPTION' })
+  t.same(context.app.requestJwt.getRollout(), {}, 'the document in force stays')
+})
+
+test('I67: a rollout entry for GET also covers the HEAD route Fastify adds for it', async t => {
+  const context = await buildApp({
+    routes: app => { app.get('/v2/notifications', async () => ({ list: [] })) },
+    rollout: { routes: { 'GET /v2/notifications': { scope: 'path' } } }
+  })
+  t.teardown(() => context.app.close())
+  const head = await context.app.inject({ method: 'HEAD', url: '/v2/notifications', headers: bearer(unscoped()) })
+  t.equal(head.statusCode, 403)
+  t.equal(head.headers['x-handled'], undefined)
+  const scopedHead = scopedToken('HEAD', '/v2/notifications', undefined)
+  t.equal((await context.app.inject({ method: 'HEAD', url: '/v2/notifications', headers: bearer(scopedHead) })).statusCode, 200, 'a token bound to the HEAD request passes')
+
+  const dryRun = await buildApp({
+    routes: app => { app.get('/v2/notifications', async () => ({ list: [] })) },
+    rollout: { default: { mode: 'report' }, routes: { 'GET /v2/notifications': { mode: 'enforce' } } }
+  })
+  t.teardown(() => dryRun.app.close())
+  t.equal((await dryRun.app.inject({ method: 'HEAD', url: '/v2/notifications' })).statusCode, 401, 'enforced on HEAD too')
+  dryRun.app.requestJwt.setRollout({ default: { mode: 'report' }, routes: { 'GET /v2/notifications': { mode: 'enforce' }, 'HEAD /v2/notifications': { mode: 'report' } } })
+  t.equal((await dryRun.app.inject({ method: 'HEAD', url: '/v2/notifications' })).statusCode, 200, 'an entry of its own wins')
+})
+
+test('I68: setRollout keeps a copy: changing the document passed in afterwards changes nothing in force', async t => {
+  const context = await buildApp({ routes })
+  t.teardown(() => context.app.close())
+  const document = { default: { mode: 'enforce' as 'enforce' | 'report', scope: 'path' as const } }
+  context.app.requestJwt.setRollout(document)
+  document.default.mode = 'report'
+  const forged = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S }, secret: 'not-the-key' })
+  assertRefused(t, await send(context.app, forged), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE')
+  assertRefused(t, await send(context.app, unscoped()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.same(context.app.requestJwt.getRollout(), { default: { mode: 'enforce', scope: 'path' } })
+})
