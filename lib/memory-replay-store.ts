@@ -55,9 +55,18 @@ export class MemoryReplayStore implements ReplayStore {
   /** Entries of the second most tokens expire in right now, counted here and added to `#expiring` in one go. */
   #pendingSecond = 0
   #pending = 0
-  /** The latest time seen, in ms and in whole seconds: a clock that goes back neither drops nor revives entries. */
+  /**
+   * The clock's last reading, in ms and in whole seconds. It follows the clock both ways: an entry is live while the
+   * current clock says its TTL has not run out, so entries that a clock step forward made look expired are live
+   * again once the clock comes back.
+   */
   #latestMs: number
   #latestSecond: number
+  /**
+   * Slots whose second is at most this may be taken by new entries, or left behind by a rebuild: the lower of the
+   * last two readings. One reading from a clock that jumped ahead (and comes back) expires entries, and forgets none.
+   */
+  #forgetSecond: number
 
   constructor (options: MemoryReplayStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES
@@ -66,6 +75,7 @@ export class MemoryReplayStore implements ReplayStore {
     this.#fingerprinter = new PairFingerprinter([seeds[0] as number, seeds[1] as number, seeds[2] as number])
     this.#latestMs = this.#now()
     this.#latestSecond = Math.floor(this.#latestMs / 1000)
+    this.#forgetSecond = this.#latestSecond
   }
 
   /** Live entries. */
@@ -85,6 +95,7 @@ export class MemoryReplayStore implements ReplayStore {
     const c = probe[2] as number
     const slots = this.#slots
     const latest = this.#latestSecond
+    const forget = this.#forgetSecond
     let free = -1
     for (let slot = a & this.#mask; ; slot = (slot + 1) & this.#mask) {
       const at = slot * STRIDE
@@ -94,7 +105,8 @@ export class MemoryReplayStore implements ReplayStore {
         break
       }
       if (expiry <= latest) {
-        if (free === -1) free = at
+        // Expired, but kept if the clock may have jumped: the same pair takes its own slot back.
+        if (free === -1 && (expiry <= forget || (slots[at] === a && slots[at + 1] === b && slots[at + 2] === c))) free = at
       } else if (slots[at] === a && slots[at + 1] === b && slots[at + 2] === c) {
         return false
       }
@@ -132,13 +144,24 @@ export class MemoryReplayStore implements ReplayStore {
     return false
   }
 
-  /** Moves the clock to `nowMs` (never back), uncounting the entries whose second has passed. */
+  /**
+   * Moves the clock to `nowMs`: forward, uncounting the entries whose second has passed; back, counting again the
+   * entries still held that the clock protects once more.
+   */
   #advance (nowMs: number): void {
-    if (nowMs <= this.#latestMs) return
     this.#latestMs = nowMs
     const second = Math.floor(nowMs / 1000)
-    if (second === this.#latestSecond) return
+    if (second === this.#latestSecond) {
+      this.#forgetSecond = second
+      return
+    }
+    this.#forgetSecond = Math.min(second, this.#latestSecond)
     this.#flushPending()
+    if (second < this.#latestSecond) {
+      this.#latestSecond = second
+      this.#recount()
+      return
+    }
     if (second - this.#latestSecond > this.#expiring.size) {
       // After a long idle spell, walking the counts is shorter than walking the seconds.
       for (const [expiry, count] of this.#expiring) {
@@ -151,6 +174,25 @@ export class MemoryReplayStore implements ReplayStore {
       }
     }
     this.#latestSecond = second
+  }
+
+  /** Counts the live entries of both tables again, after the clock went back (rare: a walk of the tables). */
+  #recount (): void {
+    this.#expiring.clear()
+    this.#size = 0
+    this.#countLive(this.#slots, 0)
+    if (this.#draining !== null) this.#countLive(this.#draining, this.#drainAt)
+  }
+
+  #countLive (table: Uint32Array, fromSlot: number): void {
+    const latest = this.#latestSecond
+    for (let at = fromSlot * STRIDE + EXPIRY; at < table.length; at += STRIDE) {
+      const expiry = table[at] as number
+      if (expiry > latest) {
+        this.#expiring.set(expiry, (this.#expiring.get(expiry) ?? 0) + 1)
+        this.#size++
+      }
+    }
   }
 
   #flushPending (): void {
@@ -190,10 +232,10 @@ export class MemoryReplayStore implements ReplayStore {
     const old = this.#draining as Uint32Array
     const slots = this.#slots
     const mask = this.#mask
-    const latest = this.#latestSecond
+    const forget = this.#forgetSecond
     const end = Math.min(old.length / STRIDE, this.#drainAt + count)
     for (let from = this.#drainAt * STRIDE; from < end * STRIDE; from += STRIDE) {
-      if ((old[from + EXPIRY] as number) <= latest) continue // never used (0), or expired
+      if ((old[from + EXPIRY] as number) <= forget) continue // never used (0), or expired for good
       let slot = (old[from] as number) & mask
       while (slots[slot * STRIDE + EXPIRY] !== 0) slot = (slot + 1) & mask
       const to = slot * STRIDE

@@ -48,13 +48,40 @@ test('the default store holds a million entries and uses Date.now', async t => {
   t.equal(store.remember('i', 'a', 1000), true)
 })
 
-test('a clock that goes backwards still keeps a new entry for its whole TTL', async t => {
+test('a clock that goes backwards keeps a new entry for its whole TTL, counted from the clock as it reads now', async t => {
   const clock = fakeClock(100_000)
   const store = memoryReplayStore({ now: clock.now })
   clock.advance(-50_000)
   t.equal(store.remember('i', 'late', 2000), true)
-  clock.advance(50_000 + 1999)
-  t.equal(store.remember('i', 'late', 2000), false, 'kept on the latest time the store saw')
+  clock.advance(1999)
+  t.equal(store.remember('i', 'late', 2000), false, 'kept for its TTL')
+  clock.advance(1001)
+  t.equal(store.remember('i', 'late', 2000), true, 'and forgotten after it')
+})
+
+test('I69: one reading from a clock an hour ahead expires no live entry for good: back on time, a used pair is refused', async t => {
+  const clock = fakeClock(1_000_000)
+  const store = memoryReplayStore({ now: clock.now })
+  const used = Array.from({ length: 300 }, (_, i) => `used-${i}`)
+  for (const jti of used) t.equal(store.remember('i', jti, 31_000), true)
+  clock.advance(3600_000)
+  t.equal(store.remember('i', 'ahead', 31_000), true, 'a request while the clock is ahead')
+  t.equal(store.size, 1, 'ahead, the earlier entries look expired')
+  clock.advance(-3600_000 + 1000)
+  t.same(used.filter(jti => store.remember('i', jti, 31_000)), [], 'back on time, every used pair is still refused')
+  t.equal(store.size, 301, 'and counted as live again')
+  clock.advance(31_000)
+  t.equal(store.remember('i', 'used-0', 31_000), true, 'and forgotten once their TTL has run out on the clock as it reads now')
+})
+
+test('I69: a clock that stays ahead expires entries for good, and their slots are taken again', async t => {
+  const clock = fakeClock(1_000_000)
+  const store = memoryReplayStore({ now: clock.now })
+  t.equal(store.remember('i', 'old', 1000), true)
+  clock.advance(5000)
+  for (let i = 0; i < 2000; i++) store.remember('i', `new-${i}`, 1000)
+  t.equal(store.size, 2000)
+  t.equal(store.remember('i', 'old', 1000), true, 'the old pair had expired')
 })
 
 test('a TTL that is not a finite number of milliseconds > 0 is refused, not stored as forever or never', async t => {

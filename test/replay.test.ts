@@ -194,3 +194,16 @@ test('I64: a replay store that answers after the token window closed does not ad
   assertRefused(t, res, 403, 'FST_REQUEST_JWT_WINDOW_CLOSED')
   t.same(ttls, [31_000], 'the entry was asked to last until the window closes')
 })
+
+test('I69: a request while the server clock is an hour ahead does not make the store forget a used token', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const used = notifyToken({ jti: 'used' })
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(used) })).statusCode, 200)
+  context.clock.advance(3600_000)
+  const ahead = notifyToken({ jti: 'ahead', iat: NOW_S + 3600 })
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(ahead) })).statusCode, 200, 'a client as far ahead')
+  context.clock.advance(-3600_000 + 2000)
+  assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(used) }), 403, 'FST_REQUEST_JWT_REPLAYED')
+  t.equal(context.handled(), 2)
+})
