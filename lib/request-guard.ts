@@ -215,9 +215,13 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   return { stateKey: kState, onRequest, preParsing, preHandler }
 }
 
+/**
+ * The request line as the client sent it: with `rewriteUrl`, Fastify keeps it in `raw.originalUrl`, so that a
+ * rewrite never makes a token bound to another path match.
+ */
 function requestLine (request: FastifyRequest, pathPrefix: string): RequestLine {
-  const raw = request.raw
-  const rawTarget = raw.url as string
+  const raw = request.raw as FastifyRequest['raw'] & { originalUrl?: string }
+  const rawTarget = raw.originalUrl ?? raw.url as string
   return { method: raw.method as string, rawTarget, target: pathPrefix + rawTarget }
 }
 

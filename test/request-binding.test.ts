@@ -1,7 +1,9 @@
 // security-cases.md section E: binding a token to the method and request-target (`req`).
 import { test } from 'tap'
 import type { AddressInfo } from 'node:net'
-import { buildApp } from './helpers/app.js'
+import Fastify from 'fastify'
+import requestJwt from '../lib/index.js'
+import { buildApp, testKeys } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
 import { sendRaw } from './helpers/raw-http.js'
 import { bearer, notifyToken, scopedToken, NOW_S } from './helpers/tokens.js'
@@ -161,4 +163,18 @@ test('a scoped token is still a token: expired or replayed scoped tokens are ref
   const once = scopedToken('GET', '/a', undefined, { pay: undefined, jti: 'one' })
   t.equal((await context.app.inject({ method: 'GET', url: '/a', headers: bearer(once) })).statusCode, 200)
   assertRefused(t, await context.app.inject({ method: 'GET', url: '/a', headers: bearer(once) }), 403, 'FST_REQUEST_JWT_REPLAYED')
+})
+
+test('req is compared with the request line the client sent, not with the URL rewriteUrl made of it', async t => {
+  const app = Fastify({ rewriteUrl: request => (request.url as string).replace(/^\/legacy\//, '/v2/') })
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: testKeys, now: () => NOW_S * 1000 })
+  app.post('/v2/notifications/sms', { config: { requestJwt: { scope: 'path' } } }, async () => ({ sent: true }))
+  app.post('/v2/admin', { config: { requestJwt: { scope: 'path' } } }, async () => ({ admin: true }))
+  const post = (url: string, token: string) => app.inject({ method: 'POST', url, headers: bearer(token) })
+  t.equal((await post('/legacy/notifications/sms', scopedToken('POST', '/legacy/notifications/sms', undefined))).statusCode, 200,
+    'a token for the URL the client called')
+  const rewritten = await post('/legacy/notifications/sms', scopedToken('POST', '/v2/notifications/sms', undefined))
+  assertRefused(t, rewritten, 403, 'FST_REQUEST_JWT_REQUEST_MISMATCH')
+  t.match(rewritten.json().message, /POST \/legacy\/notifications\/sms/, 'the message shows the request line as sent')
 })
