@@ -317,7 +317,7 @@ test('I66: a rollout entry naming routes that differ only by constraints is refu
   t.teardown(() => app.close())
   await app.register(requestJwt, { getSecrets: testKeys, rollout: { routes: { [SMS]: { scope: 'path' } } } })
   hostRoutes(app)
-  await t.rejects(app.ready(), {
+  await t.rejects(async () => { await app.ready() }, {
     code: 'FST_REQUEST_JWT_INVALID_OPTION',
     message: /"POST \/v2\/notifications\/sms" \(2 routes\); one entry cannot tell them apart, so set each one's policy in its route config/
   })
