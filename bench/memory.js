@@ -16,7 +16,7 @@
 //    of the second half of the samples is within a few per cent of the peak of the first: no growth.
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { MemoryReplayStore } from '../dist/memory-replay-store.js'
+import { MemoryReplayStore } from '../dist/replay/memory-store.js'
 
 const { values: args } = parseArgs({
   options: {

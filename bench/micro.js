@@ -13,8 +13,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { createVerifier } from 'fast-jwt'
-import { resolveOptions } from '../dist/options.js'
-import { createTokenVerifier } from '../dist/verifier.js'
+import { resolveOptions } from '../dist/registration/options.js'
+import { createTokenVerifier } from '../dist/token/verifier.js'
 import { median, SECRET, SECRETS, tokenMinter } from './common.js'
 
 const { values: args } = parseArgs({

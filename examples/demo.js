@@ -110,7 +110,7 @@ show('signedFetch, scoped route', scoped.status, await scoped.json())
 await call('letter route (report mode), unscoped token', { path: '/v2/notifications/letter', body: LETTER_BODY, token: handMadeToken() })
 
 console.log('\nThe request-jwt CLI: a curl command with a fresh token, bound to the exact bytes curl sends')
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const hasCurl = await run('curl', ['--version']).then(() => true, () => false)
 if (hasCurl) {
   const dir = await mkdtemp(join(tmpdir(), 'request-jwt-demo-'))

@@ -1,7 +1,7 @@
 // fastify-request-jwt: authenticates each request of a Fastify service with a short-lived HS256 JWT that the
 // client makes per request, GOV.UK Notify style, with replay protection.
 import fastifyPlugin from 'fastify-plugin'
-import { requestJwtPlugin, type RequestJwtApi } from './plugin.js'
+import { requestJwtPlugin, type RequestJwtApi } from './registration/plugin.js'
 import type { RequestJwtOptions, RequestJwtRouteConfig, VerifiedRequestJwt } from './types.js'
 
 /**
@@ -21,15 +21,16 @@ export const requestJwt = fastifyPlugin<RequestJwtOptions>(requestJwtPlugin, {
 export { requestJwt as fastifyRequestJwt }
 export default requestJwt
 
-export { codes, InvalidOptionError } from './errors.js'
-export type { RequestJwtError, RequestJwtErrorCode } from './errors.js'
-export { memoryReplayStore, MemoryReplayStore } from './memory-replay-store.js'
-export type { MemoryReplayStoreOptions } from './memory-replay-store.js'
-export { ReplayStoreFullError } from './replay-store.js'
-export { redisReplayStore, RedisReplayStore } from './redis-replay-store.js'
-export type { RedisReplayClient, RedisReplayStoreOptions } from './redis-replay-store.js'
-export type { ReplayStore } from './replay-store.js'
-export type { RequestJwtApi } from './plugin.js'
+export { codes, InvalidOptionError } from './errors/codes.js'
+export type { RequestJwtError, RequestJwtErrorCode } from './errors/codes.js'
+export { memoryReplayStore, MemoryReplayStore } from './replay/memory-store.js'
+export type { MemoryReplayStoreOptions } from './replay/memory-store.js'
+export { ReplayStoreFullError } from './replay/store.js'
+export { redisReplayStore, RedisReplayStore } from './replay/redis-store.js'
+export type { RedisReplayClient } from './replay/redis-client.js'
+export type { RedisReplayStoreOptions } from './replay/redis-store.js'
+export type { ReplayStore } from './replay/store.js'
+export type { RequestJwtApi } from './registration/plugin.js'
 export type * from './types.js'
 
 declare module 'fastify' {

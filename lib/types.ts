@@ -1,8 +1,8 @@
 // Public types of the plugin. Everything a service writes against lives here, so the
 // entry file can re-export it and the type tests can pin it.
 import type { FastifyRequest } from 'fastify'
-import type { ClaimFormat, Mode, Scope } from './binding-policy.js'
-import type { ReplayStore } from './replay-store.js'
+import type { ClaimFormat, Mode, Scope } from './binding/policy.js'
+import type { ReplayStore } from './replay/store.js'
 
 export type { ClaimFormat, Mode, Scope }
 

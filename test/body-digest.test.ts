@@ -5,7 +5,7 @@ import { PassThrough, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { setImmediate as tick } from 'node:timers/promises'
 import { test } from 'tap'
-import { bodyDigest } from '../lib/body-digest.js'
+import { bodyDigest } from '../lib/binding/body-digest.js'
 import { payOf } from './helpers/tokens.js'
 
 const chunks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(16 * 1024, i))

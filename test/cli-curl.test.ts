@@ -8,13 +8,13 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { main } from '../lib/cli.js'
+import { main } from '../lib/cli/main.js'
 import { buildApp } from './helpers/app.js'
 import { payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 const run = promisify(execFile)
 const API_KEY = `live_key-${SERVICE_ID}-${SECRET}`
-const CLI = new URL('../dist/cli.js', import.meta.url)
+const CLI = new URL('../dist/cli/main.js', import.meta.url)
 
 const curlMissing = await run('curl', ['--version']).then(() => false, () => true)
 const skip = curlMissing ? 'curl is not installed: the tests that run it are skipped' : false
@@ -109,7 +109,7 @@ test('curl --exec runs curl with the signed bytes on stdin and exits with curl\'
 
 test('the built binary: a shebang, package.json bin, and its printed command accepted on real time', { skip }, async t => {
   t.match(readFileSync(CLI, 'utf8'), /^#!\/usr\/bin\/env node\n/)
-  t.equal(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).bin['request-jwt'], './dist/cli.js')
+  t.equal(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).bin['request-jwt'], './dist/cli/main.js')
   const { base } = await service(t, true)
   const env = { ...process.env, REQUEST_JWT_API_KEY: API_KEY }
   const { stdout } = await run(process.execPath, [CLI.pathname, 'curl', '--url', `${base}/v2/notifications/sms`, '--body', '{"a":1}', ...STATUS], { env })

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto'
 import { chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isProgram, main, shellQuote, type CliIo } from '../lib/cli.js'
+import { isProgram, main, shellQuote, type CliIo } from '../lib/cli/main.js'
 import { makeToken, NOW_MS, NOW_S, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 const API_KEY = `live_key-${SERVICE_ID}-${SECRET}`
@@ -278,7 +278,7 @@ test('decode: the token can come from stdin; bad input is exit code 2', async t 
 })
 
 test('isProgram: true only for this file, through any path to it', async t => {
-  const cliFile = fileURLToPath(new URL('../lib/cli.ts', import.meta.url))
+  const cliFile = fileURLToPath(new URL('../lib/cli/main.ts', import.meta.url))
   t.ok(isProgram(cliFile))
   t.notOk(isProgram(undefined), 'node -e: no program')
   t.notOk(isProgram('/nonexistent/request-jwt'))

@@ -1,7 +1,7 @@
 // The in-memory store on its own: expiry by second, bounds, the idle-clock path, and its table against a model as it
 // grows, expires in place and shrinks.
 import { test } from 'tap'
-import { PairFingerprinter } from '../lib/internal/pair-fingerprint.js'
+import { PairFingerprinter } from '../lib/replay/pair-fingerprint.js'
 import { memoryReplayStore, ReplayStoreFullError } from '../lib/index.js'
 import { fakeClock } from './helpers/app.js'
 

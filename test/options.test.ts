@@ -53,7 +53,7 @@ test('register options Fastify reads (prefix, logLevel) may ride along', async t
 })
 
 test('options must be an object', async t => {
-  const { resolveOptions } = await import('../lib/options.js')
+  const { resolveOptions } = await import('../lib/registration/options.js')
   for (const value of [null, 'getSecrets', 5]) {
     t.throws(() => resolveOptions(value as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /options must be an object/ })
   }

@@ -15,11 +15,11 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { codes, memoryReplayStore, redisReplayStore, type ReplayStore, type RequestJwtErrorCode } from '../lib/index.js'
-import { reject } from '../lib/errors.js'
+import { reject } from '../lib/errors/codes.js'
 import { buildApp, fakeClock, testKeys } from './helpers/app.js'
 import { connectRedis, deleteKeysAtTeardown, randomPrefix, REDIS_URL, redisSkipReason } from './helpers/redis.js'
 import { b64url, bearer, hs256, makeToken, NOW_S, OTHER_SECRET, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
-import { ambiguityOf } from '../lib/request-target.js'
+import { ambiguityOf } from '../lib/rules/request-target.js'
 import { SentTokens, TEST_SECRETS } from './fixtures/log-leaks.js'
 
 /** Runs per property: thousands in all, in CI and locally alike. */

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { codes, InvalidOptionError, redisReplayStore, RedisReplayStore, type RedisReplayClient } from '../lib/index.js'
-import { SET_EACH_SCRIPT } from '../lib/redis-set-batch.js'
+import { SET_EACH_SCRIPT } from '../lib/replay/redis-set-batch.js'
 import {
   advanceRedisClock, connectRedis, deleteKeysAtTeardown, eventually, keysUnder, randomPrefix, REDIS_URL, redisSkipReason
 } from './helpers/redis.js'

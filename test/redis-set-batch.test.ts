@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { redisReplayStore, type RedisReplayClient } from '../lib/index.js'
-import { MAX_KEYS_PER_COMMAND, SET_EACH_SCRIPT } from '../lib/redis-set-batch.js'
+import { MAX_KEYS_PER_COMMAND, SET_EACH_SCRIPT } from '../lib/replay/redis-set-batch.js'
 
 type Answer = (command: string, args: unknown[]) => Promise<unknown>
 

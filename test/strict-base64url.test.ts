@@ -3,7 +3,7 @@
 // ("+", "/", "=", white space, non-ASCII, characters above U+00FF whose low byte is in the alphabet) made common.
 import { test } from 'tap'
 import fc from 'fast-check'
-import { decodeBase64url } from '../lib/internal/base64url.js'
+import { decodeBase64url } from '../lib/token/base64url.js'
 
 /** The definition the decoder must agree with. */
 function reference (text: string): Buffer | undefined {

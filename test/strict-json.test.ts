@@ -1,7 +1,7 @@
 // The strict JSON reader on its own: duplicates found by counting names, escapes and nesting included.
 import { test } from 'tap'
 import fc from 'fast-check'
-import { MAX_DEPTH, parseJsonObject } from '../lib/internal/strict-json.js'
+import { MAX_DEPTH, parseJsonObject } from '../lib/token/strict-json.js'
 
 test('names with escaped quotes and backslashes are counted once each', async t => {
   const cases: Array<[string, boolean]> = [

@@ -3,8 +3,8 @@
 // Decoding here is jose's, which is more lenient than the server's strict decoder: a token that decodes here can
 // still be refused as FST_REQUEST_JWT_MALFORMED.
 import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose'
-import type { ClaimFormat, Scope } from '../binding-policy.js'
-import { printable } from '../internal/printable.js'
+import type { ClaimFormat, Scope } from '../binding/policy.js'
+import { printable } from '../rules/printable.js'
 import { bodyBytes } from './body.js'
 import { signingKey, type Credentials } from './credentials.js'
 import { hmacSha256, sha256, toBase64, toBase64url, utf8 } from './digest.js'

@@ -1,8 +1,8 @@
 // The request-target a `req` claim names: the path and query exactly as the HTTP request line carries them. A target
 // the server would refuse to bind (see lib/request-target.ts, shared here so the two cannot drift apart), or one an
 // HTTP client would send differently from how it is written, is refused before a token is made for it.
-import { printable } from '../internal/printable.js'
-import { ambiguityOf } from '../request-target.js'
+import { printable } from '../rules/printable.js'
+import { ambiguityOf } from '../rules/request-target.js'
 import { RequestJwtClientError } from './errors.js'
 
 /**

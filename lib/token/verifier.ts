@@ -3,14 +3,14 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { readBearerToken } from './authorization-header.js'
 import { checkTime, readIssuer, readJti } from './claims.js'
-import { isRefusal } from './errors.js'
-import { checkHeader } from './header-policy.js'
-import { KeySetBuilder, type ApiKey, type KeySet } from './key-set.js'
-import type { ResolvedOptions } from './options.js'
-import type { AnnotatedRefusal } from './refusal-reply.js'
-import { SecretCache } from './secret-cache.js'
+import { isRefusal } from '../errors/codes.js'
+import { checkHeader } from './header.js'
+import { KeySetBuilder, type ApiKey, type KeySet } from '../keys/key-set.js'
+import type { ResolvedOptions } from '../registration/options.js'
+import type { AnnotatedRefusal } from '../errors/refusal-reply.js'
+import { SecretCache } from '../keys/secret-cache.js'
 import { verifySignature } from './signature.js'
-import { decodeToken, type DecodedToken } from './token-decoder.js'
+import { decodeToken, type DecodedToken } from './decode.js'
 
 /** A token whose signature and claims passed; binding and replay checks come later, in `preHandler`. */
 export interface VerifiedToken {

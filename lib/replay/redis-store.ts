@@ -4,22 +4,10 @@
 // a TTL, or a TTL without a key). The SETs of one event-loop turn travel together (see redis-set-batch.ts). Any
 // failure rejects, and the plugin answers 503: there is no fallback to memory or to "fresh".
 import { hash } from 'node:crypto'
-import { InvalidOptionError } from './errors.js'
-import { RedisSetBatch, setAlone, type ScriptingRedisClient } from './redis-set-batch.js'
-import type { ReplayStore } from './replay-store.js'
-
-/**
- * The commands the store sends, as an `ioredis` client (`Redis` or `Cluster`) offers them. Declared here, not
- * imported, so that the package's types do not need `ioredis` (an optional peer dependency). `evalsha` and `eval`
- * carry the SETs of one event-loop turn as one command (see `batch`); without them the store sends one SET a token.
- */
-export interface RedisReplayClient {
-  set (key: string, value: string, millisecondsToken: 'PX', milliseconds: number, nx: 'NX'): Promise<'OK' | null>
-  evalsha? (sha1: string, numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>
-  eval? (script: string, numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>
-  /** `true` on an ioredis `Cluster`. */
-  readonly isCluster?: boolean
-}
+import { InvalidOptionError } from '../errors/codes.js'
+import type { RedisReplayClient, ScriptingRedisClient } from './redis-client.js'
+import { RedisSetBatch, setAlone } from './redis-set-batch.js'
+import type { ReplayStore } from './store.js'
 
 export interface RedisReplayStoreOptions {
   /**

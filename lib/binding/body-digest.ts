@@ -6,9 +6,9 @@
 // standard-base64 HMAC-SHA256 of the body under the API key, present only when there is a body.
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { ClaimFormat } from './binding-policy.js'
-import { reject, type Refusal } from './errors.js'
-import { equalsBase64 } from './request-binding.js'
+import type { ClaimFormat } from './policy.js'
+import { reject, type Refusal } from '../errors/codes.js'
+import { equalsBase64 } from './request-claim.js'
 
 /** The digest of a request's body, fed by the stream Fastify parses (see {@link BodyDigest.watch}). */
 export class BodyDigest {

@@ -10,9 +10,9 @@ import { constants } from 'node:os'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createToken, explainToken, RequestJwtClientError, type ClaimFormat, type Credentials, type Scope, type TokenCheck } from './client/index.js'
-import { normaliseMethod } from './client/request-claims.js'
-import { requestTarget } from './client/request-target.js'
+import { createToken, explainToken, RequestJwtClientError, type ClaimFormat, type Credentials, type Scope, type TokenCheck } from '../client/index.js'
+import { normaliseMethod } from '../client/request-claims.js'
+import { requestTarget } from '../client/request-target.js'
 
 /** Somewhere to write output: `process.stdout`, or a test's collector. */
 export interface Writer {

@@ -2,8 +2,8 @@
 // and the single log line do not depend on it), in Fastify's or GOV.UK Notify's error shape.
 import { STATUS_CODES } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Refusal } from './errors.js'
-import type { ErrorFormat } from './types.js'
+import type { Refusal } from './codes.js'
+import type { ErrorFormat } from '../types.js'
 
 export interface RefusalReplyOptions {
   errorFormat: ErrorFormat

@@ -2,10 +2,10 @@
 // checked against a JSON Schema (messages name the bad field) and swapped atomically at run time.
 import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
-import { CLAIM_FORMATS, MODES, SCOPES, resolvePolicy, type BindingPolicy, type Mode, type PolicyFields } from './binding-policy.js'
-import { InvalidOptionError } from './errors.js'
+import { CLAIM_FORMATS, MODES, SCOPES, resolvePolicy, type BindingPolicy, type Mode, type PolicyFields } from '../binding/policy.js'
+import { InvalidOptionError } from '../errors/codes.js'
 import type { RouteTarget } from './route-config.js'
-import type { RolloutDocument, RolloutEntry } from './types.js'
+import type { RolloutDocument, RolloutEntry } from '../types.js'
 
 /** The environment variable naming a rollout file when the `rollout` option is not given. */
 export const ROLLOUT_ENV = 'REQUEST_JWT_ROLLOUT'

@@ -10,8 +10,8 @@
 // of live entries is kept per expiry second, so the bound (`maxEntries`) never needs a scan either. It is bounded:
 // when full it refuses new entries, because evicting a live one would let its token be replayed.
 import { randomBytes } from 'node:crypto'
-import { PairFingerprinter } from './internal/pair-fingerprint.js'
-import { ReplayStoreFullError, type ReplayStore } from './replay-store.js'
+import { PairFingerprinter } from './pair-fingerprint.js'
+import { ReplayStoreFullError, type ReplayStore } from './store.js'
 
 export interface MemoryReplayStoreOptions {
   /**

@@ -1,7 +1,7 @@
 // Route config, read once per route: `config: { requestJwt: false }` makes a route public, an object sets the
 // route's scope, mode, claim format. Bad config throws while the route is registered, never on a request.
-import { CLAIM_FORMATS, MODES, SCOPES, type PolicyFields } from './binding-policy.js'
-import { InvalidOptionError } from './errors.js'
+import { CLAIM_FORMATS, MODES, SCOPES, type PolicyFields } from '../binding/policy.js'
+import { InvalidOptionError } from '../errors/codes.js'
 
 export interface RouteSettings {
   /** `true` for `requestJwt: false`: the plugin does nothing on this route. */

@@ -1,6 +1,6 @@
 // The numbers an operator watches before switching a route from report to enforce: decisions counted by route,
 // issuer, outcome and reason. Issuers are counted only once verified, so forged `iss` values cannot grow the table.
-import type { DecisionCount } from './types.js'
+import type { DecisionCount } from '../types.js'
 
 type Outcome = DecisionCount['outcome']
 type ByReason = Map<string, number>

@@ -8,10 +8,10 @@
 // as it stood then, a copy of the token whose body arrives after the genuine request's entry has expired would find
 // the store empty. So no request is admitted once its window has closed, and the entry is kept from now until the
 // window closes: every request that could still be admitted finds it.
-import { reject, type Refusal } from './errors.js'
-import type { ResolvedOptions } from './options.js'
-import { ReplayStoreFullError } from './replay-store.js'
-import type { VerifiedToken } from './verifier.js'
+import { reject, type Refusal } from '../errors/codes.js'
+import type { ResolvedOptions } from '../registration/options.js'
+import { ReplayStoreFullError } from './store.js'
+import type { VerifiedToken } from '../token/verifier.js'
 
 type ReplayCheckOptions = Pick<ResolvedOptions, 'replayStore' | 'now' | 'clockSkew'>
 

@@ -1,7 +1,7 @@
 // Step 2b: the JOSE header. The algorithm is pinned to HS256 whatever the token says, and the header parameters that
 // make a verifier fetch keys, trust embedded keys or change how the payload is read are refused outright.
-import { reject } from './errors.js'
-import type { JsonObject } from './internal/strict-json.js'
+import { reject } from '../errors/codes.js'
+import type { JsonObject } from './strict-json.js'
 
 /** Parameters that point at or embed keys (never fetched, never trusted) or change processing (`crit`, `b64`, `zip`). */
 const REFUSED_PARAMETERS = ['crit', 'jku', 'jwk', 'x5u', 'x5c', 'b64', 'zip'] as const

@@ -2,11 +2,11 @@
 // plain text `"<METHOD> <request-target>"` (so a mismatch can be explained); in Notify's 2016 format it is the
 // standard-base64 HMAC-SHA256 of `"<METHOD> <path without query>"` under the API key.
 import { timingSafeEqual } from 'node:crypto'
-import type { ClaimFormat } from './binding-policy.js'
-import { reject, type Refusal } from './errors.js'
-import { printable } from './internal/printable.js'
-import { sign } from './signature.js'
-import { ambiguityOf, withoutQuery } from './request-target.js'
+import type { ClaimFormat } from './policy.js'
+import { reject, type Refusal } from '../errors/codes.js'
+import { printable } from '../rules/printable.js'
+import { sign } from '../token/signature.js'
+import { ambiguityOf, withoutQuery } from '../rules/request-target.js'
 
 export interface RequestLine {
   method: string

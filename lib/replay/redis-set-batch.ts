@@ -6,10 +6,7 @@
 // A turn with a single request sends the plain SET: no script for Redis to run. A script Redis does not have (after
 // a restart or SCRIPT FLUSH) is sent once with EVAL, which also loads it.
 import { hash } from 'node:crypto'
-import type { RedisReplayClient } from './redis-replay-store.js'
-
-/** What the batch needs of the store's client: the scripting commands are optional there, required here. */
-export type ScriptingRedisClient = Required<Pick<RedisReplayClient, 'set' | 'evalsha' | 'eval'>>
+import type { ScriptingRedisClient } from './redis-client.js'
 
 /**
  * KEYS are the keys, ARGV their PX in the same order. Answers, per key, 1 when it was set (new) and 0 when it
@@ -98,7 +95,7 @@ export class RedisSetBatch {
 }
 
 /** One `SET key 1 PX <px> NX` on its own: true when `key` was set, false when it existed. */
-export function setAlone (client: Pick<RedisReplayClient, 'set'>, key: string, px: number): Promise<boolean> {
+export function setAlone (client: Pick<ScriptingRedisClient, 'set'>, key: string, px: number): Promise<boolean> {
   return client.set(key, '1', 'PX', px, 'NX').then(isFirstUse)
 }
 

@@ -1,7 +1,7 @@
 // Steps 3 and 5: the claims. `iss` is read before the signature is checked (it names the keys to check with);
 // time and `jti` are read after, so a forged token is reported as forged and not as, say, expired.
-import { reject } from './errors.js'
-import type { JsonObject } from './internal/strict-json.js'
+import { reject } from '../errors/codes.js'
+import type { JsonObject } from './strict-json.js'
 
 export const MAX_ISSUER_LENGTH = 256
 export const MAX_JTI_BYTES = 128

@@ -5,13 +5,13 @@
 // the plugin finished loading. `onRoute` only reads and checks route config; a route it did not see is still
 // protected, its config read on its first request (fail closed).
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
-import { DecisionStats } from './decision-stats.js'
+import { DecisionStats } from '../guard/decision-stats.js'
 import { resolveOptions } from './options.js'
-import { createRequestGuard } from './request-guard.js'
-import { checkRolloutDocument, checkRouteKeys, Rollout } from './rollout.js'
-import { readRouteConfig, type RouteSettings } from './route-config.js'
-import type { DecisionCount, RequestJwtOptions, RolloutDocument } from './types.js'
-import { createTokenVerifier } from './verifier.js'
+import { createRequestGuard } from '../guard/request-guard.js'
+import { checkRolloutDocument, checkRouteKeys, Rollout } from '../rollout/rollout.js'
+import { readRouteConfig, type RouteSettings } from '../rollout/route-config.js'
+import type { DecisionCount, RequestJwtOptions, RolloutDocument } from '../types.js'
+import { createTokenVerifier } from '../token/verifier.js'
 
 /** The route's settings, put into its config by `onRoute` (Fastify copies config, symbols included). */
 const kRouteSettings = Symbol('fastify-request-jwt.route-settings')

@@ -1,11 +1,11 @@
 // Registration: the plugin's options, checked and normalised once into a frozen object. A security option is never
 // silently coerced: anything unexpected throws FST_REQUEST_JWT_INVALID_OPTION before the server can start.
-import { CLAIM_FORMATS, MODES, SCOPES, type PolicyFields } from './binding-policy.js'
-import { InvalidOptionError } from './errors.js'
-import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from './memory-replay-store.js'
-import type { ReplayStore } from './replay-store.js'
-import { loadRolloutDocument } from './rollout.js'
-import type { ErrorFormat, GetSecrets, RequestJwtOptions, RolloutDocument } from './types.js'
+import { CLAIM_FORMATS, MODES, SCOPES, type PolicyFields } from '../binding/policy.js'
+import { InvalidOptionError } from '../errors/codes.js'
+import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from '../replay/memory-store.js'
+import type { ReplayStore } from '../replay/store.js'
+import { loadRolloutDocument } from '../rollout/rollout.js'
+import type { ErrorFormat, GetSecrets, RequestJwtOptions, RolloutDocument } from '../types.js'
 
 export interface ResolvedOptions {
   readonly getSecrets: GetSecrets
