@@ -1,6 +1,6 @@
 // `npm run bench`: every configuration measured side by side in interleaved rounds (A B C ... A B C ...), then the
 // in-process micro-benchmark and the replay store's memory. Prints Markdown on stdout (progress on stderr) and writes
-// every raw number to bench/results.json.
+// every raw number to bench/results/latest.json (ignored by git; bench/README.md keeps the latest table).
 //
 //   node bench/run.js [--quick] [--duration S] [--slices N] [--rounds N] [--warmup S] [--connections N] [--out PATH]
 //                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S] [--same-process]
@@ -16,12 +16,12 @@
 // is reported too: it does not depend on whether the server, the client or another process was the bottleneck.
 //
 // --quick: a smoke test for CI (seconds, not minutes; numbers not meaningful). Writes to a temporary file unless --out
-// is given, so the committed bench/results.json is never overwritten by it.
+// is given, so the results of the last full run are never overwritten by it.
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, release, tmpdir, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -57,7 +57,7 @@ const settings = {
   warmup: Number(args.warmup ?? (quick ? 0 : 2)),
   // The machine is shared: before each measurement, wait (at most this many seconds, and 90 s a run) until other
   // processes leave the cores idle; a measurement during which they took more than OTHER_CPU_LIMIT cores is
-  // repeated up to twice and the quietest kept (all of them in results.json).
+  // repeated up to twice and the quietest kept (all of them in the results file).
   quietWait: Number(args['quiet-wait'] ?? (quick ? 0 : 10)),
   connections: Number(args.connections ?? 10),
   // A new server process for each configuration in every round (see restart); --same-process keeps the first.
@@ -67,7 +67,7 @@ const settings = {
   micro: quick ? { tokens: 2000, rounds: 2 } : { tokens: 40_000, rounds: 7 },
   memory: quick ? { entries: 50_000, rate: 1000, seconds: 80 } : { entries: 1_000_000, rate: 10_000, seconds: 120 }
 }
-const out = args.out ?? (quick ? join(tmpdir(), 'fastify-request-jwt-bench-quick.json') : join(BENCH_DIR, 'results.json'))
+const out = args.out ?? (quick ? join(tmpdir(), 'fastify-request-jwt-bench-quick.json') : join(BENCH_DIR, 'results', 'latest.json'))
 for (const name of ['duration', 'slices', 'rounds', 'connections']) {
   if (!Number.isInteger(settings[name]) || settings[name] < 1) throw new Error(`--${name} must be a whole number >= 1`)
 }
@@ -574,6 +574,7 @@ const results = {
   memory,
   targets
 }
+mkdirSync(dirname(out), { recursive: true })
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
 console.log(markdown(results))
 progress(`results written to ${out}`)
