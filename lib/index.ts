@@ -2,7 +2,9 @@
 // client makes per request, GOV.UK Notify style, with replay protection.
 import fastifyPlugin from 'fastify-plugin'
 import { requestJwtPlugin, type RequestJwtApi } from './registration/plugin.js'
-import type { RequestJwtOptions, RequestJwtRouteConfig, VerifiedRequestJwt } from './types.js'
+import type { VerifiedRequestJwt } from './guard/request-jwt.js'
+import type { RequestJwtOptions } from './registration/option-types.js'
+import type { RequestJwtRouteConfig } from './rollout/route-config.js'
 
 /**
  * The plugin. Every route of the context it is registered in needs a valid token, unless its config says
@@ -31,7 +33,15 @@ export type { RedisReplayClient } from './replay/redis-client.js'
 export type { RedisReplayStoreOptions } from './replay/redis-store.js'
 export type { ReplayStore } from './replay/store.js'
 export type { RequestJwtApi } from './registration/plugin.js'
-export type * from './types.js'
+export type { RequestJwtRouteOptions } from './binding/policy.js'
+export type { ErrorFormat } from './errors/refusal-reply.js'
+export type { DecisionCount } from './guard/decision-stats.js'
+export type { VerifiedRequestJwt } from './guard/request-jwt.js'
+export type { GetSecrets, SecretLookupContext, SecretLookupResult, SecretRecord } from './keys/lookup.js'
+export type { ReplayOptions, RequestJwtOptions } from './registration/option-types.js'
+export type { RolloutDocument, RolloutEntry } from './rollout/document.js'
+export type { RequestJwtRouteConfig } from './rollout/route-config.js'
+export type { ClaimFormat, Mode, Scope } from './rules/policy-values.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

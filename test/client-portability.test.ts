@@ -1,8 +1,8 @@
 // The client module runs in Node, browsers, Deno and edge runtimes: everything it loads, the server files it shares
-// (the request-target rule, the scope names) included, imports nothing but jose and its own files: no node:*, and
+// (lib/rules/: the header, claim and request-target rules, the scope names) included, imports nothing but jose and its own files: no node:*, and
 // no Node globals (Buffer, process) in code.
 import { test } from 'tap'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -34,5 +34,15 @@ test('the client entry loads only jose and its own files, and uses no Node globa
     const code = readFileSync(file, 'utf8').replace(/\/\*[^]*?\*\//g, '').replace(/\/\/.*$/gm, '')
     t.notMatch(code, /\bBuffer\b|\bprocess\.|\brequire\(|\b__dirname\b/, `${name}: no Node globals`)
   }
-  t.ok([...files.keys()].some(file => file.endsWith('lib/request-target.ts')), 'the request-target rule is the server\'s own')
+  for (const rule of readdirSync(join(LIB, 'rules'))) {
+    t.ok(files.has(join(LIB, 'rules', rule)), `the client checks by the server's own rules/${rule}`)
+  }
+})
+
+test('the rules shared by client and server import nothing but each other', async t => {
+  for (const rule of readdirSync(join(LIB, 'rules'))) {
+    for (const [file, specifiers] of graph(join(LIB, 'rules', rule))) {
+      for (const specifier of specifiers) t.ok(specifier.startsWith('./'), `${relative(LIB, file)}: imports ${specifier}`)
+    }
+  }
 })

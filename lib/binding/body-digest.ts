@@ -6,8 +6,9 @@
 // standard-base64 HMAC-SHA256 of the body under the API key, present only when there is a body.
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { ClaimFormat } from './policy.js'
+import type { ClaimFormat } from '../rules/policy-values.js'
 import { reject, type Refusal } from '../errors/codes.js'
+import { describeBytes, payMismatchHint } from '../rules/pay-hint.js'
 import { equalsBase64 } from './request-claim.js'
 
 /** The digest of a request's body, fed by the stream Fastify parses (see {@link BodyDigest.watch}). */
@@ -98,7 +99,7 @@ export function checkBodyClaim (claim: unknown, digest: BodyDigest | undefined, 
   }
   if (typeof claim !== 'string') return reject('FST_REQUEST_JWT_INVALID_CLAIM', 'pay must be a string')
   if (claim === sha256) return undefined
-  return reject('FST_REQUEST_JWT_BODY_MISMATCH', explainMismatch(claim, bytes))
+  return reject('FST_REQUEST_JWT_BODY_MISMATCH', payMismatchHint(claim, `the ${describeBytes(bytes)} received`))
 }
 
 /** Notify's 2016 `pay`, where the claim is present or required. */
@@ -108,17 +109,4 @@ function checkNotify2016 (claim: unknown, body: BodyDigest, bytes: number): Refu
   if (claim === undefined) return reject('FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', 'pay: the standard-base64 HMAC-SHA256 of the body under the API key')
   if (typeof claim === 'string' && equalsBase64(claim, body.digest())) return undefined
   return reject('FST_REQUEST_JWT_BODY_MISMATCH', `pay is not the HMAC-SHA256 of the ${describeBytes(bytes)} received (standard base64) under the API key`)
-}
-
-/** What a client developer should fix, from what their `pay` looks like. */
-function explainMismatch (claim: string, bytes: number): string {
-  if (/^[0-9a-fA-F]{64}$/.test(claim)) return 'pay looks like hex; send the SHA-256 as base64url without padding (43 characters)'
-  if (claim.endsWith('=')) return 'pay has "=" padding; send base64url without padding (43 characters)'
-  if (/[+/]/.test(claim)) return 'pay uses "+" or "/"; send base64url ("-" and "_") without padding'
-  if (claim.length !== 43) return `pay is ${claim.length} characters; a base64url SHA-256 has 43`
-  return `pay does not match the SHA-256 of the ${describeBytes(bytes)} received: hash the exact bytes you send`
-}
-
-function describeBytes (bytes: number): string {
-  return bytes === 1 ? '1 byte' : `${bytes} bytes`
 }

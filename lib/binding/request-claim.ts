@@ -2,7 +2,7 @@
 // plain text `"<METHOD> <request-target>"` (so a mismatch can be explained); in Notify's 2016 format it is the
 // standard-base64 HMAC-SHA256 of `"<METHOD> <path without query>"` under the API key.
 import { timingSafeEqual } from 'node:crypto'
-import type { ClaimFormat } from './policy.js'
+import type { ClaimFormat } from '../rules/policy-values.js'
 import { reject, type Refusal } from '../errors/codes.js'
 import { printable } from '../rules/printable.js'
 import { sign } from '../token/signature.js'

@@ -1,5 +1,7 @@
 // One token for one request: `{ iss, iat, jti }`, plus `req` and `pay` when a scope is asked for, signed HS256.
 import { SignJWT } from 'jose'
+import { ALGORITHM } from '../rules/header.js'
+import { isValidJti, MAX_JTI_BYTES } from '../rules/claims.js'
 import { signingKey, type Credentials } from './credentials.js'
 import { invalidArgument } from './errors.js'
 import { requestClaims, type RequestClaimOptions, type RequestDescription } from './request-claims.js'
@@ -10,11 +12,6 @@ export interface CreateTokenOptions extends RequestDescription, RequestClaimOpti
   /** The token's unique id. Default a random UUID (`crypto.randomUUID()`). */
   jti?: string
 }
-
-/** The server's limit on `jti`. */
-const MAX_JTI_BYTES = 128
-// eslint-disable-next-line no-control-regex -- control characters are exactly what the server refuses
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/
 
 /**
  * Makes a token for one request. Without a request it is a Notify-style token with a `jti`; given the request's
@@ -38,11 +35,11 @@ export async function createToken (credentials: Credentials, options: CreateToke
   const nowMs = now()
   if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) throw invalidArgument('now() must return epoch milliseconds, a finite number')
   const jti = options.jti ?? globalThis.crypto.randomUUID()
-  if (typeof jti !== 'string' || jti.length === 0 || CONTROL_CHARACTER.test(jti) || new TextEncoder().encode(jti).length > MAX_JTI_BYTES) {
+  if (!isValidJti(jti)) {
     throw invalidArgument(`jti must be a string of 1 to ${MAX_JTI_BYTES} bytes without control characters`)
   }
   const claims = await requestClaims(options, { scope: options.scope, claimFormat: options.claimFormat, secret: key })
   return new SignJWT({ iss: issuer, iat: Math.floor(nowMs / 1000), jti, ...claims })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .sign(key)
 }

@@ -1,4 +1,5 @@
 // Who signs: a service id and its secret, given directly or as a Notify-style API key.
+import { isValidIssuer, MAX_ISSUER_LENGTH } from '../rules/claims.js'
 import { parseApiKey } from './api-key.js'
 import { invalidArgument } from './errors.js'
 
@@ -17,9 +18,6 @@ export interface SigningKey {
   readonly key: Uint8Array<ArrayBuffer>
 }
 
-/** The server's limit on `iss`. */
-const MAX_ISSUER_LENGTH = 256
-
 /** The issuer and HMAC key bytes of `credentials`, checked. */
 export function signingKey (credentials: Credentials): SigningKey {
   if (credentials === null || typeof credentials !== 'object') {
@@ -33,7 +31,7 @@ export function signingKey (credentials: Credentials): SigningKey {
     return { issuer: serviceId, key: new TextEncoder().encode(secret) }
   }
   const { issuer, secret } = credentials
-  if (typeof issuer !== 'string' || issuer.length === 0 || issuer.length > MAX_ISSUER_LENGTH) {
+  if (!isValidIssuer(issuer)) {
     throw invalidArgument(`credentials.issuer must be the service id, a string of 1 to ${MAX_ISSUER_LENGTH} characters`)
   }
   let key: Uint8Array<ArrayBuffer>

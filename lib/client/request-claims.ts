@@ -4,7 +4,7 @@
 //   (unpadded) SHA-256 of the body bytes; no body hashes like an empty one.
 // - Notify's 2016 format: `req` = standard base64 HMAC-SHA256 of "<METHOD> <path without query>" under the secret,
 //   `pay` = the same HMAC of the body bytes, present only when there is a body.
-import { CLAIM_FORMATS, SCOPES, type ClaimFormat, type Scope } from '../binding/policy.js'
+import { CLAIM_FORMATS, SCOPES, type ClaimFormat, type Scope } from '../rules/policy-values.js'
 import { printable } from '../rules/printable.js'
 import { withoutQuery } from '../rules/request-target.js'
 import { bodyBytes, type SignableBody } from './body.js'

@@ -3,7 +3,9 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Refusal } from './codes.js'
-import type { ErrorFormat } from '../types.js'
+
+/** Body of an error response: Fastify's default shape, or GOV.UK Notify's v2 shape. */
+export type ErrorFormat = 'fastify' | 'notify'
 
 export interface RefusalReplyOptions {
   errorFormat: ErrorFormat

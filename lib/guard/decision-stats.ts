@@ -1,6 +1,18 @@
 // The numbers an operator watches before switching a route from report to enforce: decisions counted by route,
 // issuer, outcome and reason. Issuers are counted only once verified, so forged `iss` values cannot grow the table.
-import type { DecisionCount } from '../types.js'
+
+/** One row of `app.requestJwt.stats()`: how many requests got this outcome, for this reason, on this route, from this issuer. */
+export interface DecisionCount {
+  /** `"METHOD /url"` as registered; `"(not found)"` for requests that matched no route. */
+  route: string
+  /** The verified issuer; `null` when the token did not verify far enough to trust its `iss`. */
+  issuer: string | null
+  /** `accepted`: every check passed. `reported`: a check failed in report mode and the request went on. `rejected`: refused. */
+  outcome: 'accepted' | 'reported' | 'rejected'
+  /** `'ok'` for accepted requests, else the error code of the (first) failed check. */
+  reason: string
+  count: number
+}
 
 type Outcome = DecisionCount['outcome']
 type ByReason = Map<string, number>

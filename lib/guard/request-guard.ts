@@ -10,7 +10,8 @@
 // Report mode threads through all three: a failure it tolerates is logged and counted, and the request goes on.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Readable } from 'node:stream'
-import type { BindingPolicy, Mode } from '../binding/policy.js'
+import type { BindingPolicy } from '../binding/policy.js'
+import type { Mode } from '../rules/policy-values.js'
 import { bodyDigest, checkBodyClaim, type BodyDigest } from '../binding/body-digest.js'
 import type { DecisionStats } from './decision-stats.js'
 import { isRefusal, reject } from '../errors/codes.js'
@@ -19,9 +20,9 @@ import type { ResolvedOptions } from '../registration/options.js'
 import { sendRefusal, type AnnotatedRefusal } from '../errors/refusal-reply.js'
 import { checkReplay } from '../replay/check.js'
 import { checkRequestClaim, type RequestLine } from '../binding/request-claim.js'
+import { requestJwtOf } from './request-jwt.js'
 import type { Rollout } from '../rollout/rollout.js'
 import { NOT_FOUND_TARGET, type RouteSettings, type RouteTarget } from '../rollout/route-config.js'
-import type { Scope, VerifiedRequestJwt } from '../types.js'
 import type { TokenVerifier, VerifiedToken } from '../token/verifier.js'
 
 /** What the hooks know about a protected request, from `onRequest` on. */
@@ -205,7 +206,7 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   /** Lets the request through to the handler, counted as accepted, or reported when report mode tolerated a failure. */
   function admit (request: FastifyRequest, done: Done, state: RequestState): void {
     const token = state.token
-    if (token !== null) request.requestJwt = publicView(token, state.boundPath, state.boundBody)
+    if (token !== null) request.requestJwt = requestJwtOf(token, state.boundPath, state.boundBody)
     const issuer = token?.issuer ?? state.reported?.verifiedIssuer ?? null
     if (state.reported === undefined) stats.record(state.target.key, issuer, 'accepted', 'ok')
     else stats.record(state.target.key, issuer, 'reported', state.reported.code)
@@ -223,9 +224,4 @@ function requestLine (request: FastifyRequest, pathPrefix: string): RequestLine 
   const raw = request.raw as FastifyRequest['raw'] & { originalUrl?: string }
   const rawTarget = raw.originalUrl ?? raw.url as string
   return { method: raw.method as string, rawTarget, target: pathPrefix + rawTarget }
-}
-
-function publicView (token: VerifiedToken, boundPath: boolean, boundBody: boolean): VerifiedRequestJwt {
-  const boundTo: Scope = boundPath ? (boundBody ? 'path+body' : 'path') : (boundBody ? 'body' : 'none')
-  return { issuer: token.issuer, keyId: token.key.id, claims: token.claims, boundTo }
 }

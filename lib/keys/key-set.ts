@@ -1,7 +1,7 @@
 // Step 3b: what `getSecrets` returned, made into keys the signature check can use. A secret that must never be a
 // key (empty, missing, a PEM public key: key confusion) is dropped here, with an error in the log for the operator.
 import type { FastifyBaseLogger } from 'fastify'
-import type { SecretRecord } from '../types.js'
+import type { SecretRecord } from './lookup.js'
 
 export interface ApiKey {
   /** The record's id; `null` for a bare-string secret. */

@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { reject } from '../errors/codes.js'
 import type { KeySet, KeySetBuilder } from './key-set.js'
-import type { GetSecrets } from '../types.js'
+import type { GetSecrets } from './lookup.js'
 
 export interface SecretCacheOptions {
   getSecrets: GetSecrets

@@ -1,11 +1,15 @@
 // Registration: the plugin's options, checked and normalised once into a frozen object. A security option is never
 // silently coerced: anything unexpected throws FST_REQUEST_JWT_INVALID_OPTION before the server can start.
-import { CLAIM_FORMATS, MODES, SCOPES, type PolicyFields } from '../binding/policy.js'
+import { type RequestJwtRouteOptions } from '../binding/policy.js'
+import { CLAIM_FORMATS, MODES, SCOPES } from '../rules/policy-values.js'
 import { InvalidOptionError } from '../errors/codes.js'
 import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from '../replay/memory-store.js'
 import type { ReplayStore } from '../replay/store.js'
-import { loadRolloutDocument } from '../rollout/rollout.js'
-import type { ErrorFormat, GetSecrets, RequestJwtOptions, RolloutDocument } from '../types.js'
+import { loadRolloutDocument } from '../rollout/load.js'
+import type { ErrorFormat } from '../errors/refusal-reply.js'
+import type { GetSecrets } from '../keys/lookup.js'
+import type { RolloutDocument } from '../rollout/document.js'
+import type { RequestJwtOptions } from './option-types.js'
 
 export interface ResolvedOptions {
   readonly getSecrets: GetSecrets
@@ -23,7 +27,7 @@ export interface ResolvedOptions {
   readonly retryAfter: number
   readonly now: () => number
   /** The plugin-wide binding policy: the last level of every route's policy. */
-  readonly defaults: Readonly<Required<PolicyFields>>
+  readonly defaults: Readonly<Required<RequestJwtRouteOptions>>
   readonly pathPrefix: string
   /** The rollout document at registration (`{}` when none was given). */
   readonly rollout: RolloutDocument

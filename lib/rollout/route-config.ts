@@ -1,13 +1,17 @@
 // Route config, read once per route: `config: { requestJwt: false }` makes a route public, an object sets the
 // route's scope, mode, claim format. Bad config throws while the route is registered, never on a request.
-import { CLAIM_FORMATS, MODES, SCOPES, type PolicyFields } from '../binding/policy.js'
+import { type RequestJwtRouteOptions } from '../binding/policy.js'
+import { CLAIM_FORMATS, MODES, SCOPES } from '../rules/policy-values.js'
 import { InvalidOptionError } from '../errors/codes.js'
+
+/** Route config: `false` makes a route public; an object tunes the route. */
+export type RequestJwtRouteConfig = false | RequestJwtRouteOptions
 
 export interface RouteSettings {
   /** `true` for `requestJwt: false`: the plugin does nothing on this route. */
   readonly public: boolean
   /** The route's config in code, one level of the binding policy. */
-  readonly fields: Readonly<PolicyFields>
+  readonly fields: Readonly<RequestJwtRouteOptions>
   /** The route as the rollout sees it, for each method it serves. */
   readonly targets: ReadonlyMap<string, RouteTarget>
 }
@@ -58,7 +62,7 @@ export function readRouteConfig (value: unknown, methods: string | readonly stri
       throw new InvalidOptionError(`${where}: config.requestJwt.${name} must be one of ${choices.map(c => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(field)}`)
     }
   }
-  return { public: false, fields: Object.freeze({ ...value as PolicyFields }), targets }
+  return { public: false, fields: Object.freeze({ ...value as RequestJwtRouteOptions }), targets }
 }
 
 function routeTarget (method: string, url: string): RouteTarget {

@@ -1,0 +1,28 @@
+// One line of `explainToken`'s answer, and how it is made: each check is the server's rule (from ../rules/) with the
+// server's error code, worded for the developer who made the token.
+import { printable } from '../rules/printable.js'
+
+export interface TokenCheck {
+  /** The part of the token checked. */
+  name: 'token' | 'header' | 'iss' | 'iat' | 'exp' | 'nbf' | 'jti' | 'signature' | 'req' | 'pay'
+  /** `true`: passes. `false`: the server refuses the token (the message names the error code). `undefined`: not checked, or it depends on the route. */
+  ok: boolean | undefined
+  message: string
+}
+
+export function pass (name: TokenCheck['name'], message: string): TokenCheck {
+  return { name, ok: true, message }
+}
+
+export function fail (name: TokenCheck['name'], message: string): TokenCheck {
+  return { name, ok: false, message }
+}
+
+export function note (name: TokenCheck['name'], message: string): TokenCheck {
+  return { name, ok: undefined, message }
+}
+
+/** A claim's value as it would be written in JSON, safe to print. */
+export function show (value: unknown): string {
+  return printable(JSON.stringify(value) ?? String(value), 80)
+}

@@ -1,0 +1,85 @@
+// The checks `explainToken` runs on the token alone (and the key, when given): the header, the issuer, the time
+// claims, the jti and the signature, by the server's rules.
+import { compactVerify } from 'jose'
+import { hasExpired, isInMilliseconds, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
+import { ALGORITHM, headerViolation, MAX_KID_LENGTH } from '../rules/header.js'
+import { printable } from '../rules/printable.js'
+import { fail, note, pass, show, type TokenCheck } from './token-check.js'
+
+/** The server's default `maxTokenLength`. */
+export const DEFAULT_MAX_TOKEN_LENGTH = 8192
+
+/** A failed check when the token is longer than the server reads; nothing otherwise (the length rarely matters). */
+export function checkLength (token: string, maxLength: number): TokenCheck[] {
+  if (token.length <= maxLength) return []
+  return [fail('token', `${token.length} characters, longer than the server's ${maxLength} (FST_REQUEST_JWT_TOKEN_TOO_LARGE)`)]
+}
+
+export function checkHeader (header: Record<string, unknown>): TokenCheck {
+  const violation = headerViolation(header)
+  switch (violation?.code) {
+    case undefined:
+      return pass('header', header.kid === undefined ? `alg ${ALGORITHM}` : `alg ${ALGORITHM}, kid ${show(header.kid)}`)
+    case 'FST_REQUEST_JWT_ALGORITHM':
+      return fail('header', `alg is ${show(header.alg)}; the server accepts ${ALGORITHM} only (${violation.code})`)
+    case 'FST_REQUEST_JWT_HEADER_PARAMETER':
+      return fail('header', `header parameter "${violation.parameter}" is refused (${violation.code})`)
+    case 'FST_REQUEST_JWT_INVALID_KID':
+      return fail('header', `kid is ${show(header.kid)}; it must be a string of 1 to ${MAX_KID_LENGTH} characters (${violation.code})`)
+  }
+}
+
+export function checkIssuer (iss: unknown, keyIssuer: string | undefined): TokenCheck {
+  if (typeof iss === 'number') return fail('iss', `iss is the number ${iss}; the server compares strings: send the service id as "${iss}" (FST_REQUEST_JWT_INVALID_ISSUER)`)
+  if (!isValidIssuer(iss)) {
+    return fail('iss', `iss must be the service id, a string of 1 to ${MAX_ISSUER_LENGTH} characters (FST_REQUEST_JWT_INVALID_ISSUER)`)
+  }
+  if (keyIssuer !== undefined && keyIssuer !== iss) {
+    return fail('iss', `iss is ${show(iss)} but the key given is service ${show(keyIssuer)}'s; the server checks the signature with the keys of ${show(iss)} (FST_REQUEST_JWT_BAD_SIGNATURE)`)
+  }
+  return pass('iss', `service ${printable(iss, 80)}`)
+}
+
+export function checkIat (iat: unknown, now: number, skew: number): TokenCheck {
+  if (!isNumericDate(iat)) return fail('iat', 'iat must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_IAT)')
+  if (isInMilliseconds(iat)) return fail('iat', 'iat is in milliseconds; send whole seconds since the epoch, Math.floor(Date.now() / 1000) (FST_REQUEST_JWT_INVALID_IAT)')
+  const age = now - iat
+  const when = `${new Date(iat * 1000).toISOString()}, ${age >= 0 ? `${age} s ago` : `${-age} s in the future`}`
+  if (!outsideWindow(age, skew)) return pass('iat', `issued ${when}: inside the server's ±${skew} s window`)
+  const fix = age > 0
+    ? 'make a new token for each request, just before sending it; if it is new, your clock is slow'
+    : 'your clock is ahead of the server\'s: set it by NTP'
+  return fail('iat', `issued ${when}: outside the server's ±${skew} s window; ${fix} (FST_REQUEST_JWT_CLOCK_SKEW)`)
+}
+
+export function checkExp (exp: unknown, now: number, skew: number): TokenCheck {
+  if (!isNumericDate(exp)) return fail('exp', 'exp must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_CLAIM)')
+  if (hasExpired(exp, now, skew)) return fail('exp', `expired at ${new Date(exp * 1000).toISOString()} (FST_REQUEST_JWT_EXPIRED)`)
+  return pass('exp', `expires at ${new Date(exp * 1000).toISOString()}`)
+}
+
+export function checkNbf (nbf: unknown, now: number, skew: number): TokenCheck {
+  if (!isNumericDate(nbf)) return fail('nbf', 'nbf must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_CLAIM)')
+  if (isNotYetValid(nbf, now, skew)) return fail('nbf', `not valid before ${new Date(nbf * 1000).toISOString()} (FST_REQUEST_JWT_NOT_YET_VALID)`)
+  return pass('nbf', `valid from ${new Date(nbf * 1000).toISOString()}`)
+}
+
+export function checkJti (jti: unknown): TokenCheck {
+  if (jti === undefined) {
+    return note('jti', 'no jti: a copy of this token can be replayed within its window; services that require one refuse it (FST_REQUEST_JWT_JTI_REQUIRED)')
+  }
+  if (!isValidJti(jti)) {
+    return fail('jti', `jti must be a string of 1 to ${MAX_JTI_BYTES} bytes without control characters (FST_REQUEST_JWT_INVALID_CLAIM)`)
+  }
+  return pass('jti', `${printable(jti, 80)}: the server accepts this token once (a second use is FST_REQUEST_JWT_REPLAYED)`)
+}
+
+export async function checkSignature (token: string, key: Uint8Array<ArrayBuffer> | undefined): Promise<TokenCheck> {
+  if (key === undefined) return note('signature', 'not checked: no API key given')
+  try {
+    await compactVerify(token, key, { algorithms: [ALGORITHM] })
+    return pass('signature', 'made with this API key')
+  } catch {
+    return fail('signature', 'not made with this API key (FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_KEY_REVOKED if it was made with a revoked key)')
+  }
+}

@@ -1,0 +1,33 @@
+// The service's side of key lookup: what `getSecrets` is given and what it answers.
+import type { FastifyRequest } from 'fastify'
+
+/** One API key of a service, as the service's key store knows it. */
+export interface SecretRecord {
+  /** Stable id of the key; a token's `kid` header picks the key with this id. */
+  id: string
+  /** The shared secret, used as the HMAC-SHA256 key exactly as given (a Notify key's 36-character UUID text). */
+  secret: string | Uint8Array
+  /** A revoked key is never accepted; a token that only it verifies gets `FST_REQUEST_JWT_KEY_REVOKED`. */
+  revoked?: boolean
+}
+
+/**
+ * What `getSecrets` resolves to: the keys of the issuer, as records or bare secrets.
+ * `null`, `undefined` or an empty array mean "unknown issuer".
+ */
+export type SecretLookupResult = ReadonlyArray<SecretRecord | string> | null | undefined
+
+export interface SecretLookupContext {
+  /** Aborted when the lookup times out (`lookupTimeout`), so a database query can be cancelled. */
+  signal: AbortSignal
+}
+
+/**
+ * Finds the keys of a calling service. Called through a per-process cache: concurrent misses for one issuer share
+ * one call, and `request` is the request that caused the lookup.
+ */
+export type GetSecrets = (
+  issuer: string,
+  request: FastifyRequest,
+  context: SecretLookupContext
+) => Promise<SecretLookupResult> | SecretLookupResult

@@ -1,0 +1,54 @@
+// The plugin's options, as a service writes them; options.ts checks and normalises them.
+import type { ErrorFormat } from '../errors/refusal-reply.js'
+import type { GetSecrets } from '../keys/lookup.js'
+import type { ReplayStore } from '../replay/store.js'
+import type { RolloutDocument } from '../rollout/document.js'
+import type { ClaimFormat, Mode, Scope } from '../rules/policy-values.js'
+
+export interface ReplayOptions {
+  /** Reject tokens without a `jti` (today's Notify clients send none). Default `false`. */
+  requireJti?: boolean
+  /** Where seen `jti`s are kept. Default: an in-memory store of `maxEntries` entries. */
+  store?: ReplayStore
+  /** Capacity of the default in-memory store. Default 1,000,000. */
+  maxEntries?: number
+}
+
+export interface RequestJwtOptions {
+  /** Looks up the keys of an issuer (the token's `iss`). Required. */
+  getSecrets: GetSecrets
+  /** Accepted distance between `iat` and server time, in seconds, both directions, boundaries inclusive. Default 30. */
+  clockSkew?: number
+  /** How long looked-up keys are cached per process, in seconds. Default 2 (as Notify). */
+  secretCacheTtl?: number
+  /** How long an unknown issuer is remembered as unknown, in seconds. Default 2. */
+  unknownIssuerCacheTtl?: number
+  /** How many issuers the secret cache holds at most (least recently used go first). Default 10,000. */
+  secretCacheMaxEntries?: number
+  /** How long a `getSecrets` call may take before the request gets a 503, in seconds. Default 5. */
+  lookupTimeout?: number
+  /** Replay protection. `false` turns it off. Default `{ requireJti: false }` with an in-memory store. */
+  replay?: ReplayOptions | false
+  /** Shape of error bodies. Default `'fastify'`. */
+  errorFormat?: ErrorFormat
+  /** Longest token accepted, in characters; longer ones are refused before decoding. Default 8192. */
+  maxTokenLength?: number
+  /** What to do with secrets shorter than 32 bytes: log a warning once and use them, or refuse them. Default `'warn'`. */
+  weakSecrets?: 'warn' | 'reject'
+  /** `Retry-After` sent with 503 responses, in seconds. Default 1. */
+  retryAfter?: number
+  /** The clock, in milliseconds since the epoch. Default `Date.now`; tests pass a fake one. */
+  now?: () => number
+  /** Default scope of every route: what a token must be bound to. Default `'none'`. */
+  scope?: Scope
+  /** Default mode. `'report'` makes the whole plugin a dry run: nothing is refused, everything is logged and counted. Default `'enforce'`. */
+  mode?: Mode
+  /** How `req` and `pay` are made. Default `'standard'`. */
+  claimFormat?: ClaimFormat
+  /** Accept a `Content-Encoding` other than identity on body-bound routes (the digest covers the bytes on the wire). Default `false`. */
+  allowContentEncoding?: boolean
+  /** The path prefix a proxy in front strips, e.g. `'/notify'`: `req` names the path the client sent, with it. Default `''`. */
+  pathPrefix?: string
+  /** The rollout document, or the path of a JSON file holding it. Default: the file named by `REQUEST_JWT_ROLLOUT`, if set. */
+  rollout?: RolloutDocument | string
+}

@@ -1,0 +1,64 @@
+// The rollout document's JSON Schema, checked with Ajv: an invalid document is refused whole, and the message names
+// the bad field.
+import { Ajv, type ErrorObject } from 'ajv'
+import { InvalidOptionError } from '../errors/codes.js'
+import { CLAIM_FORMATS, MODES, SCOPES } from '../rules/policy-values.js'
+import type { RolloutDocument } from './document.js'
+
+const entrySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    scope: { enum: SCOPES },
+    mode: { enum: MODES },
+    claimFormat: { enum: CLAIM_FORMATS }
+  }
+}
+
+const rolloutSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    default: entrySchema,
+    routes: {
+      type: 'object',
+      // Keys as registered: an upper-case method, one space, the route's URL pattern.
+      propertyNames: { pattern: '^[A-Z]+ /\\S*$' },
+      additionalProperties: entrySchema
+    },
+    issuers: {
+      type: 'object',
+      propertyNames: { minLength: 1 },
+      additionalProperties: entrySchema
+    }
+  }
+}
+
+const validateDocument = new Ajv({ allErrors: false, strict: true }).compile<RolloutDocument>(rolloutSchema)
+
+/** Checks `document` against the schema; throws `FST_REQUEST_JWT_INVALID_OPTION` naming the bad field. */
+export function checkRolloutDocument (document: unknown, source: string): RolloutDocument {
+  if (validateDocument(document)) return document
+  const error = (validateDocument.errors as ErrorObject[])[0] as ErrorObject
+  throw new InvalidOptionError(`${source}: ${describeError(error)}`)
+}
+
+function describeError (error: ErrorObject): string {
+  const field = `rollout${error.instancePath.split('/').slice(1).map(decodePointer).map(segment => `[${JSON.stringify(segment)}]`).join('')}`
+  if (error.propertyName !== undefined) {
+    return `${field} has a key ${JSON.stringify(error.propertyName)} that is not allowed ` +
+      '(route keys are "METHOD /url" as registered, issuer keys are non-empty)'
+  }
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${field} has an unknown field ${JSON.stringify(error.params.additionalProperty)}`
+    case 'enum':
+      return `${field} must be one of ${(error.params.allowedValues as string[]).map(v => JSON.stringify(v)).join(', ')}`
+    default:
+      return `${field} ${error.message as string}`
+  }
+}
+
+function decodePointer (segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~')
+}

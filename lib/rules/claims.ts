@@ -1,0 +1,50 @@
+// What the claims of a token must be, as the server checks them and the client helpers explain them. Time is in
+// whole seconds since the epoch, as Notify counts it.
+import { hasControlCharacter } from './printable.js'
+
+export const MAX_ISSUER_LENGTH = 256
+export const MAX_JTI_BYTES = 128
+/** An `iat` this large is milliseconds, not seconds (it would be the year 5138). */
+export const IAT_MILLISECONDS_THRESHOLD = 1e11
+
+/** An `iss` names a service: a non-empty string. Numbers are not converted: `123` and `"123"` are not the same service. */
+export function isValidIssuer (iss: unknown): iss is string {
+  return typeof iss === 'string' && iss.length > 0 && iss.length <= MAX_ISSUER_LENGTH
+}
+
+/** A `jti` is a string of 1 to 128 UTF-8 bytes without control characters (it becomes a store key and a log field). */
+export function isValidJti (jti: unknown): jti is string {
+  if (typeof jti !== 'string' || jti.length === 0 || hasControlCharacter(jti)) return false
+  // Each UTF-16 unit is at most 3 UTF-8 bytes: only a long jti needs encoding to be measured.
+  return jti.length * 3 <= MAX_JTI_BYTES || new TextEncoder().encode(jti).length <= MAX_JTI_BYTES
+}
+
+/** A NumericDate (RFC 7519): a finite number of seconds. */
+export function isNumericDate (value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value)
+}
+
+/** An `iat` is the time the token was made: a NumericDate in seconds (see isInMilliseconds). */
+export function isIssuedAt (iat: unknown): iat is number {
+  return isNumericDate(iat) && !isInMilliseconds(iat)
+}
+
+/** The usual mistake with `iat`: a JavaScript `Date.now()`, in milliseconds. */
+export function isInMilliseconds (time: number): boolean {
+  return time >= IAT_MILLISECONDS_THRESHOLD
+}
+
+/** Whether a token made `age` seconds ago (negative: in the future) is outside a window of `skew` seconds. */
+export function outsideWindow (age: number, skew: number): boolean {
+  return age > skew || -age > skew
+}
+
+/** Whether `exp` has passed at second `now`, with `skew` seconds of leeway. */
+export function hasExpired (exp: number, now: number, skew: number): boolean {
+  return now - skew >= exp
+}
+
+/** Whether `nbf` is still ahead at second `now`, with `skew` seconds of leeway. */
+export function isNotYetValid (nbf: number, now: number, skew: number): boolean {
+  return now + skew < nbf
+}

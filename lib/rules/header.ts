@@ -1,0 +1,35 @@
+// What the JOSE header of a token may hold. The algorithm is pinned to HS256 whatever the token says, and the
+// parameters that make a verifier fetch keys, trust embedded keys or change how the payload is read are refused.
+// The server refuses a token for these; the client helpers explain it.
+
+/** The one algorithm accepted. */
+export const ALGORITHM = 'HS256'
+
+/** Parameters that point at or embed keys (never fetched, never trusted) or change processing (`crit`, `b64`, `zip`). */
+export const REFUSED_HEADER_PARAMETERS = ['crit', 'jku', 'jwk', 'x5u', 'x5c', 'b64', 'zip'] as const
+
+export const MAX_KID_LENGTH = 128
+
+/** Why a header is refused, by the server's error code. */
+export type HeaderViolation =
+  | { readonly code: 'FST_REQUEST_JWT_ALGORITHM' }
+  | { readonly code: 'FST_REQUEST_JWT_HEADER_PARAMETER', readonly parameter: string }
+  | { readonly code: 'FST_REQUEST_JWT_INVALID_KID' }
+
+const WRONG_ALGORITHM: HeaderViolation = Object.freeze({ code: 'FST_REQUEST_JWT_ALGORITHM' })
+const INVALID_KID: HeaderViolation = Object.freeze({ code: 'FST_REQUEST_JWT_INVALID_KID' })
+
+/** The first rule `header` breaks, in the server's order, or `undefined` when it is accepted. */
+export function headerViolation (header: Readonly<Record<string, unknown>>): HeaderViolation | undefined {
+  if (header.alg !== ALGORITHM) return WRONG_ALGORITHM
+  for (const parameter of REFUSED_HEADER_PARAMETERS) {
+    if (Object.hasOwn(header, parameter)) return { code: 'FST_REQUEST_JWT_HEADER_PARAMETER', parameter }
+  }
+  if (Object.hasOwn(header, 'kid') && !isValidKid(header.kid)) return INVALID_KID
+  return undefined
+}
+
+/** A `kid` names a key: a string of 1 to 128 characters. */
+export function isValidKid (kid: unknown): kid is string {
+  return typeof kid === 'string' && kid.length > 0 && kid.length <= MAX_KID_LENGTH
+}
