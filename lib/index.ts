@@ -24,7 +24,8 @@ export { requestJwt as fastifyRequestJwt }
 export default requestJwt
 
 export { codes, InvalidOptionError } from './errors/codes.js'
-export type { RequestJwtError, RequestJwtErrorCode } from './errors/codes.js'
+export type { RequestJwtErrorCode } from './errors/codes.js'
+export type { RequestJwtError } from './errors/refusal.js'
 export { memoryReplayStore, MemoryReplayStore } from './replay/memory-store.js'
 export type { MemoryReplayStoreOptions } from './replay/memory-store.js'
 export { ReplayStoreFullError } from './replay/store.js'

@@ -15,7 +15,7 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { codes, memoryReplayStore, redisReplayStore, type ReplayStore, type RequestJwtErrorCode } from '../lib/index.js'
-import { reject } from '../lib/errors/codes.js'
+import { reject } from '../lib/errors/refusal.js'
 import { buildApp, fakeClock, testKeys } from './helpers/app.js'
 import { connectRedis, deleteKeysAtTeardown, randomPrefix, REDIS_URL, redisSkipReason } from './helpers/redis.js'
 import { b64url, bearer, hs256, makeToken, NOW_S, OTHER_SECRET, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
@@ -96,7 +96,7 @@ let jtiCounter = 0
 const freshToken = (claims: Record<string, unknown> = {}) =>
   makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, jti: `fuzz-${jtiCounter++}`, ...claims } })
 
-t.test('H60 arbitrary Authorization header values are never accepted and never give a 5xx', async t => {
+t.test('arbitrary Authorization header values are never accepted and never give a 5xx (H60)', async t => {
   const app = await fuzzApp(t)
   const value = fc.oneof(
     headerText(200),
@@ -112,7 +112,7 @@ t.test('H60 arbitrary Authorization header values are never accepted and never g
   t.equal(app.handled(), 0, 'the handler never ran')
 })
 
-t.test('H60 token-shaped garbage (any JSON header and payload, any signature bytes) is never accepted, never a 5xx', async t => {
+t.test('token-shaped garbage (any JSON header and payload, any signature bytes) is never accepted, never a 5xx (H60)', async t => {
   const app = await fuzzApp(t)
   const header = fc.oneof(fc.constant({ typ: 'JWT', alg: 'HS256' }), fc.jsonValue({ maxDepth: 2 }))
   const payload = fc.oneof(fc.record({ iss: fc.constant(SERVICE_ID), iat: fc.constant(NOW_S) }), fc.jsonValue({ maxDepth: 3 }))
@@ -126,7 +126,7 @@ t.test('H60 token-shaped garbage (any JSON header and payload, any signature byt
   t.equal(app.handled(), 0)
 })
 
-t.test('H60 arbitrary headers and claims signed with the real key never give a 5xx; accepted ones satisfy the rules', async t => {
+t.test('arbitrary headers and claims signed with the real key never give a 5xx; accepted ones satisfy the rules (H60)', async t => {
   const app = await fuzzApp(t)
   const value = fc.oneof(
     fc.jsonValue({ maxDepth: 2 }),
@@ -213,7 +213,7 @@ function mutate (token: string, m: Mutation): string | undefined {
   }
 }
 
-t.test('H60 single mutations of valid tokens are never accepted, never a 5xx, and leave the genuine jti unused', async t => {
+t.test('single mutations of valid tokens are never accepted, never a 5xx, and leave the genuine jti unused (H60)', async t => {
   const app = await fuzzApp(t)
   await fc.assert(fc.asyncProperty(extraClaims, mutation, async (claims, m) => {
     const genuine = freshToken(claims)
@@ -286,12 +286,12 @@ async function roundTrip (t: Test, name: string, numRuns: number, store: () => R
   t.pass(`${name}: ${numRuns} tokens accepted exactly once`)
 }
 
-t.test('H61 a token for arbitrary claims, issuer, jti, method, path, query and body is accepted exactly once (memory store)', async t => {
+t.test('a token for arbitrary claims, issuer, jti, method, path, query and body is accepted exactly once (memory store) (H61)', async t => {
   const clock = fakeClock()
   await roundTrip(t, 'memory store', RUNS, () => memoryReplayStore({ now: clock.now }))
 })
 
-t.test('H61 the same round trip with the Redis store', { skip: redisSkip }, async t => {
+t.test('the same round trip with the Redis store (H61)', { skip: redisSkip }, async t => {
   const client = await connectRedis(t, REDIS_URL, { enableAutoPipelining: true })
   const base = randomPrefix()
   deleteKeysAtTeardown(t, REDIS_URL, base)
@@ -299,7 +299,7 @@ t.test('H61 the same round trip with the Redis store', { skip: redisSkip }, asyn
   await roundTrip(t, 'Redis store', Math.ceil(RUNS / 4), () => redisReplayStore({ client, prefix: `${base}${run++}:` }))
 })
 
-t.test('H62 unknown issuer, bad signature and replay get the same response shape; the body is only the documented reason', async t => {
+t.test('unknown issuer, bad signature and replay get the same response shape; the body is only the documented reason (H62)', async t => {
   const KNOWN_PREFIX = 'known-'
   const apps = await Promise.all((['fastify', 'notify'] as const).map(async errorFormat => {
     const test = await buildApp({
@@ -349,7 +349,7 @@ t.test('H62 unknown issuer, bad signature and replay get the same response shape
   t.pass(`${Math.ceil(RUNS / 2)} runs in each error format: the same shape, and nothing but the documented reason`)
 })
 
-t.test('H63 the leak check finds a secret or a token when one is there (so its silence means something)', async t => {
+t.test('the leak check finds a secret or a token when one is there (so its silence means something) (H63)', async t => {
   const token = freshToken()
   const sent = new SentTokens()
   sent.add(token)
@@ -363,7 +363,7 @@ t.test('H63 the leak check finds a secret or a token when one is there (so its s
   t.equal(hs256('a.b', SECRET).length, 43, 'HS256 signatures are 43 characters: the length the check looks for')
 })
 
-t.test('H63 across every property run: no log line holds a secret', async t => {
+t.test('across every property run: no log line holds a secret (H63)', async t => {
   const lines = allLogs.flat()
   t.ok(lines.length > RUNS, `${lines.length} log lines captured`)
   t.same(lines.filter(line => TEST_SECRETS.some(secret => line.includes(secret))), [])

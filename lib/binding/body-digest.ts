@@ -1,15 +1,10 @@
-// Step 5c: the `pay` claim, binding a token to the body. The digest is computed while the body streams in: a
+// Step 5c: the body's digest, for the `pay` claim (body-claim.ts). It is computed while the body streams in: a
 // `preParsing` hook listens to the body stream Fastify parses and hashes each chunk on its way to the parser, so it
 // works with every content-type parser, keeps no second copy of the body, and leaves the body limit (413), the
 // Content-Length check and a client that goes away mid-body (400) to Fastify, as without the plugin.
-// Standard format: `pay` = base64url (no padding) of SHA-256 over the raw body bytes. Notify's 2016 format: the
-// standard-base64 HMAC-SHA256 of the body under the API key, present only when there is a body.
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { ClaimFormat } from '../rules/policy-values.js'
-import { reject, type Refusal } from '../errors/codes.js'
-import { describeBytes, payMismatchHint } from '../rules/pay-hint.js'
-import { equalsBase64 } from './request-claim.js'
 
 /** The digest of a request's body, fed by the stream Fastify parses (see {@link BodyDigest.watch}). */
 export class BodyDigest {
@@ -82,31 +77,4 @@ function readsNoBody (method: string, headers: Record<string, string | string[] 
 /** The digest for `format` (the HMAC of Notify's 2016 format is keyed with the API key). */
 export function bodyDigest (format: ClaimFormat, key: Buffer): BodyDigest {
   return new BodyDigest(format === 'standard' ? createHash('sha256') : createHmac('sha256', key))
-}
-
-/**
- * Checks the token's `pay` claim against the body's `digest`, which exists whenever the claim is present or required.
- * Returns `undefined` when it matches, or is absent and not required; else the refusal.
- */
-export function checkBodyClaim (claim: unknown, digest: BodyDigest | undefined, format: ClaimFormat, required: boolean): Refusal | undefined {
-  if (claim === undefined && !required) return undefined
-  const body = digest as BodyDigest
-  const bytes = body.receivedBytes
-  if (format === 'notify-2016') return checkNotify2016(claim, body, bytes)
-  const sha256 = body.digest().toString('base64url')
-  if (claim === undefined) {
-    return reject('FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', `pay: the base64url SHA-256 of the exact body bytes (${describeBytes(bytes)} received)`)
-  }
-  if (typeof claim !== 'string') return reject('FST_REQUEST_JWT_INVALID_CLAIM', 'pay must be a string')
-  if (claim === sha256) return undefined
-  return reject('FST_REQUEST_JWT_BODY_MISMATCH', payMismatchHint(claim, `the ${describeBytes(bytes)} received`))
-}
-
-/** Notify's 2016 `pay`, where the claim is present or required. */
-function checkNotify2016 (claim: unknown, body: BodyDigest, bytes: number): Refusal | undefined {
-  // Notify's 2016 clients sent `pay` only with a body.
-  if (bytes === 0) return claim === undefined ? undefined : reject('FST_REQUEST_JWT_UNEXPECTED_PAYLOAD')
-  if (claim === undefined) return reject('FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', 'pay: the standard-base64 HMAC-SHA256 of the body under the API key')
-  if (typeof claim === 'string' && equalsBase64(claim, body.digest())) return undefined
-  return reject('FST_REQUEST_JWT_BODY_MISMATCH', `pay is not the HMAC-SHA256 of the ${describeBytes(bytes)} received (standard base64) under the API key`)
 }

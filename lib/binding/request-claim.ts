@@ -3,7 +3,7 @@
 // standard-base64 HMAC-SHA256 of `"<METHOD> <path without query>"` under the API key.
 import { timingSafeEqual } from 'node:crypto'
 import type { ClaimFormat } from '../rules/policy-values.js'
-import { reject, type Refusal } from '../errors/codes.js'
+import { reject } from '../errors/refusal.js'
 import { printable } from '../rules/printable.js'
 import { sign } from '../token/signature.js'
 import { ambiguityOf, withoutQuery } from '../rules/request-target.js'
@@ -18,26 +18,26 @@ export interface RequestLine {
 
 /**
  * Checks the token's `req` claim against the request, when the claim is present or the route's scope asks for it
- * (the caller skips the rest). Returns `undefined` when it matches, else the refusal.
+ * (the caller skips the rest). Throws the refusal when it does not match.
  */
-export function checkRequestClaim (claim: unknown, request: RequestLine, format: ClaimFormat, key: Buffer): Refusal | undefined {
+export function checkRequestClaim (claim: unknown, request: RequestLine, format: ClaimFormat, key: Buffer): void {
   const ambiguity = ambiguityOf(request.rawTarget)
-  if (ambiguity !== undefined) return reject('FST_REQUEST_JWT_AMBIGUOUS_PATH', ambiguity)
+  if (ambiguity !== undefined) throw reject('FST_REQUEST_JWT_AMBIGUOUS_PATH', ambiguity)
   const expected = format === 'standard'
     ? `${request.method} ${request.target}`
     : `${request.method} ${withoutQuery(request.target)}`
   if (claim === undefined) {
-    return format === 'standard'
+    throw format === 'standard'
       ? reject('FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED', `req: ${JSON.stringify(expected)}`)
       : reject('FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED', `req: the standard-base64 HMAC-SHA256 of ${JSON.stringify(expected)} under the API key`)
   }
-  if (typeof claim !== 'string') return reject('FST_REQUEST_JWT_INVALID_CLAIM', 'req must be a string')
+  if (typeof claim !== 'string') throw reject('FST_REQUEST_JWT_INVALID_CLAIM', 'req must be a string')
   if (format === 'standard') {
-    if (claim === expected) return undefined
-    return reject('FST_REQUEST_JWT_REQUEST_MISMATCH', `token is scoped to ${printable(claim)} but the request is ${printable(expected)}`)
+    if (claim === expected) return
+    throw reject('FST_REQUEST_JWT_REQUEST_MISMATCH', `token is scoped to ${printable(claim)} but the request is ${printable(expected)}`)
   }
-  if (equalsBase64(claim, sign(key, expected))) return undefined
-  return reject('FST_REQUEST_JWT_REQUEST_MISMATCH', `req is not the HMAC-SHA256 of ${printable(expected)} (standard base64) under the API key`)
+  if (equalsBase64(claim, sign(key, expected))) return
+  throw reject('FST_REQUEST_JWT_REQUEST_MISMATCH', `req is not the HMAC-SHA256 of ${printable(expected)} (standard base64) under the API key`)
 }
 
 /** Whether `claim` is the canonical standard base64 of `expected` (an HMAC, so compared in constant time). */

@@ -1,16 +1,17 @@
-// Every reason a request can be refused, one `@fastify/error` code each. The README's error table is this file.
+// Every reason a request can be refused, one `@fastify/error` code each. The README's error table is this file;
+// refusal.ts makes the errors.
 // `notify` is GOV.UK Notify's message for the same failure, sent with `errorFormat: 'notify'`; where Notify has no
 // such check, the plugin's own message is sent in Notify's body shape.
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
 
-interface ErrorSpec {
+export interface ErrorSpec {
   status: 400 | 401 | 403 | 415 | 500 | 503
   message: string
   /** Notify's message, when it differs; a function when it depends on the error's arguments. */
   notify?: string | ((...args: any[]) => string)
 }
 
-const specs = {
+export const specs = {
   // 401: nothing usable in the Authorization header
   FST_REQUEST_JWT_NO_AUTHORIZATION: {
     status: 401,
@@ -164,9 +165,6 @@ const specs = {
 
 export type RequestJwtErrorCode = keyof typeof specs
 
-/** A refusal: a `FastifyError` with a stable `code` and HTTP `statusCode`. */
-export type RequestJwtError = ReturnType<FastifyErrorConstructor<{ code: RequestJwtErrorCode, statusCode: number }>>
-
 type Codes = { [C in RequestJwtErrorCode]: FastifyErrorConstructor<{ code: C, statusCode: number }> }
 
 /** Error constructors by code, for `instanceof` checks and tests: `err instanceof codes.FST_REQUEST_JWT_REPLAYED`. */
@@ -176,19 +174,3 @@ export const codes = Object.freeze(Object.fromEntries(
 
 /** Raised at registration for a bad plugin option or route config; never sent to a client. */
 export const InvalidOptionError = createError('FST_REQUEST_JWT_INVALID_OPTION', 'fastify-request-jwt: %s', 500, TypeError)
-
-/** A refusal as the plugin raises it: the error, plus Notify's wording of it. */
-export type Refusal = RequestJwtError & { notifyMessage: string }
-
-/** Makes the refusal for `code`, with `args` filling the message's `%s` in order. */
-export function reject (code: RequestJwtErrorCode, ...args: unknown[]): Refusal {
-  const err = new codes[code](...args) as Refusal
-  const notify = (specs[code] as ErrorSpec).notify
-  err.notifyMessage = notify === undefined ? err.message : typeof notify === 'string' ? notify : notify(...args)
-  return err
-}
-
-/** Whether `err` is one of the plugin's refusals (and not, say, a bug that must become a 500). */
-export function isRefusal (err: unknown): err is Refusal {
-  return typeof (err as Refusal | null)?.notifyMessage === 'string'
-}

@@ -2,7 +2,7 @@
 // and the single log line do not depend on it), in Fastify's or GOV.UK Notify's error shape.
 import { STATUS_CODES } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Refusal } from './codes.js'
+import type { RequestJwtError } from './refusal.js'
 
 /** Body of an error response: Fastify's default shape, or GOV.UK Notify's v2 shape. */
 export type ErrorFormat = 'fastify' | 'notify'
@@ -12,10 +12,7 @@ export interface RefusalReplyOptions {
   retryAfter: number
 }
 
-/** A refusal, annotated on its way up with the issuer the token named, and the issuer once its signature passed. */
-export type AnnotatedRefusal = Refusal & { issuer?: string, verifiedIssuer?: string }
-
-export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: AnnotatedRefusal, options: RefusalReplyOptions): void {
+export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: RequestJwtError, options: RefusalReplyOptions): void {
   const status = err.statusCode
   // Never the token, a secret or a claim other than the issuer: only the reason code and who claimed to call.
   const details = { requestJwt: { code: err.code, issuer: err.issuer }, err: err.cause }

@@ -1,8 +1,8 @@
 // The per-request flow, in three hooks, data flowing one way: header -> token -> key -> claims -> binding ->
-// replay -> handler.
+// replay -> handler. Every step reports a refusal the same way (errors/refusal.ts): it throws, or its promise rejects.
 //
-// - `onRequest` runs the checks that need no body (header, token, keys, signature, time, and the `req` binding), so
-//   a request without a valid token is refused before its body is read.
+// - `onRequest` runs the checks that need no body (token, keys, signature, time, the `req` binding, the content
+//   encoding), so a request without a valid token is refused before its body is read.
 // - `preParsing` hashes the body as it streams in, on the requests whose token or route binds the body.
 // - `preHandler` runs what must come last: the `pay` binding, then the replay check, which uses up the token's jti
 //   only once every other check (and the body) has passed; then it sets `request.requestJwt` for the handler.
@@ -10,46 +10,30 @@
 // Report mode threads through all three: a failure it tolerates is logged and counted, and the request goes on.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Readable } from 'node:stream'
-import type { BindingPolicy } from '../binding/policy.js'
-import type { Mode } from '../rules/policy-values.js'
-import { bodyDigest, checkBodyClaim, type BodyDigest } from '../binding/body-digest.js'
-import type { DecisionStats } from './decision-stats.js'
-import { isRefusal, reject } from '../errors/codes.js'
-import { printable } from '../rules/printable.js'
-import type { ResolvedOptions } from '../registration/options.js'
-import { sendRefusal, type AnnotatedRefusal } from '../errors/refusal-reply.js'
-import { checkReplay } from '../replay/check.js'
-import { checkRequestClaim, type RequestLine } from '../binding/request-claim.js'
-import { requestJwtOf } from './request-jwt.js'
+import { checkBodyClaim } from '../binding/body-claim.js'
+import { bodyDigest, type BodyDigest } from '../binding/body-digest.js'
+import { checkContentEncoding } from '../binding/content-encoding.js'
+import { checkRequestClaim } from '../binding/request-claim.js'
+import { sendRefusal, type RefusalReplyOptions } from '../errors/refusal-reply.js'
+import { isRefusal, reject } from '../errors/refusal.js'
+import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
 import type { Rollout } from '../rollout/rollout.js'
-import { NOT_FOUND_TARGET, type RouteSettings, type RouteTarget } from '../rollout/route-config.js'
+import type { RouteSettings } from '../rollout/route-config.js'
 import type { TokenVerifier, VerifiedToken } from '../token/verifier.js'
+import type { DecisionStats } from './decision-stats.js'
+import { requestJwtOf } from './request-jwt.js'
+import { LET_THROUGH, openState, type RequestState } from './request-state.js'
+import { requestLine } from './request-line.js'
+import { runStep, thrownBy } from './step.js'
+import { warnUnbindableOnce } from './unbindable-body.js'
 
-/** What the hooks know about a protected request, from `onRequest` on. */
-const kState = Symbol('fastify-request-jwt.state')
-
-interface RequestState {
-  readonly target: RouteTarget
-  /** The rollout as it was when the request arrived: one request sees one document. */
-  readonly rollout: Rollout
-  readonly authMode: Mode
-  readonly route: RouteSettings
-  /** `null` until verified, and in a dry run once a check failed (the request goes on, unauthenticated). */
-  token: VerifiedToken | null
-  policy: BindingPolicy | undefined
-  boundPath: boolean
-  boundBody: boolean
-  digest: BodyDigest | undefined
-  /** The first failure let through in report mode. */
-  reported: AnnotatedRefusal | undefined
-}
-
-interface GuardedRequest extends FastifyRequest {
-  [kState]: RequestState | null
+/** What the guard needs of the plugin's options. */
+export interface GuardSettings extends RefusalReplyOptions, ReplayCheckOptions {
+  readonly pathPrefix: string
 }
 
 export interface RequestGuardOptions {
-  options: ResolvedOptions
+  settings: GuardSettings
   verifier: TokenVerifier
   stats: DecisionStats
   /** The rollout in force now. */
@@ -61,103 +45,89 @@ export interface RequestGuardOptions {
 type Done = HookHandlerDoneFunction
 type StoppableRequest = Parameters<BodyDigest['stop']>[0]
 
-/** The hooks that guard every route of a context, and the request decorator they need. */
-export function createRequestGuard ({ options, verifier, stats, rollout, settingsOf }: RequestGuardOptions) {
-  /** Routes whose unbindable body has been logged. */
-  const routesWarned = new WeakSet<RouteSettings>()
+/** What the request's state is stored under. */
+const kState = Symbol('fastify-request-jwt.state')
 
+interface GuardedRequest extends FastifyRequest {
+  [kState]: RequestState | null
+}
+
+/** The hooks that guard every route of a context, and the request decorator they need. */
+export function createRequestGuard ({ settings, verifier, stats, rollout, settingsOf }: RequestGuardOptions) {
   /**
    * Whether report mode lets a failed check through (logging it, for the statistics). In a dry run (authentication in
    * report mode) every failure is let through and the request goes on unauthenticated. Otherwise only a missing
    * binding may be, when the binding's mode is `report`: a binding that is present and wrong never is.
    */
-  function tolerated (request: FastifyRequest, state: RequestState, err: unknown, missingBinding = false): boolean {
+  function tolerated (request: FastifyRequest, state: RequestState, err: unknown, missingBinding: boolean): boolean {
     if (!isRefusal(err)) return false
-    const refusal = err as AnnotatedRefusal
-    if (state.token !== null) refusal.verifiedIssuer ??= state.token.issuer
+    if (state.standing.status === 'verified') err.verifiedIssuer ??= state.standing.token.issuer
     if (state.authMode === 'report') {
-      state.token = null
+      state.standing = LET_THROUGH
     } else if (!missingBinding || state.policy?.mode !== 'report') {
       return false
     }
-    state.reported ??= refusal
-    request.log.info({ requestJwt: { code: refusal.code, issuer: refusal.issuer, mode: 'report' } },
+    state.reported ??= err
+    request.log.info({ requestJwt: { code: err.code, issuer: err.issuer, mode: 'report' } },
       'fastify-request-jwt: request would be refused (report mode)')
     return true
   }
 
-  /** Refuses the request. Anything that is not a refusal is a bug or a broken dependency: a 500, never a pass. */
-  function refuse (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, err: unknown): void {
-    if (!isRefusal(err)) return done(err as Error)
-    const refusal = err as AnnotatedRefusal
+  /**
+   * A step failed with `err`. Returns false when report mode tolerates a missing binding (the next check runs);
+   * otherwise ends this hook: the request is refused, or, in a dry run, `letThrough` lets it go on unauthenticated.
+   * Anything that is not a refusal is a bug or a broken dependency: a 500, never a pass.
+   */
+  function stops (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, err: unknown,
+    missingBinding: boolean, letThrough: () => void): boolean {
+    if (tolerated(request, state, err, missingBinding)) {
+      if (state.standing !== LET_THROUGH) return false
+      letThrough()
+      return true
+    }
+    if (!isRefusal(err)) {
+      done(err as Error)
+      return true
+    }
     // `tolerated` ran first and recorded the issuer if the token had verified.
-    stats.record(state.target.key, refusal.verifiedIssuer ?? null, 'rejected', refusal.code)
-    sendRefusal(request, reply, refusal, options)
-  }
-
-  /** Refuses the request and returns true, or returns false when report mode lets it go on. */
-  function halts (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, err: unknown, missingBinding = false): boolean {
-    if (tolerated(request, state, err, missingBinding)) return false
-    refuse(request, reply, done, state, err)
+    stats.record(state.target.key, err.verifiedIssuer ?? null, 'rejected', err.code)
+    sendRefusal(request, reply, err, settings)
     return true
   }
 
   function onRequest (request: FastifyRequest, reply: FastifyReply, done: Done): void {
-    let state: RequestState | null = null
-    let verified: VerifiedToken | Promise<VerifiedToken>
+    let state: RequestState | null
     try {
-      const route = settingsOf(request)
-      if (route.public) return done()
-      const snapshot = rollout()
-      const target = route.targets.get(request.method) ?? NOT_FOUND_TARGET
-      state = {
-        target,
-        rollout: snapshot,
-        authMode: snapshot.authModeFor(target, route.fields),
-        route,
-        token: null,
-        policy: undefined,
-        boundPath: false,
-        boundBody: false,
-        digest: undefined,
-        reported: undefined
-      }
-      ;(request as GuardedRequest)[kState] = state
-      verified = verifier.verify(request)
+      state = openState(request, settingsOf(request), rollout())
     } catch (err) {
-      // Without state, the route's config itself was bad (read late, see settingsOf): a 500, never a pass.
-      if (state === null) return done(err as Error)
-      if (!halts(request, reply, done, state, err)) done()
-      return
+      // The route's config itself was bad (read late, see settingsOf): a 500, never a pass.
+      return done(err as Error)
     }
+    ;(request as GuardedRequest)[kState] = state
+    if (state === null) return done() // a public route
     const current = state
-    if (verified instanceof Promise) {
-      verified.then(token => bindRequestLine(request, reply, done, current, token),
-        (err: unknown) => { if (!halts(request, reply, done, current, err)) done() })
-    } else {
-      bindRequestLine(request, reply, done, current, verified)
-    }
+    runStep(() => verifier.verify(request),
+      token => {
+        current.standing = { status: 'verified', token }
+        checkBeforeBody(request, reply, done, current, token)
+      },
+      err => { stops(request, reply, done, current, err, false, done) })
   }
 
-  /** The `req` binding, and the content-encoding rule of body-bound routes: both known before the body. */
-  function bindRequestLine (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, token: VerifiedToken): void {
-    state.token = token
+  /** The `req` binding and the content-encoding rule of body-bound routes: both known before the body. */
+  function checkBeforeBody (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, token: VerifiedToken): void {
     const policy = state.rollout.policyFor(state.target, state.route.fields, token.issuer)
     state.policy = policy
     const claim = token.claims.req
     // The request line is read only when a claim or the route asks for it (most requests of an unscoped rollout).
-    const pathRefusal = claim === undefined && !policy.bindsPath
-      ? undefined
-      : checkRequestClaim(claim, requestLine(request, options.pathPrefix), policy.claimFormat, token.key.secret)
-    if (pathRefusal !== undefined && halts(request, reply, done, state, pathRefusal, claim === undefined)) return
-    if (state.token === null) return done() // a dry run let the failure through
-    state.boundPath = pathRefusal === undefined && claim !== undefined
+    if (claim !== undefined || policy.bindsPath) {
+      const failure = thrownBy(() => checkRequestClaim(claim, requestLine(request, settings.pathPrefix), policy.claimFormat, token.key.secret))
+      if (failure === undefined) state.boundPath = claim !== undefined
+      else if (stops(request, reply, done, state, failure, claim === undefined, done)) return
+    }
     if (policy.bindsBody && !policy.allowContentEncoding) {
-      const encoding = request.headers['content-encoding']
-      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-        if (halts(request, reply, done, state, reject('FST_REQUEST_JWT_CONTENT_ENCODING', JSON.stringify(printable(encoding, 40))))) return
-        if (state.token === null) return done() // a dry run let the failure through
-      }
+      const failure = thrownBy(() => checkContentEncoding(request.headers['content-encoding']))
+      if (failure !== undefined && stops(request, reply, done, state, failure, false, done)) return
     }
     // The body is hashed as it streams in (preParsing) when the token or the route binds it.
     if (policy.bindsBody || token.claims.pay !== undefined) state.digest = bodyDigest(policy.claimFormat, token.key.secret)
@@ -173,40 +143,33 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   function preHandler (request: FastifyRequest, reply: FastifyReply, done: Done): void {
     const state = (request as GuardedRequest)[kState]
     if (state === null) return done() // a public route
-    const token = state.token
-    if (token === null) return admit(request, done, state) // a dry run let an unauthenticated request through
-    const policy = state.policy as BindingPolicy
-    const claim = token.claims.pay
+    const admitThis = () => admit(request, done, state)
+    const standing = state.standing
+    if (standing.status === 'let through') return admitThis() // a dry run let the request through unauthenticated
+    /* c8 ignore next -- onRequest settles the standing before it calls done; kept so a broken invariant is a 500 */
+    if (standing.status === 'unverified') return done(new Error('fastify-request-jwt: the token was not verified before preHandler'))
+    const policy = state.policy as NonNullable<RequestState['policy']>
+    const claim = standing.token.claims.pay
     const digest = state.digest
     if (digest !== undefined && !digest.stop(request.raw as StoppableRequest)) {
       // The handler reads the body itself: it cannot be bound. Required, that is the route's fault (a 500 in
       // enforce mode, reported in report mode); not required, a `pay` the token carries goes unchecked.
       warnUnbindableOnce(request, state)
-      if (policy.bindsBody && halts(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), true)) return
+      if (policy.bindsBody && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), true, admitThis)) return
     } else {
-      const bodyRefusal = checkBodyClaim(claim, digest, policy.claimFormat, policy.bindsBody)
-      if (bodyRefusal !== undefined && halts(request, reply, done, state, bodyRefusal, claim === undefined)) return
-      state.boundBody = bodyRefusal === undefined && claim !== undefined
+      const failure = thrownBy(() => checkBodyClaim(claim, digest, policy.claimFormat, policy.bindsBody))
+      if (failure === undefined) state.boundBody = claim !== undefined
+      else if (stops(request, reply, done, state, failure, claim === undefined, admitThis)) return
     }
-    if (state.token === null) return admit(request, done, state) // a dry run let the failure through
-    checkReplay(options, token, refusal => {
-      if (refusal === undefined || !halts(request, reply, done, state, refusal)) admit(request, done, state)
-    })
-  }
-
-  /** Says once per route, at its first such request, that its body cannot be bound, and how to fix that. */
-  function warnUnbindableOnce (request: FastifyRequest, state: RequestState): void {
-    if (routesWarned.has(state.route)) return
-    routesWarned.add(state.route)
-    request.log.error({ requestJwt: { route: state.target.key } },
-      `fastify-request-jwt: the body of ${state.target.key} is read by its handler, not by a content-type parser, so ` +
-      'it cannot be bound to a token (pay): give the route scope "none" or "path", or parse the body before the handler')
+    runStep(() => checkReplay(settings, standing.token), admitThis,
+      err => { stops(request, reply, done, state, err, false, admitThis) })
   }
 
   /** Lets the request through to the handler, counted as accepted, or reported when report mode tolerated a failure. */
   function admit (request: FastifyRequest, done: Done, state: RequestState): void {
-    const token = state.token
-    if (token !== null) request.requestJwt = requestJwtOf(token, state.boundPath, state.boundBody)
+    const standing = state.standing
+    const token = standing.status === 'verified' ? standing.token : undefined
+    if (token !== undefined) request.requestJwt = requestJwtOf(token, state.boundPath, state.boundBody)
     const issuer = token?.issuer ?? state.reported?.verifiedIssuer ?? null
     if (state.reported === undefined) stats.record(state.target.key, issuer, 'accepted', 'ok')
     else stats.record(state.target.key, issuer, 'reported', state.reported.code)
@@ -214,14 +177,4 @@ export function createRequestGuard ({ options, verifier, stats, rollout, setting
   }
 
   return { stateKey: kState, onRequest, preParsing, preHandler }
-}
-
-/**
- * The request line as the client sent it: with `rewriteUrl`, Fastify keeps it in `raw.originalUrl`, so that a
- * rewrite never makes a token bound to another path match.
- */
-function requestLine (request: FastifyRequest, pathPrefix: string): RequestLine {
-  const raw = request.raw as FastifyRequest['raw'] & { originalUrl?: string }
-  const rawTarget = raw.originalUrl ?? raw.url as string
-  return { method: raw.method as string, rawTarget, target: pathPrefix + rawTarget }
 }

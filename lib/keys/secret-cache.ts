@@ -3,7 +3,7 @@
 // fails or times out is not cached, and becomes a 503: it never turns into "unknown issuer" or a pass.
 import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
-import { reject } from '../errors/codes.js'
+import { reject } from '../errors/refusal.js'
 import type { KeySet, KeySetBuilder } from './key-set.js'
 import type { GetSecrets } from './lookup.js'
 

@@ -15,7 +15,7 @@ import { readRouteConfig, type RouteSettings } from '../rollout/route-config.js'
 import type { DecisionCount } from '../guard/decision-stats.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import type { RequestJwtOptions } from './option-types.js'
-import { createTokenVerifier } from '../token/verifier.js'
+import { createTokenVerifier } from './create-verifier.js'
 
 /** The route's settings, put into its config by `onRoute` (Fastify copies config, symbols included). */
 const kRouteSettings = Symbol('fastify-request-jwt.route-settings')
@@ -84,7 +84,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     return late
   }
 
-  const guard = createRequestGuard({ options, verifier, stats, rollout: () => rollout, settingsOf })
+  const guard = createRequestGuard({ settings: options, verifier, stats, rollout: () => rollout, settingsOf })
   app.decorateRequest(guard.stateKey, null)
   app.addHook('onRequest', guard.onRequest)
   app.addHook('preParsing', guard.preParsing)

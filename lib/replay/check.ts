@@ -8,47 +8,54 @@
 // as it stood then, a copy of the token whose body arrives after the genuine request's entry has expired would find
 // the store empty. So no request is admitted once its window has closed, and the entry is kept from now until the
 // window closes: every request that could still be admitted finds it.
-import { reject, type Refusal } from '../errors/codes.js'
-import type { ResolvedOptions } from '../registration/options.js'
-import { ReplayStoreFullError } from './store.js'
+import { reject, type RequestJwtError } from '../errors/refusal.js'
+import { isThenable } from '../support/thenable.js'
+import { ReplayStoreFullError, type ReplayStore } from './store.js'
 import type { VerifiedToken } from '../token/verifier.js'
 
-type ReplayCheckOptions = Pick<ResolvedOptions, 'replayStore' | 'now' | 'clockSkew'>
+/** What the check needs of the plugin's options. */
+export interface ReplayCheckOptions {
+  readonly replayStore: ReplayStore | undefined
+  readonly now: () => number
+  readonly clockSkew: number
+}
 
-/** Calls `settle` once, with `undefined` when the token may pass, or with the refusal. Sync when the store is. */
-export function checkReplay (options: ReplayCheckOptions, token: VerifiedToken, settle: (refusal: Refusal | undefined) => void): void {
+/**
+ * Returns when the token may pass, or throws the refusal; when the store answers later, returns a promise that
+ * resolves or rejects the same way.
+ */
+export function checkReplay (options: ReplayCheckOptions, token: VerifiedToken): void | PromiseLike<void> {
   const now = options.now()
-  if (now >= token.validUntilMs) return settle(windowClosed(options))
+  if (now >= token.validUntilMs) throw windowClosed(options)
   const store = options.replayStore
-  if (store === undefined || token.jti === undefined) return settle(undefined)
-  let answer: unknown
+  if (store === undefined || token.jti === undefined) return
+  let answer: boolean | PromiseLike<boolean>
   try {
     answer = store.remember(token.issuer, token.jti, Math.max(1000, token.validUntilMs - now))
   } catch (err) {
-    return settle(storeFailure(err))
+    throw storeFailure(err)
   }
-  if (typeof (answer as PromiseLike<unknown> | null)?.then === 'function') {
+  if (!isThenable(answer)) return readAnswer(answer)
+  return Promise.resolve(answer).then(fresh => {
+    readAnswer(fresh)
     // A store that answers after the window closed must not admit the request either.
-    Promise.resolve(answer).then(
-      fresh => settle(readAnswer(fresh) ?? (options.now() < token.validUntilMs ? undefined : windowClosed(options))),
-      (err: unknown) => settle(storeFailure(err)))
-  } else {
-    settle(readAnswer(answer))
-  }
+    if (options.now() >= token.validUntilMs) throw windowClosed(options)
+  }, (err: unknown) => { throw storeFailure(err) })
 }
 
-function windowClosed (options: ReplayCheckOptions): Refusal {
+function windowClosed (options: ReplayCheckOptions): RequestJwtError {
   return reject('FST_REQUEST_JWT_WINDOW_CLOSED', options.clockSkew)
 }
 
-function readAnswer (fresh: unknown): Refusal | undefined {
-  if (fresh === true) return undefined
-  if (fresh === false) return reject('FST_REQUEST_JWT_REPLAYED')
-  return storeFailure(new TypeError('replay store answered neither true nor false'))
+/** Only a literal `true` lets the request through. */
+function readAnswer (fresh: unknown): void {
+  if (fresh === true) return
+  if (fresh === false) throw reject('FST_REQUEST_JWT_REPLAYED')
+  throw storeFailure(new TypeError('replay store answered neither true nor false'))
 }
 
 /** A store's failure as a 503 refusal; the cause is logged with it, never sent. */
-function storeFailure (err: unknown): Refusal {
+function storeFailure (err: unknown): RequestJwtError {
   const refusal = reject(err instanceof ReplayStoreFullError ? 'FST_REQUEST_JWT_REPLAY_STORE_FULL' : 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE')
   refusal.cause = err
   return refusal

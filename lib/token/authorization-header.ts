@@ -1,7 +1,7 @@
 // Step 1: the token from the Authorization header. Exactly one header, the Bearer scheme (any case), a size cap
 // checked before any decoding work is done.
 import type { IncomingMessage } from 'node:http'
-import { reject } from '../errors/codes.js'
+import { reject } from '../errors/refusal.js'
 
 /** Reads the bearer token of `raw` or throws the 401/403 refusal that says what is wrong with the header. */
 export function readBearerToken (raw: IncomingMessage, maxTokenLength: number): string {

@@ -1,7 +1,7 @@
 // Step 2a: a compact JWS, decoded strictly. Three canonical base64url parts, UTF-8 that is valid, JSON objects with
 // unique member names. Nothing is trusted yet: the signature is checked later, against the issuer's keys.
 import { isUtf8 } from 'node:buffer'
-import { reject } from '../errors/codes.js'
+import { reject } from '../errors/refusal.js'
 import { decodeBase64url } from './base64url.js'
 import { parseJsonObject, type JsonObject } from './strict-json.js'
 

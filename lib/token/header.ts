@@ -1,5 +1,5 @@
 // Step 2b: the JOSE header, against the rules the client helpers explain (rules/header.ts).
-import { reject } from '../errors/codes.js'
+import { reject } from '../errors/refusal.js'
 import { headerViolation } from '../rules/header.js'
 import type { JsonObject } from './strict-json.js'
 

@@ -1,7 +1,7 @@
 // Step 4: the signature. HMAC-SHA256 over `header.payload` with each live key of the issuer (or just the key the
 // `kid` names), compared in constant time. Revoked keys are tried last, only to give the better error.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { reject } from '../errors/codes.js'
+import { reject } from '../errors/refusal.js'
 import type { ApiKey, KeySet } from '../keys/key-set.js'
 
 /** The key that signed the token; throws `BAD_SIGNATURE` or `KEY_REVOKED`. */

@@ -1,14 +1,13 @@
 // The checks that need no body, in the order the data flows: header -> token -> issuer -> keys -> signature ->
 // claims. Synchronous while the issuer's keys are cached, so the common path allocates no promise.
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { readBearerToken } from './authorization-header.js'
 import { checkTime, readIssuer, readJti } from './claims.js'
-import { isRefusal } from '../errors/codes.js'
+import { isRefusal } from '../errors/refusal.js'
+import { isThenable } from '../support/thenable.js'
 import { checkHeader } from './header.js'
-import { KeySetBuilder, type ApiKey, type KeySet } from '../keys/key-set.js'
-import type { ResolvedOptions } from '../registration/options.js'
-import type { AnnotatedRefusal } from '../errors/refusal-reply.js'
-import { SecretCache } from '../keys/secret-cache.js'
+import type { ApiKey, KeySet } from '../keys/key-set.js'
+import type { SecretCache } from '../keys/secret-cache.js'
 import { verifySignature } from './signature.js'
 import { decodeToken, type DecodedToken } from './decode.js'
 
@@ -25,19 +24,12 @@ export interface VerifiedToken {
   readonly validUntilMs: number
 }
 
-type VerifierOptions = Pick<ResolvedOptions, 'maxTokenLength' | 'clockSkew' | 'requireJti' | 'now'>
-
-/** The verifier for resolved plugin options, with its secret cache; `log` hears about unusable or weak keys. */
-export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseLogger): TokenVerifier {
-  return new TokenVerifier(options, new SecretCache({
-    getSecrets: options.getSecrets,
-    keySets: new KeySetBuilder({ weakSecrets: options.weakSecrets, log }),
-    ttlMs: options.secretCacheTtlMs,
-    unknownTtlMs: options.unknownIssuerCacheTtlMs,
-    maxEntries: options.secretCacheMaxEntries,
-    timeoutMs: options.lookupTimeoutMs,
-    now: options.now
-  }))
+/** What the verifier needs of the plugin's options. */
+export interface VerifierOptions {
+  readonly maxTokenLength: number
+  readonly clockSkew: number
+  readonly requireJti: boolean
+  readonly now: () => number
 }
 
 export class TokenVerifier {
@@ -61,8 +53,8 @@ export class TokenVerifier {
     const issuer = readIssuer(decoded.claims)
     try {
       const keys = this.#secrets.get(issuer, request)
-      if (keys instanceof Promise) {
-        return keys.then(found => this.#verifyWithKeys(decoded, kid, issuer, found))
+      if (isThenable(keys)) {
+        return Promise.resolve(keys).then(found => this.#verifyWithKeys(decoded, kid, issuer, found))
           .catch((err: unknown) => { throw annotate(err, issuer) })
       }
       return this.#verifyWithKeys(decoded, kid, issuer, keys)
@@ -87,9 +79,8 @@ export class TokenVerifier {
 /** Adds the issuer to a refusal, for the log line and the statistics. */
 function annotate (err: unknown, issuer: string, verified = false): unknown {
   if (isRefusal(err)) {
-    const refusal = err as AnnotatedRefusal
-    refusal.issuer = issuer
-    if (verified) refusal.verifiedIssuer = issuer
+    err.issuer = issuer
+    if (verified) err.verifiedIssuer = issuer
   }
   return err
 }

@@ -1,0 +1,30 @@
+// The one way a step of the pipeline refuses a request: it throws (or, if it waits, rejects with) the error that
+// `reject` makes. The guard catches it, and report mode may let it through; anything else thrown is a bug or a broken
+// dependency and becomes a 500, never a pass.
+import type { FastifyError } from 'fastify'
+import { codes, specs, type ErrorSpec, type RequestJwtErrorCode } from './codes.js'
+
+/** A refusal: a `FastifyError` with a stable `code` and HTTP `statusCode`. */
+export interface RequestJwtError extends FastifyError {
+  code: RequestJwtErrorCode
+  statusCode: number
+  /** The message sent with `errorFormat: 'notify'`: GOV.UK Notify's wording of the same failure. */
+  notifyMessage: string
+  /** The issuer the token named, once it was read (for the log line). */
+  issuer?: string
+  /** The issuer, once the token's signature passed: only then is it counted in the statistics. */
+  verifiedIssuer?: string
+}
+
+/** Makes the refusal for `code`, with `args` filling the message's `%s` in order. */
+export function reject (code: RequestJwtErrorCode, ...args: unknown[]): RequestJwtError {
+  const err = new codes[code](...args) as RequestJwtError
+  const notify = (specs[code] as ErrorSpec).notify
+  err.notifyMessage = notify === undefined ? err.message : typeof notify === 'string' ? notify : notify(...args)
+  return err
+}
+
+/** Whether `err` is one of the plugin's refusals (and not, say, a bug that must become a 500). */
+export function isRefusal (err: unknown): err is RequestJwtError {
+  return typeof (err as RequestJwtError | null)?.notifyMessage === 'string'
+}

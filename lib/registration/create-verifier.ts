@@ -1,0 +1,20 @@
+// The token verifier for the resolved options, with its secret cache and key-set builder: the one place that knows
+// which option feeds which part.
+import type { FastifyBaseLogger } from 'fastify'
+import { KeySetBuilder } from '../keys/key-set.js'
+import { SecretCache } from '../keys/secret-cache.js'
+import { TokenVerifier } from '../token/verifier.js'
+import type { ResolvedOptions } from './options.js'
+
+/** The verifier for resolved plugin options, with its secret cache; `log` hears about unusable or weak keys. */
+export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseLogger): TokenVerifier {
+  return new TokenVerifier(options, new SecretCache({
+    getSecrets: options.getSecrets,
+    keySets: new KeySetBuilder({ weakSecrets: options.weakSecrets, log }),
+    ttlMs: options.secretCacheTtlMs,
+    unknownTtlMs: options.unknownIssuerCacheTtlMs,
+    maxEntries: options.secretCacheMaxEntries,
+    timeoutMs: options.lookupTimeoutMs,
+    now: options.now
+  }))
+}
