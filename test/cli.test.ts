@@ -6,7 +6,9 @@ import { createHmac } from 'node:crypto'
 import { chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isProgram, main, shellQuote, type CliIo } from '../lib/cli/main.js'
+import { shellQuote } from '../lib/cli/curl-command.js'
+import type { CliIo } from '../lib/cli/io.js'
+import { isProgram, main } from '../lib/cli/main.js'
 import { makeToken, NOW_MS, NOW_S, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 const API_KEY = `live_key-${SERVICE_ID}-${SECRET}`

@@ -1,0 +1,72 @@
+// The commands' options, parsed strictly with node:util: an unknown option or a stray argument is bad input, and a
+// stray argument is never echoed (it may be a key pasted in the wrong place).
+import { parseArgs } from 'node:util'
+import { UsageError } from './io.js'
+
+export type Command = 'token' | 'curl' | 'decode'
+
+const REQUEST_OPTIONS = {
+  'api-key': { type: 'string' },
+  method: { type: 'string' },
+  url: { type: 'string' },
+  'base-url': { type: 'string' },
+  body: { type: 'string' },
+  scope: { type: 'string' },
+  'claim-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+export const OPTIONS = {
+  token: REQUEST_OPTIONS,
+  curl: { ...REQUEST_OPTIONS, header: { type: 'string', multiple: true }, exec: { type: 'boolean' } },
+  decode: {
+    'api-key': { type: 'string' },
+    method: { type: 'string' },
+    url: { type: 'string' },
+    'base-url': { type: 'string' },
+    body: { type: 'string' },
+    'claim-format': { type: 'string' },
+    'clock-skew': { type: 'string' },
+    help: { type: 'boolean', short: 'h' }
+  }
+} as const
+
+export interface Values {
+  'api-key'?: string
+  method?: string
+  url?: string
+  'base-url'?: string
+  body?: string
+  scope?: string
+  'claim-format'?: string
+  'clock-skew'?: string
+  header?: string[]
+  exec?: boolean
+  help?: boolean
+}
+
+export function parse (command: Command, args: string[]): { values: Values, positionals: string[], extra: string[] } {
+  let parsed
+  try {
+    parsed = parseArgs({ args, options: OPTIONS[command], strict: true, allowPositionals: true, tokens: true })
+  } catch (err) {
+    const text = (err as Error).message.split('\n')[0] as string
+    throw new UsageError(`${text.split(/\.(?:\s|$)/)[0] as string} (see request-jwt ${command} --help)`)
+  }
+  const terminator = parsed.tokens.find(token => token.kind === 'option-terminator')?.index ?? Infinity
+  const before = parsed.tokens.filter(token => token.kind === 'positional' && token.index < terminator).map(token => (token as { value: string }).value)
+  const after = parsed.tokens.filter(token => token.kind === 'positional' && token.index > terminator).map(token => (token as { value: string }).value)
+  const values = parsed.values as Values
+  if (command === 'decode') {
+    if (values.help !== true && before.length + after.length !== 1) throw new UsageError('decode takes one token (or - to read it from stdin)')
+    return { values, positionals: [...before, ...after], extra: [] }
+  }
+  // Never echoed: a stray argument may be a key pasted in the wrong place.
+  if (before.length > 0) throw new UsageError(`unexpected argument; ${command} takes options only${command === 'curl' ? ', and curl options after --' : ''} (see request-jwt ${command} --help)`)
+  if (command === 'token' && after.length > 0) throw new UsageError('unexpected argument after --; token takes options only')
+  return { values, positionals: [], extra: after }
+}
+
+export function nonEmpty (value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}

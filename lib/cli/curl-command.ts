@@ -1,0 +1,99 @@
+// The curl command: the arguments that send exactly the bytes signed, printed for a POSIX shell or run now.
+import { spawn } from 'node:child_process'
+import { constants } from 'node:os'
+import type { Values } from './arguments.js'
+import { BASE_URL_ENV, UsageError, type CliIo } from './io.js'
+import type { Body } from './request-input.js'
+import { signRequest } from './token-command.js'
+
+/** `request-jwt curl`: prints, or with --exec runs, a curl command carrying a fresh token for the request. */
+export async function curlCommand (values: Values, extra: readonly string[], apiKey: string, io: CliIo): Promise<number> {
+  const { method, location, body, token } = await signRequest(values, apiKey, io)
+  if (location?.origin === undefined) {
+    throw new UsageError(`curl needs where to send the request: an absolute --url, or a path with --base-url (or ${BASE_URL_ENV})`)
+  }
+  const curl = { method, url: location.origin + location.target, token, headers: values.header ?? [], body, extra }
+  if (values.exec === true) return execCurl(curlArgs({ ...curl, exec: true }), body?.bytes, io)
+  io.stdout.write(`${formatCommand(curlArgs({ ...curl, exec: false }))}\n`)
+  return 0
+}
+
+interface CurlRequest {
+  method: string
+  url: string
+  token: string
+  headers: readonly string[]
+  body: Body | undefined
+  extra: readonly string[]
+  /** Run now: the body goes through stdin and curl's progress meter is off. */
+  exec: boolean
+}
+
+/** curl's arguments, grouped one option (with its value) per group, for printing one per line. */
+function curlArgs (request: CurlRequest): string[][] {
+  const groups: string[][] = []
+  if (request.exec) groups.push(['--silent', '--show-error'])
+  const { method, body } = request
+  if (method === 'HEAD') groups.push(['--head'])
+  else if (method !== (body === undefined ? 'GET' : 'POST')) groups.push(['--request', method])
+  // curl reads [ ] { } in a URL as a glob pattern unless told not to.
+  if (/[[\]{}]/.test(request.url)) groups.push(['--globoff'])
+  groups.push(['--url', request.url])
+  groups.push(['--header', `Authorization: Bearer ${request.token}`])
+  for (const header of request.headers) {
+    const colon = header.indexOf(':')
+    const name = header.slice(0, colon).trim().toLowerCase()
+    if (colon < 1 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new UsageError('--header must be "Name: value"')
+    if (name === 'authorization') throw new UsageError('--header cannot set Authorization: the token goes there')
+    groups.push(['--header', header])
+  }
+  if (body !== undefined) {
+    if (!request.headers.some(header => /^\s*content-type\s*:/i.test(header))) groups.push(['--header', 'Content-Type: application/json'])
+    if (request.exec) groups.push(['--data-binary', '@-'])
+    else if (body.file !== undefined) groups.push(['--data-binary', `@${body.file}`])
+    else groups.push(['--data-raw', textOf(body.bytes)])
+  }
+  if (request.extra.length > 0) groups.push([...request.extra])
+  return groups
+}
+
+/** A body from stdin or the command line as shell text; bytes a shell word cannot hold are refused. */
+function textOf (bytes: Uint8Array): string {
+  let text: string | undefined
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
+  } catch {}
+  if (text === undefined || text.includes('\0')) {
+    throw new UsageError('a binary body from stdin cannot be written into a command; use --body @FILE, or --exec')
+  }
+  return text
+}
+
+function formatCommand (groups: string[][]): string {
+  return ['curl', ...groups.map(group => group.map(shellQuote).join(' '))].join(' \\\n  ')
+}
+
+/** `word` as one POSIX shell word. */
+export function shellQuote (word: string): string {
+  if (/^[A-Za-z0-9_\-.,:/@%+=]+$/.test(word)) return word
+  return `'${word.replace(/'/g, "'\\''")}'`
+}
+
+function execCurl (groups: string[][], body: Uint8Array | undefined, io: CliIo): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', groups.flat(), { env: io.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    // The shell's exit codes: 127 not found, 126 found but not runnable.
+    child.on('error', err => {
+      reject((err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? new UsageError('curl was not found on PATH; install it, or run the command request-jwt curl prints without --exec', 127)
+        : new UsageError(`curl could not be run: ${err.message}`, 126))
+    })
+    child.stdout.on('data', (chunk: Buffer) => io.stdout.write(chunk))
+    child.stderr.on('data', (chunk: Buffer) => io.stderr.write(chunk))
+    // curl may exit before reading all of stdin (a refused connection): that is its error to report, not ours.
+    child.stdin.on('error', () => {})
+    child.stdin.end(body)
+    // Killed by a signal, as a shell reports it: 128 + the signal's number.
+    child.on('close', (code, signal) => resolve(code ?? 128 + constants.signals[signal as NodeJS.Signals]))
+  })
+}

@@ -1,0 +1,41 @@
+// `request-jwt decode`: explains a token with explainToken, one line per check, and exits 1 when the server would
+// refuse it.
+import { explainToken, type ClaimFormat, type TokenCheck } from '../client/index.js'
+import { nonEmpty, type Values } from './arguments.js'
+import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
+import { locate, readBody, readStdin } from './request-input.js'
+
+export async function decode (values: Values, positionals: string[], apiKey: string | undefined, io: CliIo): Promise<number> {
+  const given = positionals[0] as string
+  const token = given === '-' ? new TextDecoder().decode(await readStdin(io)).trim() : given
+  const skew = values['clock-skew'] === undefined ? 30 : Number(values['clock-skew'])
+  if (!Number.isFinite(skew) || skew < 0 || values['clock-skew']?.trim() === '') throw new UsageError('--clock-skew must be a number of seconds >= 0')
+  const location = values.url === undefined ? undefined : locate(values.url, values['base-url'] ?? nonEmpty(io.env[BASE_URL_ENV]))
+  const body = values.body === undefined ? undefined : await readBody(values.body, io)
+  const request = location === undefined && body === undefined
+    ? undefined
+    : { method: values.method ?? (body === undefined ? 'GET' : 'POST'), url: location?.target, body: body?.bytes }
+  const explanation = await explainToken(token, {
+    request,
+    credentials: apiKey === undefined ? undefined : { apiKey },
+    now: io.now,
+    clockSkew: skew,
+    claimFormat: values['claim-format'] as ClaimFormat | undefined
+  })
+  const lines = [
+    `header     ${JSON.stringify(explanation.header)}`,
+    `claims     ${JSON.stringify(explanation.claims)}`,
+    `scope      ${explanation.scope}${explanation.claimFormat === undefined ? '' : ` (${explanation.claimFormat} format)`}`,
+    '',
+    ...explanation.checks.map(formatCheck)
+  ]
+  if (request === undefined) lines.push('', 'Give the request (--url, --method, --body) to check req and pay against it.')
+  if (apiKey === undefined) lines.push(`Give the API key (${API_KEY_ENV} or --api-key) to check the signature.`)
+  io.stdout.write(`${lines.join('\n')}\n`)
+  return explanation.checks.some(check => check.ok === false) ? 1 : 0
+}
+
+function formatCheck (check: TokenCheck): string {
+  const status = check.ok === true ? 'pass' : check.ok === false ? 'FAIL' : 'note'
+  return `${status}  ${check.name.padEnd(9)}  ${check.message}`
+}

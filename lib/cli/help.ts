@@ -1,0 +1,72 @@
+// The help texts: the program's, and each command's.
+import type { Command } from './arguments.js'
+import { API_KEY_ENV, BASE_URL_ENV } from './io.js'
+
+export const HELP = `Usage: request-jwt <command> [options]
+
+Makes the per-request tokens a fastify-request-jwt (or GOV.UK Notify style) API accepts.
+
+Commands:
+  token    print a token for one request
+  curl     print a curl command carrying a fresh token (or run it with --exec)
+  decode   explain a token, and why a request with it would be accepted or refused
+
+The API key ({key_name}-{service_id}-{secret}) is read from --api-key or from the
+${API_KEY_ENV} environment variable (preferred: arguments are visible to other users).
+It is never printed.
+
+Each token is accepted once, within 30 seconds of being made: make a new one per request.
+Run request-jwt <command> --help for the options of a command.
+`
+
+const REQUEST_OPTIONS_HELP = `  --api-key KEY           the API key (default: $${API_KEY_ENV})
+  --method METHOD         HTTP method (default: POST with --body, else GET)
+  --url URL               the path and query as sent (/v2/notifications?status=failed), or an absolute URL
+  --base-url URL          put in front of a path --url (default: $${BASE_URL_ENV})
+  --body DATA|@FILE|@-    the body: literal text, the bytes of FILE, or stdin
+  --scope SCOPE           none, path, body or path+body (default: path+body with --url, body with
+                          only --body, else none); path+body is accepted on routes of every scope
+  --claim-format FORMAT   standard (default) or notify-2016
+  -h, --help              this help`
+
+export const COMMAND_HELP: Record<Command, string> = {
+  token: `Usage: request-jwt token [options]
+
+Prints a token for one request: { iss, iat, jti }, plus req and pay when bound to the request.
+
+${REQUEST_OPTIONS_HELP}
+
+Example:
+  export ${API_KEY_ENV}='my_key-26785a09-...-3d844edf-...'
+  curl -H "Authorization: Bearer $(request-jwt token --url /v2/notifications)" https://api.example/v2/notifications
+`,
+  curl: `Usage: request-jwt curl --url URL [options] [-- CURL_OPTIONS...]
+
+Prints a curl command (POSIX shell quoting) whose Authorization header carries a fresh token bound to the method,
+URL and body, and whose body is byte for byte the one signed (--body @FILE is sent with --data-binary @FILE).
+Run it within 30 seconds, once. Options after -- are passed to curl.
+
+${REQUEST_OPTIONS_HELP}
+  --header 'NAME: VALUE'  an extra request header (repeatable); Content-Type defaults to application/json
+  --exec                  run curl now instead of printing the command (the body goes through stdin); exits
+                          with curl's exit code
+
+Example:
+  request-jwt curl --url https://api.example/v2/notifications/sms --body @sms.json -- --fail-with-body
+`,
+  decode: `Usage: request-jwt decode TOKEN [options]
+
+Explains a token (TOKEN, or - to read it from stdin): its issuer, its age against the server's window, its jti and
+scope, and, given the request (--url, --method, --body), whether req and pay match it and why not. With an API key
+it also checks the signature. Exits 1 when the server would refuse the token, 0 otherwise.
+
+  --api-key KEY           check the signature with this key (default: $${API_KEY_ENV}, when set)
+  --method METHOD         the request's method (default: POST with --body, else GET)
+  --url URL               the request's path and query, or an absolute URL
+  --base-url URL          put in front of a path --url (default: $${BASE_URL_ENV})
+  --body DATA|@FILE|@-    the request's body
+  --claim-format FORMAT   the route's claim format (default: as the token's claims look)
+  --clock-skew SECONDS    the server's window (default 30)
+  -h, --help              this help
+`
+}
