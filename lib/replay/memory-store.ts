@@ -6,10 +6,11 @@
 // Entries expire in place: a slot whose second has passed counts as free for new pairs but does not end a probe, so
 // no live pair is ever hidden. When half the slots are taken, live or expired, a new table is started with room for
 // the live ones, three slots each (a power of two), and they are copied into it a few per insert while lookups ask
-// both tables: it grows under load and shrinks after it, with no pause. The number
-// of live entries is kept per expiry second, so the bound (`maxEntries`) never needs a scan either. It is bounded:
+// both tables: it grows under load and shrinks after it, with no pause. The number of live entries is kept per
+// expiry second (expiry-counts.ts), so the bound (`maxEntries`) never needs a scan either. It is bounded:
 // when full it refuses new entries, because evicting a live one would let its token be replayed.
 import { randomBytes } from 'node:crypto'
+import { ExpiryCounts } from './expiry-counts.js'
 import { PairFingerprinter } from './pair-fingerprint.js'
 import { ReplayStoreFullError, type ReplayStore } from './store.js'
 
@@ -48,13 +49,8 @@ export class MemoryReplayStore implements ReplayStore {
   /** The next slot of `#draining` to copy, and how many to copy per insert. */
   #drainAt = 0
   #drainStep = 0
-  /** Live entries. */
-  #size = 0
-  /** Live entries by the second in which they expire, but for the `#pending` of `#pendingSecond`. */
-  readonly #expiring = new Map<number, number>()
-  /** Entries of the second most tokens expire in right now, counted here and added to `#expiring` in one go. */
-  #pendingSecond = 0
-  #pending = 0
+  /** Live entries, by the second they expire in. */
+  readonly #counts = new ExpiryCounts()
   /**
    * The clock's last reading, in ms and in whole seconds. It follows the clock both ways: an entry is live while the
    * current clock says its TTL has not run out, so entries that a clock step forward made look expired are live
@@ -80,7 +76,7 @@ export class MemoryReplayStore implements ReplayStore {
 
   /** Live entries. */
   get size (): number {
-    return this.#size
+    return this.#counts.size
   }
 
   remember (issuer: string, jti: string, ttlMs: number): boolean {
@@ -112,7 +108,7 @@ export class MemoryReplayStore implements ReplayStore {
       }
     }
     if (this.#draining !== null && this.#holdsLive(this.#draining, a, b, c)) return false
-    if (this.#size >= this.maxEntries) throw new ReplayStoreFullError(this.maxEntries)
+    if (this.#counts.size >= this.maxEntries) throw new ReplayStoreFullError(this.maxEntries)
     // Rounded up: an entry expires only once its whole TTL has passed.
     const second = Math.ceil((this.#latestMs + ttlMs) / 1000)
     if (slots[free + EXPIRY] === 0) this.#used++
@@ -120,12 +116,7 @@ export class MemoryReplayStore implements ReplayStore {
     slots[free + 1] = b
     slots[free + 2] = c
     slots[free + EXPIRY] = second
-    this.#size++
-    if (second !== this.#pendingSecond) {
-      this.#flushPending()
-      this.#pendingSecond = second
-    }
-    this.#pending++
+    this.#counts.add(second)
     if (this.#draining !== null) this.#drain(this.#drainStep)
     if (this.#used * 2 > slots.length / STRIDE) this.#rebuild()
     return true
@@ -156,30 +147,18 @@ export class MemoryReplayStore implements ReplayStore {
       return
     }
     this.#forgetSecond = Math.min(second, this.#latestSecond)
-    this.#flushPending()
     if (second < this.#latestSecond) {
       this.#latestSecond = second
       this.#recount()
       return
     }
-    if (second - this.#latestSecond > this.#expiring.size) {
-      // After a long idle spell, walking the counts is shorter than walking the seconds.
-      for (const [expiry, count] of this.#expiring) {
-        if (expiry <= second) this.#uncount(expiry, count)
-      }
-    } else {
-      for (let s = this.#latestSecond + 1; s <= second; s++) {
-        const count = this.#expiring.get(s)
-        if (count !== undefined) this.#uncount(s, count)
-      }
-    }
+    this.#counts.expire(this.#latestSecond, second)
     this.#latestSecond = second
   }
 
   /** Counts the live entries of both tables again, after the clock went back (rare: a walk of the tables). */
   #recount (): void {
-    this.#expiring.clear()
-    this.#size = 0
+    this.#counts.clear()
     this.#countLive(this.#slots, 0)
     if (this.#draining !== null) this.#countLive(this.#draining, this.#drainAt)
   }
@@ -188,22 +167,8 @@ export class MemoryReplayStore implements ReplayStore {
     const latest = this.#latestSecond
     for (let at = fromSlot * STRIDE + EXPIRY; at < table.length; at += STRIDE) {
       const expiry = table[at] as number
-      if (expiry > latest) {
-        this.#expiring.set(expiry, (this.#expiring.get(expiry) ?? 0) + 1)
-        this.#size++
-      }
+      if (expiry > latest) this.#counts.count(expiry)
     }
-  }
-
-  #flushPending (): void {
-    if (this.#pending === 0) return
-    this.#expiring.set(this.#pendingSecond, (this.#expiring.get(this.#pendingSecond) ?? 0) + this.#pending)
-    this.#pending = 0
-  }
-
-  #uncount (second: number, count: number): void {
-    this.#expiring.delete(second)
-    this.#size -= count
   }
 
   /**
@@ -217,7 +182,7 @@ export class MemoryReplayStore implements ReplayStore {
     if (this.#draining !== null) this.#drain(Number.POSITIVE_INFINITY)
     const old = this.#slots
     let slotCount = MIN_SLOTS
-    while (slotCount < this.#size * 3) slotCount *= 2
+    while (slotCount < this.#counts.size * 3) slotCount *= 2
     this.#slots = new Uint32Array(slotCount * STRIDE)
     this.#mask = slotCount - 1
     this.#used = 0
