@@ -44,7 +44,7 @@ test('a token bound to the exact body is accepted, with JSON, text and custom pa
   t.same(binary.json(), { ok: true, boundTo: 'body', body: 5 })
 })
 
-test('F43: one byte changed is refused, saying how many bytes were hashed', async t => {
+test('one byte changed is refused, saying how many bytes were hashed (F43)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   const token = scopedToken('POST', '/sms', BODY)
@@ -54,7 +54,7 @@ test('F43: one byte changed is refused, saying how many bytes were hashed', asyn
   t.equal(res.json().message, `Invalid token: pay does not match the SHA-256 of the ${Buffer.byteLength(changed)} bytes received: hash the exact bytes you send`)
 })
 
-test('F44: the same JSON meaning in other bytes is refused: the raw bytes are hashed, not the parsed value', async t => {
+test('the same JSON meaning in other bytes is refused: the raw bytes are hashed, not the parsed value (F44)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   const token = scopedToken('POST', '/sms', '{"a":1,"b":"a"}', { jti: undefined })
@@ -64,7 +64,7 @@ test('F44: the same JSON meaning in other bytes is refused: the raw bytes are ha
   t.equal((await context.app.inject({ method: 'POST', url: '/sms', headers: { ...JSON_HEADERS, ...bearer(token) }, payload: '{"a":1,"b":"a"}' })).statusCode, 200)
 })
 
-test('F45: the same bytes chunked differently, or with Content-Length, are accepted', async t => {
+test('the same bytes chunked differently, or with Content-Length, are accepted (F45)', async t => {
   const context = await buildApp({ routes: bodyRoutes, replay: false })
   t.teardown(() => context.app.close())
   await context.app.listen({ port: 0, host: '127.0.0.1' })
@@ -89,7 +89,7 @@ test('F45: the same bytes chunked differently, or with Content-Length, are accep
   }
 })
 
-test('F46: an empty body and no body both digest the empty string', async t => {
+test('an empty body and no body both digest the empty string (F46)', async t => {
   const context = await buildApp({ routes: bodyRoutes, replay: false })
   t.teardown(() => context.app.close())
   const token = scopedToken('POST', '/body-only', '', { req: undefined })
@@ -102,7 +102,7 @@ test('F46: an empty body and no body both digest the empty string', async t => {
   t.equal(get.statusCode, 200, 'a GET has no body: the digest of the empty string')
 })
 
-test('F46: a body-bound route refuses a token without pay, and says what to add', async t => {
+test('a body-bound route refuses a token without pay, and says what to add (F46)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { ...JSON_HEADERS, ...bearer(notifyToken()) }, payload: BODY })
@@ -110,7 +110,7 @@ test('F46: a body-bound route refuses a token without pay, and says what to add'
   t.equal(res.json().message, `Invalid token: this route needs a token bound to the body; add the claim pay: the base64url SHA-256 of the exact body bytes (${BODY.length} bytes received)`)
 })
 
-test('F47: a digest in any other encoding is refused with a hint', async t => {
+test('a digest in any other encoding is refused with a hint (F47)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   const digest = (encoding: 'hex' | 'base64') => {
@@ -135,7 +135,7 @@ test('F47: a digest in any other encoding is refused with a hint', async t => {
   assertRefused(t, notString, 403, 'FST_REQUEST_JWT_INVALID_CLAIM')
 })
 
-test('F48: Content-Encoding gzip or br on a body-bound route is a 415 before the body is read', async t => {
+test('Content-Encoding gzip or br on a body-bound route is a 415 before the body is read (F48)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   for (const encoding of ['gzip', 'br', 'GZIP', 'deflate, gzip']) {
@@ -146,7 +146,7 @@ test('F48: Content-Encoding gzip or br on a body-bound route is a 415 before the
   t.equal(identity.statusCode, 200)
 })
 
-test('F48: where a route allows it, the digest covers the compressed bytes on the wire', async t => {
+test('where a route allows it, the digest covers the compressed bytes on the wire (F48)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   const wire = gzipSync(BODY)
@@ -157,7 +157,7 @@ test('F48: where a route allows it, the digest covers the compressed bytes on th
   assertRefused(t, ofDecoded, 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
 })
 
-test('F49: a body over the limit is a 413 while streaming, and the jti is not used up', async t => {
+test('a body over the limit is a 413 while streaming, and the jti is not used up (F49)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   const big = JSON.stringify({ text: 'x'.repeat(1000) })
@@ -170,7 +170,7 @@ test('F49: a body over the limit is a 413 while streaming, and the jti is not us
   t.equal(retry.statusCode, 200, 'the jti is still usable')
 })
 
-test('F50: a client that aborts mid-body reaches no handler and uses up no jti', async t => {
+test('a client that aborts mid-body reaches no handler and uses up no jti (F50)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   await context.app.listen({ port: 0, host: '127.0.0.1' })
@@ -190,7 +190,7 @@ test('F50: a client that aborts mid-body reaches no handler and uses up no jti',
   t.equal(served - servedBefore, 1, 'only the genuine request reached the handler')
 })
 
-test('F51: an invalid token with a large body is refused before the body is read', async t => {
+test('an invalid token with a large body is refused before the body is read (F51)', async t => {
   const context = await buildApp({ routes: bodyRoutes })
   t.teardown(() => context.app.close())
   await context.app.listen({ port: 0, host: '127.0.0.1' })
@@ -328,7 +328,7 @@ function upload (port: number, path: string, token: string, body: string) {
   return sendRaw(port, head, body)
 }
 
-test('I65: a handler that reads the body stream itself gets every byte, with pay in the token, and nothing crashes', async t => {
+test('a handler that reads the body stream itself gets every byte, with pay in the token, and nothing crashes (I65)', async t => {
   const context = await buildApp({ routes: streamingRoutes })
   t.teardown(() => context.app.close())
   const port = await listening(context.app)
@@ -345,7 +345,7 @@ test('I65: a handler that reads the body stream itself gets every byte, with pay
   t.match(warnings[0], { level: 50, requestJwt: { route: 'POST /upload' }, msg: /scope "none" or "path"/ })
 })
 
-test('I65: rollout step 2 (scope body, report mode) on a streaming upload route: an unscoped token is reported and served', async t => {
+test('rollout step 2 (scope body, report mode) on a streaming upload route: an unscoped token is reported and served (I65)', async t => {
   const context = await buildApp({ routes: streamingRoutes, rollout: { routes: { 'POST /upload': { scope: 'body', mode: 'report' } } } })
   t.teardown(() => context.app.close())
   const port = await listening(context.app)
@@ -355,7 +355,7 @@ test('I65: rollout step 2 (scope body, report mode) on a streaming upload route:
   t.match(context.app.requestJwt.stats(), [{ route: 'POST /upload', outcome: 'reported', reason: 'FST_REQUEST_JWT_BODY_NOT_BINDABLE' }])
 })
 
-test('I65: a route that must bind a body its handler streams is a 500 that says so, before the handler runs', async t => {
+test('a route that must bind a body its handler streams is a 500 that says so, before the handler runs (I65)', async t => {
   const context = await buildApp({ routes: streamingRoutes })
   t.teardown(() => context.app.close())
   const port = await listening(context.app)

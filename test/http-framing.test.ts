@@ -6,7 +6,7 @@ import { buildApp, testKeys } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
 import { bearer, notifyToken } from './helpers/tokens.js'
 
-test('A0: a route declared right after an un-awaited register is still protected', async t => {
+test('a route declared right after an un-awaited register is still protected (A0)', async t => {
   const app = Fastify()
   t.teardown(() => app.close())
   let handled = 0
@@ -17,7 +17,7 @@ test('A0: a route declared right after an un-awaited register is still protected
   t.equal(handled, 0)
 })
 
-test('A0: a route declared before the plugin is registered is protected too', async t => {
+test('a route declared before the plugin is registered is protected too (A0)', async t => {
   const app = Fastify()
   t.teardown(() => app.close())
   app.get('/early', async () => 'reached')
@@ -42,7 +42,7 @@ test('a public route needs no token and sees requestJwt as null', async t => {
   t.equal(context.lookups(), 0)
 })
 
-test('A1: no Authorization header is a 401', async t => {
+test('no Authorization header is a 401 (A1)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ url: '/protected' })
@@ -50,14 +50,14 @@ test('A1: no Authorization header is a 401', async t => {
   t.equal(res.json().message, 'Unauthorized: authentication token must be provided')
 })
 
-test('A1: an empty Authorization header is a 401 like no header', async t => {
+test('an empty Authorization header is a 401 like no header (A1)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ url: '/protected', headers: { authorization: '' } })
   assertRefused(t, res, 401, 'FST_REQUEST_JWT_NO_AUTHORIZATION')
 })
 
-test('A2: a scheme other than Bearer is a 401; bearer and BEARER are accepted', async t => {
+test('a scheme other than Bearer is a 401; bearer and BEARER are accepted (A2)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const token = notifyToken()
@@ -71,7 +71,7 @@ test('A2: a scheme other than Bearer is a 401; bearer and BEARER are accepted', 
   }
 })
 
-test('A3: two Authorization headers are a 401, whichever comes first', async t => {
+test('two Authorization headers are a 401, whichever comes first (A3)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const token = notifyToken()
@@ -82,7 +82,7 @@ test('A3: two Authorization headers are a 401, whichever comes first', async t =
   assertRefused(t, res, 401, 'FST_REQUEST_JWT_MULTIPLE_AUTHORIZATION', { token })
 })
 
-test('A4: Bearer with nothing after it is a 401', async t => {
+test('Bearer with nothing after it is a 401 (A4)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   for (const authorization of ['Bearer', 'Bearer ', 'Bearer    ']) {
@@ -91,7 +91,7 @@ test('A4: Bearer with nothing after it is a 401', async t => {
   }
 })
 
-test('A5: a token over the size cap is refused before it is decoded', async t => {
+test('a token over the size cap is refused before it is decoded (A5)', async t => {
   const context = await buildApp({ maxTokenLength: 1024 })
   t.teardown(() => context.app.close())
   const token = notifyToken({ padding: 'x'.repeat(2000) })

@@ -59,7 +59,7 @@ test('a clock that goes backwards keeps a new entry for its whole TTL, counted f
   t.equal(store.remember('i', 'late', 2000), true, 'and forgotten after it')
 })
 
-test('I69: one reading from a clock an hour ahead expires no live entry for good: back on time, a used pair is refused', async t => {
+test('one reading from a clock an hour ahead expires no live entry for good: back on time, a used pair is refused (I69)', async t => {
   const clock = fakeClock(1_000_000)
   const store = memoryReplayStore({ now: clock.now })
   const used = Array.from({ length: 300 }, (_, i) => `used-${i}`)
@@ -74,7 +74,7 @@ test('I69: one reading from a clock an hour ahead expires no live entry for good
   t.equal(store.remember('i', 'used-0', 31_000), true, 'and forgotten once their TTL has run out on the clock as it reads now')
 })
 
-test('I69: a clock that stays ahead expires entries for good, and their slots are taken again', async t => {
+test('a clock that stays ahead expires entries for good, and their slots are taken again (I69)', async t => {
   const clock = fakeClock(1_000_000)
   const store = memoryReplayStore({ now: clock.now })
   t.equal(store.remember('i', 'old', 1000), true)

@@ -121,7 +121,7 @@ async function recovers (t: Test, fixture: Fixture, what: string): Promise<void>
   checkOutcomes(t, fixture, after, `${what}, recovered`)
 }
 
-t.test('G59 Redis faults give 503, never a pass, and the plugin recovers by itself', { skip }, async t => {
+t.test('Redis faults give 503, never a pass, and the plugin recovers by itself (G59)', { skip }, async t => {
   t.test('Redis paused mid-load (CLIENT PAUSE WRITE): 503s come while it is still paused, then 200s', async t => {
     const fixture = await setUp(t)
     const outcomes = await load(fixture, 600, {
@@ -224,6 +224,6 @@ async function rejectsBatch (t: Test, fixture: Fixture, jti: string, reply: RegE
   for (const result of settled) t.match(String(((result as PromiseRejectedResult).reason as Error).message), reply, 'with the reply')
 }
 
-t.test('H63 no log line written under these faults holds a secret or a token', { skip }, async t => {
+t.test('no log line written under these faults holds a secret or a token (H63)', { skip }, async t => {
   assertNoLeaks(t, allLogs.flat(), sent, 'Redis faults')
 })

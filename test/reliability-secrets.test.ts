@@ -129,6 +129,6 @@ t.test('1,000 concurrent requests for one uncached issuer cause one lookup', asy
   t.equal(handled(), 1000)
 })
 
-t.test('H63 no log line of these tests holds a secret or a token', async t => {
+t.test('no log line of these tests holds a secret or a token (H63)', async t => {
   assertNoLeaks(t, allLogs.flat(), sent, 'secret lookups')
 })

@@ -50,7 +50,7 @@ async function ask<T> (child: ChildProcess, message: string): Promise<T> {
   return (await reply)[0] as T
 }
 
-t.test('G53 two processes sharing one Redis: each token sent to both, many times at once, is accepted exactly once', { skip }, async t => {
+t.test('two processes sharing one Redis: each token sent to both, many times at once, is accepted exactly once (G53)', { skip }, async t => {
   const prefix = randomPrefix()
   deleteKeysAtTeardown(t, REDIS_URL, prefix)
   const instances = await Promise.all([startInstance(t, prefix, true), startInstance(t, prefix, false)])

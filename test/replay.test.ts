@@ -5,7 +5,7 @@ import { assertRefused } from './helpers/assert.js'
 import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET } from './helpers/tokens.js'
 import { MemoryReplayStore } from '../lib/index.js'
 
-test('G52: the same token twice: first accepted, then refused as a replay', async t => {
+test('the same token twice: first accepted, then refused as a replay (G52)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const token = notifyToken({ jti: 'once' })
@@ -15,7 +15,7 @@ test('G52: the same token twice: first accepted, then refused as a replay', asyn
   t.equal(context.handled(), 1)
 })
 
-test('G53: the same token 50 times concurrently: exactly one accepted', async t => {
+test('the same token 50 times concurrently: exactly one accepted (G53)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const token = notifyToken({ jti: 'concurrent' })
@@ -25,7 +25,7 @@ test('G53: the same token 50 times concurrently: exactly one accepted', async t 
   t.equal(context.handled(), 1)
 })
 
-test('G54: a new token reusing a seen jti within the window is refused', async t => {
+test('a new token reusing a seen jti within the window is refused (G54)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'reused' })) })).statusCode, 200)
@@ -34,7 +34,7 @@ test('G54: a new token reusing a seen jti within the window is refused', async t
   assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(fresh) }), 403, 'FST_REQUEST_JWT_REPLAYED')
 })
 
-test('G55: the same jti from two issuers is accepted for both', async t => {
+test('the same jti from two issuers is accepted for both (G55)', async t => {
   const context = await buildApp({ getSecrets: () => [OTHER_SECRET] })
   t.teardown(() => context.app.close())
   for (const iss of ['service-a', 'service-b']) {
@@ -43,7 +43,7 @@ test('G55: the same jti from two issuers is accepted for both', async t => {
   }
 })
 
-test('G56: forged variants carrying the jti do not use it up; the genuine request then passes', async t => {
+test('forged variants carrying the jti do not use it up; the genuine request then passes (G56)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const genuine = notifyToken({ jti: 'victim' })
@@ -56,7 +56,7 @@ test('G56: forged variants carrying the jti do not use it up; the genuine reques
   t.equal((await context.app.inject({ url: '/protected', headers: bearer(genuine) })).statusCode, 200)
 })
 
-test('G56: a request refused after onRequest (body too large) does not use up its jti', async t => {
+test('a request refused after onRequest (body too large) does not use up its jti (G56)', async t => {
   const context = await buildApp({
     routes: app => app.post('/small', { bodyLimit: 10 }, async () => 'ok')
   })
@@ -68,7 +68,7 @@ test('G56: a request refused after onRequest (body too large) does not use up it
   t.equal(ok.statusCode, 200)
 })
 
-test('G57: one second past iat + skew the token is refused by the window, even once its entry has expired', async t => {
+test('one second past iat + skew the token is refused by the window, even once its entry has expired (G57)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const token = notifyToken({ jti: 'window', iat: NOW_S + 30 })
@@ -79,7 +79,7 @@ test('G57: one second past iat + skew the token is refused by the window, even o
   assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(token) }), 403, 'FST_REQUEST_JWT_CLOCK_SKEW')
 })
 
-test('G57: the entry lives until the last moment the token passes the window, an exp shortens it', async t => {
+test('the entry lives until the last moment the token passes the window, an exp shortens it (G57)', async t => {
   const store = new MemoryReplayStore({ now: () => 0 })
   const context = await buildApp({ replay: { store: { remember: (issuer, jti, ttlMs) => { ttls.push(ttlMs); return store.remember(issuer, jti, ttlMs) } } } })
   const ttls: number[] = []
@@ -90,7 +90,7 @@ test('G57: the entry lives until the last moment the token passes the window, an
   t.same(ttls, [31_000, 1000, 11_000])
 })
 
-test('G58: a full store refuses new tokens with a 503 and keeps its live entries', async t => {
+test('a full store refuses new tokens with a 503 and keeps its live entries (G58)', async t => {
   const context = await buildApp({ replay: { maxEntries: 2 } })
   t.teardown(() => context.app.close())
   for (const jti of ['1', '2']) t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti })) })).statusCode, 200)
@@ -102,7 +102,7 @@ test('G58: a full store refuses new tokens with a 503 and keeps its live entries
   t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '3', iat: NOW_S + 32 })) })).statusCode, 200, 'room again once entries expired')
 })
 
-test('G59: a store that throws or rejects gives a 503, never a pass', async t => {
+test('a store that throws or rejects gives a 503, never a pass (G59)', async t => {
   for (const remember of [() => { throw new Error('down') }, async () => { throw new Error('down') }]) {
     const context = await buildApp({ replay: { store: { remember } } })
     t.teardown(() => context.app.close())
@@ -144,7 +144,7 @@ test('replay: false turns replay protection off', async t => {
   t.equal((await context.app.inject({ url: '/protected', headers: bearer(token) })).statusCode, 200)
 })
 
-test('G59: a store that answers anything but true or false is a 503, thenables included', async t => {
+test('a store that answers anything but true or false is a 503, thenables included (G59)', async t => {
   const thenable = (settle: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void) => ({ then: settle })
   const stores: Array<[string, () => unknown, number, string]> = [
     ['truthy string', () => 'no', 503, 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE'],
@@ -165,7 +165,7 @@ test('G59: a store that answers anything but true or false is a 503, thenables i
   t.equal((await passing.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'ok' })) })).statusCode, 200, 'a thenable resolving true passes')
 })
 
-test('I64: a request whose token window closes while its body arrives is refused, with replay protection off too', async t => {
+test('a request whose token window closes while its body arrives is refused, with replay protection off too (I64)', async t => {
   let advance = (_ms: number): void => {}
   // A preParsing hook after the plugin's: the body "took" 31 s, past the window of a token made now.
   const context = await buildApp({ replay: false, afterPlugin: app => app.addHook('preParsing', async (_request, _reply, payload) => { advance(31_000); return payload }) })
@@ -177,7 +177,7 @@ test('I64: a request whose token window closes while its body arrives is refused
   t.equal(context.handled(), 0)
 })
 
-test('I64: a replay store that answers after the token window closed does not admit the request', async t => {
+test('a replay store that answers after the token window closed does not admit the request (I64)', async t => {
   let advance = (_ms: number): void => {}
   const ttls: number[] = []
   const store = {
@@ -195,7 +195,7 @@ test('I64: a replay store that answers after the token window closed does not ad
   t.same(ttls, [31_000], 'the entry was asked to last until the window closes')
 })
 
-test('I69: a request while the server clock is an hour ahead does not make the store forget a used token', async t => {
+test('a request while the server clock is an hour ahead does not make the store forget a used token (I69)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const used = notifyToken({ jti: 'used' })

@@ -40,7 +40,7 @@ test('a path-scoped route refuses an unscoped token and says what req to add', a
   t.equal(res.json().message, 'Invalid token: this route needs a token bound to the request; add the claim req: "POST /v2/notifications/sms"')
 })
 
-test('E37: a token for POST used with GET is refused; X-HTTP-Method-Override is ignored', async t => {
+test('a token for POST used with GET is refused; X-HTTP-Method-Override is ignored (E37)', async t => {
   const context = await buildApp(pathRoutes())
   t.teardown(() => context.app.close())
   const token = scopedToken('POST', '/v2/notifications', undefined, { pay: undefined })
@@ -49,7 +49,7 @@ test('E37: a token for POST used with GET is refused; X-HTTP-Method-Override is 
   t.equal(res.json().message, 'Invalid token: token is scoped to POST /v2/notifications but the request is GET /v2/notifications')
 })
 
-test('E38: /a vs /b, /a/ vs /a and /A vs /a are different requests', async t => {
+test('/a vs /b, /a/ vs /a and /A vs /a are different requests (E38)', async t => {
   const context = await buildApp(pathRoutes())
   t.teardown(() => context.app.close())
   for (const [signed, sent] of [['/a', '/b'], ['/a', '/a/'], ['/a/', '/a'], ['/A', '/a']]) {
@@ -84,7 +84,7 @@ test('a req claim with control characters is shown escaped, never raw', async t 
   t.match(res.json().message, /GET \/a\\u000d\\u000aX-Injected: 1x+\.\.\. but the request is GET \/a$/)
 })
 
-test('E41: a changed, reordered, duplicated or dropped query is refused', async t => {
+test('a changed, reordered, duplicated or dropped query is refused (E41)', async t => {
   const context = await buildApp(pathRoutes())
   t.teardown(() => context.app.close())
   const token = (target: string) => bearer(scopedToken('GET', target, undefined, { pay: undefined }))
@@ -101,7 +101,7 @@ test('E41: a changed, reordered, duplicated or dropped query is refused', async 
   t.equal((await context.app.inject({ method: 'GET', url: signed, headers: token(signed) })).statusCode, 200)
 })
 
-test('E39/E40: ambiguous request-targets are refused on bound routes, never normalised into a match', async t => {
+test('ambiguous request-targets are refused on bound routes, never normalised into a match (E39, E40)', async t => {
   const context = await buildApp(pathRoutes())
   t.teardown(() => context.app.close())
   await context.app.listen({ port: 0, host: '127.0.0.1' })
@@ -131,7 +131,7 @@ test('E39/E40: ambiguous request-targets are refused on bound routes, never norm
   t.equal(plain.status, 200)
 })
 
-test('E39: on an unbound route an ambiguous path without req claim is left to the router', async t => {
+test('on an unbound route an ambiguous path without req claim is left to the router (E39)', async t => {
   const context = await buildApp(pathRoutes('none'))
   t.teardown(() => context.app.close())
   await context.app.listen({ port: 0, host: '127.0.0.1' })
@@ -140,7 +140,7 @@ test('E39: on an unbound route an ambiguous path without req claim is left to th
   t.equal(res.status, 404)
 })
 
-test('E42: behind a proxy that strips a prefix, pathPrefix puts it back; X-Forwarded-* is ignored', async t => {
+test('behind a proxy that strips a prefix, pathPrefix puts it back; X-Forwarded-* is ignored (E42)', async t => {
   const context = await buildApp({ ...pathRoutes(), pathPrefix: '/notify' })
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ method: 'GET', url: '/a', headers: bearer(scopedToken('GET', '/notify/a', undefined, { pay: undefined })) })

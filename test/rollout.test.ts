@@ -295,7 +295,7 @@ function sendTo (app: FastifyInstance, host: string, token?: string) {
   return app.inject({ method: 'POST', url: '/v2/notifications/sms', headers: { host, 'content-type': 'application/json', ...(token ? bearer(token) : {}) }, payload: BODY })
 }
 
-test('I66: routes told apart only by constraints keep their own policies, whichever is hit first', async t => {
+test('routes told apart only by constraints keep their own policies, whichever is hit first (I66)', async t => {
   const context = await buildApp({ routes: hostRoutes })
   t.teardown(() => context.app.close())
   t.equal((await sendTo(context.app, 'api.example', unscoped())).statusCode, 200, 'the public host takes unscoped tokens')
@@ -303,7 +303,7 @@ test('I66: routes told apart only by constraints keep their own policies, whiche
   t.same((await sendTo(context.app, 'admin.example', scoped())).json(), { host: 'admin' })
 })
 
-test('I66: in a dry run, a constrained route set to enforce in code stays enforced after its twin was hit', async t => {
+test('in a dry run, a constrained route set to enforce in code stays enforced after its twin was hit (I66)', async t => {
   const context = await buildApp({ routes: hostRoutes, rollout: { default: { mode: 'report' } } })
   t.teardown(() => context.app.close())
   t.equal((await sendTo(context.app, 'api.example')).statusCode, 200, 'the public host is in the dry run')
@@ -312,7 +312,7 @@ test('I66: in a dry run, a constrained route set to enforce in code stays enforc
   assertRefused(t, await sendTo(context.app, 'admin.example', forged), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE')
 })
 
-test('I66: a rollout entry naming routes that differ only by constraints is refused, at ready() and by setRollout', async t => {
+test('a rollout entry naming routes that differ only by constraints is refused, at ready() and by setRollout (I66)', async t => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(requestJwt, { getSecrets: testKeys, rollout: { routes: { [SMS]: { scope: 'path' } } } })
@@ -327,7 +327,7 @@ test('I66: a rollout entry naming routes that differ only by constraints is refu
   t.same(context.app.requestJwt.getRollout(), {}, 'the document in force stays')
 })
 
-test('I67: a rollout entry for GET also covers the HEAD route Fastify adds for it', async t => {
+test('a rollout entry for GET also covers the HEAD route Fastify adds for it (I67)', async t => {
   const context = await buildApp({
     routes: app => { app.get('/v2/notifications', async () => ({ list: [] })) },
     rollout: { routes: { 'GET /v2/notifications': { scope: 'path' } } }
@@ -349,7 +349,7 @@ test('I67: a rollout entry for GET also covers the HEAD route Fastify adds for i
   t.equal((await dryRun.app.inject({ method: 'HEAD', url: '/v2/notifications' })).statusCode, 200, 'an entry of its own wins')
 })
 
-test('I68: setRollout keeps a copy: changing the document passed in afterwards changes nothing in force', async t => {
+test('setRollout keeps a copy: changing the document passed in afterwards changes nothing in force (I68)', async t => {
   const context = await buildApp({ routes })
   t.teardown(() => context.app.close())
   const document = { default: { mode: 'enforce' as 'enforce' | 'report', scope: 'path' as const } }

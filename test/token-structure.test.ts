@@ -23,21 +23,21 @@ async function expectMalformed (t: Test, token: string, reason: RegExp): Promise
   t.equal(context.lookups(), 0, 'no key lookup')
 }
 
-test('B6: a wrong number of parts is malformed', async t => {
+test('a wrong number of parts is malformed (B6)', async t => {
   const sig = notifyToken().split('.')[2]
   for (const token of ['a', `${HEADER}.${CLAIMS}`, `${HEADER}.${CLAIMS}.${sig}.x`, `${HEADER}.${CLAIMS}.${sig}.`, 'a.b.c.d.e']) {
     await expectMalformed(t, token, /expected 3 dot-separated parts/)
   }
 })
 
-test('B7: an empty part is malformed (including a null signature)', async t => {
+test('an empty part is malformed (including a null signature) (B7)', async t => {
   const sig = notifyToken().split('.')[2]
   await expectMalformed(t, `.${CLAIMS}.${sig}`, /header is empty/)
   await expectMalformed(t, `${HEADER}..${sig}`, /payload is empty/)
   await expectMalformed(t, `${HEADER}.${CLAIMS}.`, /signature is empty/)
 })
 
-test('B8: characters outside base64url are malformed', async t => {
+test('characters outside base64url are malformed (B8)', async t => {
   const [h, p, s] = notifyToken().split('.') as [string, string, string]
   for (const bad of ['+', '/', '=', ' ', '\n', '\u0000', '%']) {
     await expectMalformed(t, `${h}.${p}.${s.slice(0, 10)}${bad}${s.slice(10)}`, /signature is not canonical/)
@@ -46,7 +46,7 @@ test('B8: characters outside base64url are malformed', async t => {
   await expectMalformed(t, `${h}.${p}==.${s}`, /payload is not canonical/)
 })
 
-test('B9: a non-canonical last base64url character is malformed', async t => {
+test('a non-canonical last base64url character is malformed (B9)', async t => {
   const [h, p, s] = notifyToken().split('.') as [string, string, string]
   // 32 bytes encode to 43 characters; the last one carries 2 unused bits. Setting them decodes to the same bytes.
   const last = s[42] as string
@@ -58,7 +58,7 @@ test('B9: a non-canonical last base64url character is malformed', async t => {
   await expectMalformed(t, `${h}.${p}.${s.slice(0, 40)}`, /signature is 30 bytes/)
 })
 
-test('B10: a header or payload that is not a JSON object is malformed', async t => {
+test('a header or payload that is not a JSON object is malformed (B10)', async t => {
   for (const text of ['[]', '"HS256"', '1', 'null', 'true', 'not json', '{"alg":"HS256"', '']) {
     if (text === '') continue
     await expectMalformed(t, signedRaw(text, JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })), /header is not (a JSON object|valid JSON)/)
@@ -66,7 +66,7 @@ test('B10: a header or payload that is not a JSON object is malformed', async t 
   }
 })
 
-test('B11: invalid UTF-8 is malformed', async t => {
+test('invalid UTF-8 is malformed (B11)', async t => {
   const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
   for (const bytes of [[0xc0, 0xaf], [0x80], [0xed, 0xa0, 0x80]]) {
     const payload = Buffer.concat([Buffer.from('{"iss":"'), Buffer.from(bytes), Buffer.from(`","iat":${NOW_S}}`)])
@@ -76,14 +76,14 @@ test('B11: invalid UTF-8 is malformed', async t => {
   }
 })
 
-test('B12: a BOM, white space or trailing bytes around the JSON are malformed', async t => {
+test('a BOM, white space or trailing bytes around the JSON are malformed (B12)', async t => {
   const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
   for (const payload of [`\uFEFF${claims}`, ` ${claims}`, `${claims}\n`, `${claims}x`, `${claims}{}`]) {
     await expectMalformed(t, signedRaw('{"alg":"HS256"}', payload), /payload is not (a JSON object|valid JSON)/)
   }
 })
 
-test('B13: duplicate member names are malformed, also when spelled with escapes and when nested', async t => {
+test('duplicate member names are malformed, also when spelled with escapes and when nested (B13)', async t => {
   const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
   await expectMalformed(t, signedRaw('{"alg":"none","alg":"HS256"}', claims), /header has a member name twice/)
   await expectMalformed(t, signedRaw('{"alg":"HS256","\\u0061lg":"HS256"}', claims), /header has a member name twice/)
@@ -91,7 +91,7 @@ test('B13: duplicate member names are malformed, also when spelled with escapes 
   await expectMalformed(t, signedRaw('{"alg":"HS256"}', `{"iss":"${SERVICE_ID}","iat":${NOW_S},"x":[{"a":1,"b":{"c":1,"c":2}}]}`), /payload has a member name twice/)
 })
 
-test('B13: the same name in different objects, and names with escaped quotes, are fine', async t => {
+test('the same name in different objects, and names with escaped quotes, are fine (B13)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const payload = `{"iss":"${SERVICE_ID}","iat":${NOW_S},"a":{"iss":1,"x\\"y":[1,{"iss":2}]},"b":"a,\\"iss\\":{"}`
@@ -100,7 +100,7 @@ test('B13: the same name in different objects, and names with escaped quotes, ar
   t.same(res.json().requestJwt.claims.a, { iss: 1, 'x"y': [1, { iss: 2 }] })
 })
 
-test('B14: __proto__ and constructor claims do not pollute prototypes', async t => {
+test('__proto__ and constructor claims do not pollute prototypes (B14)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const payload = `{"iss":"${SERVICE_ID}","iat":${NOW_S},"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}`
@@ -109,7 +109,7 @@ test('B14: __proto__ and constructor claims do not pollute prototypes', async t 
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
 })
 
-test('B15: nesting deeper than 32 levels is malformed, so no handler or logger meets it', async t => {
+test('nesting deeper than 32 levels is malformed, so no handler or logger meets it (B15)', async t => {
   const nested = (depth: number) => `{"iss":"${SERVICE_ID}","iat":${NOW_S},"d":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`
   await expectMalformed(t, signedRaw('{"alg":"HS256"}', nested(33)), /payload is nested deeper than 32 levels/)
   await expectMalformed(t, signedRaw(`{"alg":"HS256","x":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`, nested(2)), /header is nested deeper/)
@@ -120,7 +120,7 @@ test('B15: nesting deeper than 32 levels is malformed, so no handler or logger m
   t.equal(res.statusCode, 200, '32 levels are accepted')
 })
 
-test('B15: thousands of claims within the cap do not crash', async t => {
+test('thousands of claims within the cap do not crash (B15)', async t => {
   const context = await buildApp({ maxTokenLength: 64 * 1024 })
   t.teardown(() => context.app.close())
   const many: Record<string, unknown> = { iss: SERVICE_ID, iat: NOW_S, jti: 'many' }
