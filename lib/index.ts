@@ -14,7 +14,11 @@ import type { RequestJwtRouteConfig } from './rollout/route-config.js'
  * await app.register(requestJwt, {
  *   getSecrets: async (issuer) => db.apiKeysOf(issuer) // [{ id, secret, revoked }] or null
  * })
- * app.get('/v2/notifications', async (request) => list(request.requestJwt.issuer))
+ * app.get('/v2/notifications', async (request, reply) => {
+ *   const caller = request.requestJwt // null only on public routes and in a dry run (mode 'report')
+ *   if (caller === null) return reply.code(401).send({ message: 'not authenticated' })
+ *   return list(caller.issuer)
+ * })
  */
 export const requestJwt = fastifyPlugin<RequestJwtOptions>(requestJwtPlugin, {
   fastify: '5.x',
@@ -46,7 +50,11 @@ export type { ClaimFormat, Mode, Scope } from './rules/policy-values.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The verified token of a protected route; `null` on public routes (`config: { requestJwt: false }`). */
+    /**
+     * The verified caller, set by the plugin's `preHandler` once every check passed. `null` before then (in
+     * `onRequest`, `preParsing`, `preValidation`), on public routes (`config: { requestJwt: false }`), and when a dry
+     * run (mode `'report'`) let an unauthenticated request through.
+     */
     requestJwt: VerifiedRequestJwt | null
   }
   interface FastifyInstance {

@@ -1,5 +1,5 @@
 // `npm run bench` keeps working: its --quick mode (seconds, a smoke test) runs every configuration, the micro-benchmark
-// and the memory measurement, and writes results.json. Nothing here looks at how fast anything was: timings on a
+// and the memory measurement, and writes its results file (--out). Nothing here looks at how fast anything was: timings on a
 // shared CI machine prove nothing, and a test that asserts them only fails at random.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'

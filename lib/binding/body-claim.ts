@@ -1,4 +1,4 @@
-// Step 5c: the `pay` claim, binding a token to the body. Standard format: `pay` = base64url (no padding) of SHA-256
+// The `pay` claim, binding a token to the body. Standard format: `pay` = base64url (no padding) of SHA-256
 // over the raw body bytes. Notify's 2016 format: the standard-base64 HMAC-SHA256 of the body under the API key,
 // present only when there is a body.
 import { reject } from '../errors/refusal.js'

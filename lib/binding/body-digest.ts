@@ -1,4 +1,4 @@
-// Step 5c: the body's digest, for the `pay` claim (body-claim.ts). It is computed while the body streams in: a
+// The body's digest, for the `pay` claim (body-claim.ts). It is computed while the body streams in: a
 // `preParsing` hook listens to the body stream Fastify parses and hashes each chunk on its way to the parser, so it
 // works with every content-type parser, keeps no second copy of the body, and leaves the body limit (413), the
 // Content-Length check and a client that goes away mid-body (400) to Fastify, as without the plugin.

@@ -1,4 +1,4 @@
-// Step 4b: a body-bound route refuses a compressed body unless its policy allows it, because the digest covers the
+// A body-bound route refuses a compressed body unless its policy allows it, because the digest covers the
 // bytes on the wire, which the client hashed before compressing only if it did so on purpose.
 import { reject } from '../errors/refusal.js'
 import { printable } from '../rules/printable.js'

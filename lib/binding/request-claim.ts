@@ -1,4 +1,4 @@
-// Step 5b: the `req` claim, binding a token to the method and request-target. In the standard format it is the
+// The `req` claim, binding a token to the method and request-target. In the standard format it is the
 // plain text `"<METHOD> <request-target>"` (so a mismatch can be explained); in Notify's 2016 format it is the
 // standard-base64 HMAC-SHA256 of `"<METHOD> <path without query>"` under the API key.
 import { timingSafeEqual } from 'node:crypto'

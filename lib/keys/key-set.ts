@@ -1,4 +1,4 @@
-// Step 3b: what `getSecrets` returned, made into keys the signature check can use. A secret that must never be a
+// What `getSecrets` returned, made into keys the signature check can use. A secret that must never be a
 // key (empty, missing, a PEM public key: key confusion) is dropped here, with an error in the log for the operator.
 import type { FastifyBaseLogger } from 'fastify'
 import type { SecretRecord } from './lookup.js'

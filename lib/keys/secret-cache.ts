@@ -1,4 +1,4 @@
-// Step 3: the issuer's keys, through a per-process cache (as Notify caches keys for 2 s). `lru-cache` gives the
+// The issuer's keys, through a per-process cache (as Notify caches keys for 2 s). `lru-cache` gives the
 // TTL, the size bound and single flight: concurrent misses for one issuer share one `getSecrets` call. A lookup that
 // fails or times out is not cached, and becomes a 503: it never turns into "unknown issuer" or a pass.
 import type { FastifyRequest } from 'fastify'

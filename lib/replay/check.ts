@@ -1,4 +1,4 @@
-// Step 6, as the request sees it, the last check before the handler: the token's time window, checked again now
+// The replay check, the last before the handler: the token's time window, checked again now
 // that the body has arrived, then the replay store asked about the token's jti, its answer read strictly. Only a
 // literal `true` lets the request through; `false` is a replay; a throw, a rejection or any other answer (a store
 // or promise library that misbehaves) is a 503, never a pass.

@@ -1,4 +1,4 @@
-// Step 6: the contract every replay store keeps. The plugin asks a store once per token that has a `jti`, after
+// The contract every replay store keeps. The plugin asks a store once per token that has a `jti`, after
 // every other check passed, so a forged or mis-bound request never uses up the jti of the genuine one.
 
 /**

@@ -1,4 +1,4 @@
-// Step 1: the token from the Authorization header. Exactly one header, the Bearer scheme (any case), a size cap
+// The token from the Authorization header. Exactly one header, the Bearer scheme (any case), a size cap
 // checked before any decoding work is done.
 import type { IncomingMessage } from 'node:http'
 import { reject } from '../errors/refusal.js'

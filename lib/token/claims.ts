@@ -1,4 +1,4 @@
-// Steps 3 and 5: the claims. `iss` is read before the signature is checked (it names the keys to check with);
+// The claims. `iss` is read before the signature is checked (it names the keys to check with);
 // time and `jti` are read after, so a forged token is reported as forged and not as, say, expired.
 import { reject } from '../errors/refusal.js'
 import { hasExpired, isNotYetValid, isIssuedAt, isNumericDate, isValidIssuer, isValidJti, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'

@@ -1,4 +1,4 @@
-// Step 2a: a compact JWS, decoded strictly. Three canonical base64url parts, UTF-8 that is valid, JSON objects with
+// A compact JWS, decoded strictly. Three canonical base64url parts, UTF-8 that is valid, JSON objects with
 // unique member names. Nothing is trusted yet: the signature is checked later, against the issuer's keys.
 import { isUtf8 } from 'node:buffer'
 import { reject } from '../errors/refusal.js'

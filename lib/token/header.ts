@@ -1,4 +1,4 @@
-// Step 2b: the JOSE header, against the rules the client helpers explain (rules/header.ts).
+// The JOSE header, against the rules the client helpers explain (rules/header.ts).
 import { reject } from '../errors/refusal.js'
 import { headerViolation } from '../rules/header.js'
 import type { JsonObject } from './strict-json.js'

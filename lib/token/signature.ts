@@ -1,4 +1,4 @@
-// Step 4: the signature. HMAC-SHA256 over `header.payload` with each live key of the issuer (or just the key the
+// The signature. HMAC-SHA256 over `header.payload` with each live key of the issuer (or just the key the
 // `kid` names), compared in constant time. Revoked keys are tried last, only to give the better error.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { reject } from '../errors/refusal.js'
