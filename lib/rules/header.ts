@@ -2,9 +2,6 @@
 // parameters that make a verifier fetch keys, trust embedded keys or change how the payload is read are refused.
 // The server refuses a token for these; the client helpers explain it.
 
-import { checkHeader } from '../token/header.js'
-export const SERVER_CHECK = checkHeader
-
 /** The one algorithm accepted. */
 export const ALGORITHM = 'HS256'
 
