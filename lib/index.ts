@@ -2,7 +2,7 @@
 // client makes per request, GOV.UK Notify style, with replay protection.
 import fastifyPlugin from 'fastify-plugin'
 import { requestJwtPlugin, type RequestJwtApi } from './registration/plugin.js'
-import type { VerifiedRequestJwt } from './guard/request-jwt.js'
+import type { VerifiedRequestJwt } from './token/verified-request-jwt.js'
 import type { RequestJwtOptions } from './registration/option-types.js'
 import type { RequestJwtRouteConfig } from './rollout/route-config.js'
 
@@ -41,11 +41,12 @@ export type { RequestJwtApi } from './registration/plugin.js'
 export type { RequestJwtRouteOptions } from './binding/policy.js'
 export type { ErrorFormat } from './errors/refusal-reply.js'
 export type { DecisionCount } from './guard/decision-stats.js'
-export type { VerifiedRequestJwt } from './guard/request-jwt.js'
-export type { GetSecrets, SecretLookupContext, SecretLookupResult, SecretRecord } from './keys/lookup.js'
+export type { VerifiedRequestJwt } from './token/verified-request-jwt.js'
+export type { GetSecrets, SecretLookupContext, SecretLookupResult, SecretRecord, ServiceRecord } from './keys/lookup.js'
+export type { IssuerFormat } from './token/issuer-format.js'
 export type { ReplayOptions, RequestJwtOptions } from './registration/option-types.js'
 export type { RolloutDocument, RolloutEntry } from './rollout/document.js'
-export type { RequestJwtRouteConfig } from './rollout/route-config.js'
+export type { Authorize, RequestJwtRouteConfig, RequestJwtRouteConfigObject } from './rollout/route-config.js'
 export type { ClaimFormat, Mode, Scope } from './rules/policy-values.js'
 
 declare module 'fastify' {

@@ -37,7 +37,8 @@ const tokenOnly: Partial<Record<RequestJwtErrorCode, Case>> = {
   FST_REQUEST_JWT_EXPIRED: { token: makeToken({ claims: claims({ exp: NOW_S - 31 }) }) },
   FST_REQUEST_JWT_NOT_YET_VALID: { token: makeToken({ claims: claims({ nbf: NOW_S + 31 }) }) },
   FST_REQUEST_JWT_JTI_REQUIRED: { token: makeToken({ claims: claims() }), server: { replay: { requireJti: true } } },
-  FST_REQUEST_JWT_KEY_REVOKED: { token: makeToken({ claims: claims(), secret: OTHER_SECRET }), explain: { credentials } }
+  FST_REQUEST_JWT_KEY_REVOKED: { token: makeToken({ claims: claims(), secret: OTHER_SECRET }), explain: { credentials } },
+  FST_REQUEST_JWT_INVALID_AUDIENCE: { token: makeToken({ claims: claims({ aud: 'https://api.example' }) }) }
 }
 
 /** Codes a token alone cannot cause: they depend on the request, the service's keys or state, or a dependency. */
@@ -48,7 +49,8 @@ const needMoreThanTheToken: RequestJwtErrorCode[] = [
   'FST_REQUEST_JWT_REQUEST_MISMATCH', 'FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', 'FST_REQUEST_JWT_BODY_MISMATCH',
   'FST_REQUEST_JWT_UNEXPECTED_PAYLOAD', 'FST_REQUEST_JWT_CONTENT_ENCODING', 'FST_REQUEST_JWT_BODY_NOT_BINDABLE',
   'FST_REQUEST_JWT_SECRETS_UNAVAILABLE', 'FST_REQUEST_JWT_SECRETS_TIMEOUT', 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE',
-  'FST_REQUEST_JWT_REPLAY_STORE_FULL'
+  'FST_REQUEST_JWT_REPLAY_STORE_FULL', 'FST_REQUEST_JWT_ISSUER_FORMAT', 'FST_REQUEST_JWT_ISSUER_NOT_ALLOWED',
+  'FST_REQUEST_JWT_NO_KEYS', 'FST_REQUEST_JWT_SERVICE_ARCHIVED'
 ]
 
 /** What explainToken says about `token`: its checks that do not pass, or the error it throws. */

@@ -1,18 +1,27 @@
 // The two error shapes: Fastify's default, and GOV.UK Notify's v2 body with Notify's own messages.
 import { test } from 'tap'
 import { buildApp } from './helpers/app.js'
-import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET } from './helpers/tokens.js'
+import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET, SERVICE_ID } from './helpers/tokens.js'
+
+const GENERAL = 'Invalid token: make sure your API token matches the example at https://docs.notifications.service.gov.uk/rest-api.html#authorisation-header'
 
 const notifyCases: Array<[string, Record<string, string> | undefined, number, string]> = [
   ['no header', undefined, 401, 'Unauthorized: authentication token must be provided'],
   ['basic scheme', { authorization: 'Basic dXNlcjpwYXNz' }, 401, 'Unauthorized: authentication bearer scheme must be used'],
   ['no iss', bearer(makeToken({ claims: { iat: NOW_S } })), 403, 'Invalid token: iss field not provided'],
   ['unknown service', bearer(makeToken({ claims: { iss: 'nobody', iat: NOW_S } })), 403, 'Invalid token: service not found'],
-  ['HS512', bearer(makeToken({ header: { alg: 'HS512' }, claims: { iat: NOW_S } })), 403, 'Invalid token: algorithm used is not HS256'],
+  ['HS512', bearer(makeToken({ header: { alg: 'HS512' }, claims: { iss: SERVICE_ID, iat: NOW_S } })), 403, 'Invalid token: algorithm used is not HS256'],
+  ['no iss, HS512: the issuer is read first, as Notify does', bearer(makeToken({ header: { alg: 'HS512' }, claims: { iat: NOW_S } })), 403, 'Invalid token: iss field not provided'],
   ['wrong key', bearer(notifyToken({}, 'wrong-key-wrong-key-wrong-key-wrong-k')), 403, 'Invalid token: API key not found'],
   ['revoked key', bearer(notifyToken({}, OTHER_SECRET)), 403, 'Invalid token: API key revoked'],
   ['clock skew', bearer(notifyToken({ iat: NOW_S - 31 })), 403, 'Error: Your system clock must be accurate to within 30 seconds'],
-  ['missing iat', bearer(notifyToken({ iat: 'now' })), 403, 'Invalid token: iat field not provided']
+  ['iat not a number', bearer(notifyToken({ iat: 'now' })), 403, 'Error: Your system clock must be accurate to within 30 seconds'],
+  ['iat in milliseconds', bearer(notifyToken({ iat: NOW_S * 1000 })), 403, 'Error: Your system clock must be accurate to within 30 seconds'],
+  ['missing iat: PyJWT tries the next key', bearer(notifyToken({ iat: undefined })), 403, 'Invalid token: API key not found'],
+  ['nbf ahead', bearer(notifyToken({ nbf: NOW_S + 31 })), 403, 'Error: Your system clock must be accurate to within 30 seconds'],
+  ['exp past', bearer(notifyToken({ exp: NOW_S - 31 })), 403, GENERAL],
+  ['undecodable', { authorization: 'Bearer 1234' }, 403, GENERAL],
+  ['a signature of the wrong length', bearer(notifyToken().slice(0, -3)), 403, 'Invalid token: API key not found']
 ]
 
 test("errorFormat: 'notify' answers with Notify's v2 body and messages", async t => {

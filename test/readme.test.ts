@@ -2,6 +2,7 @@
 import { test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { codes } from '../lib/index.js'
+import { specs, type ErrorSpec } from '../lib/errors/codes.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
@@ -19,4 +20,19 @@ test('every documented FST_REQUEST_JWT code exists', async t => {
   documented.delete('FST_REQUEST_JWT_INVALID_OPTION')
   documented.delete('FST_REQUEST_JWT_')
   for (const code of documented) t.ok(code in codes, `${code} exists`)
+})
+
+test("the table's errorFormat 'notify' column is the message the code sends", async t => {
+  const general = readme.match(/¹ `([^`]+)`/)?.[1]
+  t.match(general, /^Invalid token: make sure your API token matches the example at https:/, 'the footnote holds the general message')
+  for (const [code, spec] of Object.entries(specs)) {
+    const row = readme.split('\n').find(line => line.startsWith(`| \`${code}\` |`)) as string
+    const cells = row.split(' | ')
+    t.equal(cells.length, 5, `${code} has five columns`)
+    const column = (cells[3] as string).replace("Notify's general message¹", general as string)
+    const notify = (spec as ErrorSpec).notify
+    if (notify === undefined) t.equal(column, 'same', `${code}: the plugin's own message`)
+    else if (typeof notify === 'string') t.equal(column, notify, `${code}: Notify's message`)
+    else t.ok(column.includes(notify(30, false)) || column.includes(notify(30, 'behind', 30)), `${code}: Notify's message for 30 s`)
+  }
 })

@@ -11,6 +11,8 @@ export interface CreateTokenOptions extends RequestDescription, RequestClaimOpti
   now?: () => number
   /** The token's unique id. Default a random UUID (`crypto.randomUUID()`). */
   jti?: string
+  /** The service the token is for (`aud`), when it asks for one (its `audience` option). Default: no `aud`. */
+  audience?: string
 }
 
 /**
@@ -38,8 +40,10 @@ export async function createToken (credentials: Credentials, options: CreateToke
   if (!isValidJti(jti)) {
     throw invalidArgument(`jti must be a string of 1 to ${MAX_JTI_BYTES} bytes without control characters`)
   }
+  const audience = options.audience
+  if (audience !== undefined && (typeof audience !== 'string' || audience === '')) throw invalidArgument('audience must be a non-empty string')
   const claims = await requestClaims(options, { scope: options.scope, claimFormat: options.claimFormat, secret: key })
-  return new SignJWT({ iss: issuer, iat: Math.floor(nowMs / 1000), jti, ...claims })
+  return new SignJWT({ iss: issuer, iat: Math.floor(nowMs / 1000), jti, ...(audience === undefined ? {} : { aud: audience }), ...claims })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .sign(key)
 }

@@ -9,7 +9,7 @@ import { signingKey, type Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
 import type { RequestDescription } from './request-claims.js'
 import type { TokenCheck } from './token-check.js'
-import { checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkSignature, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
+import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkSignature, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
 
 export interface TokenExplanation {
   header: Record<string, unknown>
@@ -36,6 +36,10 @@ export interface ExplainTokenOptions {
   claimFormat?: ClaimFormat
   /** The server's `maxTokenLength`, in characters. Default 8192. */
   maxTokenLength?: number
+  /** The server's `audience`. Default none: a token with `aud` is refused, as by a server without the option. */
+  audience?: string | readonly string[]
+  /** The server's `requireAudience`. Default `true`. */
+  requireAudience?: boolean
 }
 
 /** What a `req` or `pay` of Notify's 2016 format looks like: a standard-base64 HMAC-SHA256. */
@@ -72,6 +76,8 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   ]
   if (claims.exp !== undefined) checks.push(checkExp(claims.exp, now, skew))
   if (claims.nbf !== undefined) checks.push(checkNbf(claims.nbf, now, skew))
+  const audience = options.audience === undefined ? [] : typeof options.audience === 'string' ? [options.audience] : options.audience
+  if (claims.aud !== undefined || audience.length > 0) checks.push(checkAudience(claims.aud, audience, options.requireAudience ?? true))
   checks.push(checkJti(claims.jti), await checkSignature(compact, key?.key))
   checks.push(await checkReq(claims.req, format, options.request, key?.key))
   checks.push(await checkPay(claims.pay, format, options.request, key?.key))

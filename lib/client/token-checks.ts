@@ -1,7 +1,7 @@
 // The checks `explainToken` runs on the token alone (and the key, when given): the header, the issuer, the time
 // claims, the jti and the signature, by the server's rules.
 import { compactVerify } from 'jose'
-import { hasExpired, isInMilliseconds, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
+import { ageOf, audienceProblem, hasExpired, isInMilliseconds, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
 import { ALGORITHM, headerViolation, MAX_KID_LENGTH } from '../rules/header.js'
 import { printable } from '../rules/printable.js'
 import { fail, note, pass, show, type TokenCheck } from './token-check.js'
@@ -43,7 +43,7 @@ export function checkIssuer (iss: unknown, keyIssuer: string | undefined): Token
 export function checkIat (iat: unknown, now: number, skew: number): TokenCheck {
   if (!isNumericDate(iat)) return fail('iat', 'iat must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_IAT)')
   if (isInMilliseconds(iat)) return fail('iat', 'iat is in milliseconds; send whole seconds since the epoch, Math.floor(Date.now() / 1000) (FST_REQUEST_JWT_INVALID_IAT)')
-  const age = now - iat
+  const age = ageOf(iat, now)
   const when = `${new Date(iat * 1000).toISOString()}, ${age >= 0 ? `${age} s ago` : `${-age} s in the future`}`
   if (!outsideWindow(age, skew)) return pass('iat', `issued ${when}: inside the server's ±${skew} s window`)
   const fix = age > 0
@@ -62,6 +62,12 @@ export function checkNbf (nbf: unknown, now: number, skew: number): TokenCheck {
   if (!isNumericDate(nbf)) return fail('nbf', 'nbf must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_CLAIM)')
   if (isNotYetValid(nbf, now, skew)) return fail('nbf', `not valid before ${new Date(nbf * 1000).toISOString()} (FST_REQUEST_JWT_NOT_YET_VALID)`)
   return pass('nbf', `valid from ${new Date(nbf * 1000).toISOString()}`)
+}
+
+export function checkAudience (aud: unknown, accepted: readonly string[], required: boolean): TokenCheck {
+  const problem = audienceProblem(aud, accepted, required)
+  if (problem !== undefined) return fail('aud', `${problem} (FST_REQUEST_JWT_INVALID_AUDIENCE)`)
+  return aud === undefined ? note('aud', 'none') : pass('aud', `for ${show(aud)}`)
 }
 
 export function checkJti (jti: unknown): TokenCheck {

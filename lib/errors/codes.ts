@@ -3,6 +3,7 @@
 // `notify` is GOV.UK Notify's message for the same failure, sent with `errorFormat: 'notify'`; where Notify has no
 // such check, the plugin's own message is sent in Notify's body shape.
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
+import { NOTIFY } from './notify-messages.js'
 
 export interface ErrorSpec {
   status: 400 | 401 | 403 | 415 | 500 | 503
@@ -27,7 +28,9 @@ export const specs = {
   },
   FST_REQUEST_JWT_EMPTY_TOKEN: {
     status: 401,
-    message: 'Unauthorized: authentication token must be provided after "Bearer "'
+    message: 'Unauthorized: authentication token must be provided after "Bearer "',
+    // HTTP strips the trailing space, and Notify's check wants the 7 characters "Bearer ".
+    notify: 'Unauthorized: authentication bearer scheme must be used'
   },
   // 403: a token was sent and it fails
   FST_REQUEST_JWT_TOKEN_TOO_LARGE: {
@@ -36,7 +39,8 @@ export const specs = {
   },
   FST_REQUEST_JWT_MALFORMED: {
     status: 403,
-    message: 'Invalid token: %s'
+    message: 'Invalid token: %s',
+    notify: NOTIFY.general
   },
   FST_REQUEST_JWT_ALGORITHM: {
     status: 403,
@@ -55,14 +59,31 @@ export const specs = {
     message: 'Invalid token: iss must be a non-empty string of at most 256 characters',
     notify: 'Invalid token: iss field not provided'
   },
+  FST_REQUEST_JWT_ISSUER_FORMAT: {
+    status: 403,
+    message: 'Invalid token: iss is not a service id of the form this service uses',
+    notify: 'Invalid token: service id is not the right data type'
+  },
+  FST_REQUEST_JWT_ISSUER_NOT_ALLOWED: {
+    status: 401,
+    message: 'Unauthorized: not allowed to perform this action'
+  },
   FST_REQUEST_JWT_UNKNOWN_ISSUER: {
     status: 403,
     message: 'Invalid token: service not found'
   },
+  FST_REQUEST_JWT_NO_KEYS: {
+    status: 403,
+    message: 'Invalid token: service has no API keys'
+  },
+  FST_REQUEST_JWT_SERVICE_ARCHIVED: {
+    status: 403,
+    message: 'Invalid token: service is archived'
+  },
   FST_REQUEST_JWT_BAD_SIGNATURE: {
     status: 403,
     message: 'Invalid token: signature does not match any API key of this service',
-    notify: 'Invalid token: API key not found'
+    notify: NOTIFY.apiKeyNotFound
   },
   FST_REQUEST_JWT_KEY_REVOKED: {
     status: 403,
@@ -71,13 +92,13 @@ export const specs = {
   FST_REQUEST_JWT_INVALID_IAT: {
     status: 403,
     message: 'Invalid token: iat must be a number of seconds since the epoch',
-    notify: 'Invalid token: iat field not provided'
+    // Notify tells a missing iat (PyJWT: "try the next key") from one that is not a time in seconds (the clock).
+    notify: (skew: number, missing: boolean) => missing ? NOTIFY.apiKeyNotFound : NOTIFY.clock(skew)
   },
   FST_REQUEST_JWT_CLOCK_SKEW: {
     status: 403,
     message: 'Invalid token: iat is %s s %s server time; your system clock must be accurate to within %s seconds',
-    notify: (_offset: number, _direction: string, skew: number) =>
-      `Error: Your system clock must be accurate to within ${skew} seconds`
+    notify: (_offset: number, _direction: string, skew: number) => NOTIFY.clock(skew)
   },
   FST_REQUEST_JWT_INVALID_CLAIM: {
     status: 403,
@@ -85,11 +106,18 @@ export const specs = {
   },
   FST_REQUEST_JWT_EXPIRED: {
     status: 403,
-    message: 'Invalid token: expired (exp)'
+    message: 'Invalid token: expired (exp)',
+    notify: NOTIFY.general
   },
   FST_REQUEST_JWT_NOT_YET_VALID: {
     status: 403,
-    message: 'Invalid token: not valid yet (nbf)'
+    message: 'Invalid token: not valid yet (nbf)',
+    notify: (skew: number) => NOTIFY.clock(skew)
+  },
+  FST_REQUEST_JWT_INVALID_AUDIENCE: {
+    status: 403,
+    message: 'Invalid token: %s',
+    notify: NOTIFY.general
   },
   FST_REQUEST_JWT_JTI_REQUIRED: {
     status: 403,

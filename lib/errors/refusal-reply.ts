@@ -15,7 +15,7 @@ export interface RefusalReplyOptions {
 export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: RequestJwtError, options: RefusalReplyOptions): void {
   const status = err.statusCode
   // Never the token, a secret or a claim other than the issuer: only the reason code and who claimed to call.
-  const details = { requestJwt: { code: err.code, issuer: err.issuer }, err: err.cause }
+  const details = { requestJwt: { code: err.code, issuer: err.issuer, keyId: err.keyId }, err: err.cause }
   if (status === 503) {
     request.log.warn(details, 'fastify-request-jwt: request refused, a dependency failed')
     reply.header('retry-after', options.retryAfter)

@@ -14,11 +14,20 @@ export interface RequestJwtError extends FastifyError {
   issuer?: string
   /** The issuer, once the token's signature passed: only then is it counted in the statistics. */
   verifiedIssuer?: string
+  /** The id of the key that verified the token (`null`: a bare secret), when one did: for the log line, as Notify logs it. */
+  keyId?: string | null
 }
 
-/** Makes the refusal for `code`, with `args` filling the message's `%s` in order. */
+/** How many `%s` each message has: arguments beyond them are for Notify's wording only. */
+const placeholders = new Map(Object.entries(specs).map(([code, spec]) => [code, spec.message.split('%s').length - 1]))
+
+/**
+ * Makes the refusal for `code`, with `args` filling the message's `%s` in order; a Notify wording that depends on
+ * the case (see codes.ts) gets every argument.
+ */
 export function reject (code: RequestJwtErrorCode, ...args: unknown[]): RequestJwtError {
-  const err = new codes[code](...args) as RequestJwtError
+  const count = placeholders.get(code) as number
+  const err = new codes[code](...(args.length > count ? args.slice(0, count) : args)) as RequestJwtError
   const notify = (specs[code] as ErrorSpec).notify
   err.notifyMessage = notify === undefined ? err.message : typeof notify === 'string' ? notify : notify(...args)
   return err

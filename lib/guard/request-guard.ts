@@ -14,6 +14,7 @@ import { checkBodyClaim } from '../binding/body-claim.js'
 import { bodyDigest, type BodyDigest } from '../binding/body-digest.js'
 import { checkContentEncoding } from '../binding/content-encoding.js'
 import { checkRequestClaim } from '../binding/request-claim.js'
+import { hasUnparsedBody, readUnparsedBody } from '../binding/unparsed-body.js'
 import { sendRefusal, type RefusalReplyOptions } from '../errors/refusal-reply.js'
 import { isRefusal, reject } from '../errors/refusal.js'
 import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
@@ -21,6 +22,7 @@ import type { Rollout } from '../rollout/rollout.js'
 import type { RouteSettings } from '../rollout/route-config.js'
 import type { TokenVerifier, VerifiedToken } from '../token/verifier.js'
 import type { DecisionStats } from './decision-stats.js'
+import { checkCaller } from './caller-check.js'
 import { requestJwtOf } from './request-jwt.js'
 import { LET_THROUGH, openState, type RequestState } from './request-state.js'
 import { requestLine } from './request-line.js'
@@ -106,7 +108,7 @@ export function createRequestGuard ({ settings, verifier, stats, rollout, settin
     ;(request as GuardedRequest)[kState] = state
     if (state === null) return done() // a public route
     const current = state
-    runStep(() => verifier.verify(request),
+    runStep(() => verifier.verify(request, current.route.callers),
       token => {
         current.standing = { status: 'verified', token }
         checkBeforeBody(request, reply, done, current, token)
@@ -135,15 +137,18 @@ export function createRequestGuard ({ settings, verifier, stats, rollout, settin
   }
 
   function preParsing (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (err: Error | null, payload?: Readable) => void): void {
-    const digest = (request as GuardedRequest)[kState]?.digest
+    const state = (request as GuardedRequest)[kState]
+    const digest = state?.digest
     if (digest === undefined) return done(null, payload)
-    done(null, digest.watch(payload))
+    digest.watch(payload)
+    if (state?.policy?.claimFormat !== 'notify-2016' || !hasUnparsedBody(request.method, request.headers)) return done(null, payload)
+    readUnparsedBody(payload, request.routeOptions.bodyLimit).then(() => done(null, payload), done)
   }
 
   function preHandler (request: FastifyRequest, reply: FastifyReply, done: Done): void {
     const state = (request as GuardedRequest)[kState]
     if (state === null) return done() // a public route
-    const admitThis = () => admit(request, done, state)
+    const admitThis = () => admit(request, reply, done, state)
     const standing = state.standing
     if (standing.status === 'let through') return admitThis() // a dry run let the request through unauthenticated
     /* c8 ignore next -- onRequest settles the standing before it calls done; kept so a broken invariant is a 500 */
@@ -161,15 +166,21 @@ export function createRequestGuard ({ settings, verifier, stats, rollout, settin
       if (failure === undefined) state.boundBody = claim !== undefined
       else if (stops(request, reply, done, state, failure, claim === undefined, admitThis)) return
     }
-    runStep(() => checkReplay(settings, standing.token), admitThis,
-      err => { stops(request, reply, done, state, err, false, admitThis) })
+    const failed = (err: unknown) => { stops(request, reply, done, state, err, false, admitThis) }
+    const authorize = state.route.authorize
+    runStep(() => authorize === undefined ? undefined : checkCaller(authorize, requestJwtOf(standing.token, state.boundPath, state.boundBody), request),
+      () => runStep(() => checkReplay(settings, standing.token), admitThis, failed), failed)
   }
 
   /** Lets the request through to the handler, counted as accepted, or reported when report mode tolerated a failure. */
-  function admit (request: FastifyRequest, done: Done, state: RequestState): void {
+  function admit (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState): void {
     const standing = state.standing
     const token = standing.status === 'verified' ? standing.token : undefined
-    if (token !== undefined) request.requestJwt = requestJwtOf(token, state.boundPath, state.boundBody)
+    if (token !== undefined) {
+      request.requestJwt = requestJwtOf(token, state.boundPath, state.boundBody)
+      // Every later line of the request (the handler's, "request completed") says who called, with which key.
+      request.log = reply.log = request.log.child({ requestJwt: { issuer: token.issuer, keyId: token.key.id } })
+    }
     const issuer = token?.issuer ?? state.reported?.verifiedIssuer ?? null
     if (state.reported === undefined) stats.record(state.target.key, issuer, 'accepted', 'ok')
     else stats.record(state.target.key, issuer, 'reported', state.reported.code)

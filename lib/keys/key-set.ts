@@ -1,7 +1,7 @@
 // What `getSecrets` returned, made into keys the signature check can use. A secret that must never be a
 // key (empty, missing, a PEM public key: key confusion) is dropped here, with an error in the log for the operator.
 import type { FastifyBaseLogger } from 'fastify'
-import type { SecretRecord } from './lookup.js'
+import type { SecretRecord, ServiceRecord } from './lookup.js'
 
 export interface ApiKey {
   /** The record's id; `null` for a bare-string secret. */
@@ -18,6 +18,8 @@ export interface KeySet {
   revoked: readonly ApiKey[]
   /** Keys by id, for a token's `kid`. A plain Map: a `kid` of `__proto__` finds nothing. */
   byId: ReadonlyMap<string, ApiKey>
+  /** What `getSecrets` said of the service: `'no keys'` and `'archived'` refuse every token. */
+  service: 'active' | 'no keys' | 'archived'
 }
 
 /** Secrets shorter than this many bytes are weak for HS256 (RFC 7518 section 3.2). Notify's are 36. */
@@ -44,9 +46,19 @@ export class KeySetBuilder {
   /** The issuer's keys, or `null` for an unknown issuer. Throws `InvalidLookupResultError` for a result of the wrong shape. */
   build (issuer: string, result: unknown): KeySet | null {
     if (result === null || result === undefined) return null
-    if (!Array.isArray(result)) {
-      throw new InvalidLookupResultError('getSecrets must resolve to an array of secrets or key records, or null')
+    if (Array.isArray(result)) {
+      // A bare list: no keys at all means no such service, as it always has.
+      return result.length === 0 ? null : this.#keySet(issuer, result, 'active')
     }
+    const service = result as Partial<ServiceRecord>
+    if (typeof service !== 'object' || !Array.isArray(service.keys) || (service.archived !== undefined && typeof service.archived !== 'boolean')) {
+      throw new InvalidLookupResultError('getSecrets must resolve to an array of secrets or key records, { keys, archived? }, or null')
+    }
+    // Notify's order: a service without keys says so before it says it is archived.
+    return this.#keySet(issuer, service.keys, service.keys.length === 0 ? 'no keys' : service.archived === true ? 'archived' : 'active')
+  }
+
+  #keySet (issuer: string, result: readonly unknown[], service: KeySet['service']): KeySet {
     const live: ApiKey[] = []
     const revoked: ApiKey[] = []
     const byId = new Map<string, ApiKey>()
@@ -56,8 +68,7 @@ export class KeySetBuilder {
       ;(key.revoked ? revoked : live).push(key)
       if (key.id !== null && !byId.has(key.id)) byId.set(key.id, key)
     }
-    if (live.length === 0 && revoked.length === 0 && result.length === 0) return null
-    return { live, revoked, byId }
+    return { live, revoked, byId, service }
   }
 
   #toKey (issuer: string, index: number, entry: unknown): ApiKey | undefined {

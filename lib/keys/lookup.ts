@@ -15,7 +15,17 @@ export interface SecretRecord {
  * What `getSecrets` resolves to: the keys of the issuer, as records or bare secrets.
  * `null`, `undefined` or an empty array mean "unknown issuer".
  */
-export type SecretLookupResult = ReadonlyArray<SecretRecord | string> | null | undefined
+export type SecretLookupResult = ReadonlyArray<SecretRecord | string> | ServiceRecord | null | undefined
+
+/**
+ * A service that exists, with its keys, as Notify's service model knows it: a service with no keys, or an archived
+ * one, is refused with its own message instead of "service not found".
+ */
+export interface ServiceRecord {
+  keys: ReadonlyArray<SecretRecord | string>
+  /** An archived (inactive) service: every token is refused with `FST_REQUEST_JWT_SERVICE_ARCHIVED`. */
+  archived?: boolean
+}
 
 export interface SecretLookupContext {
   /** Aborted when the lookup times out (`lookupTimeout`), so a database query can be cancelled. */

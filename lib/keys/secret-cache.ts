@@ -50,7 +50,7 @@ export class SecretCache {
 
   /**
    * The keys of `issuer`: synchronously when cached, else a promise. Throws (or rejects with) the refusal:
-   * unknown issuer (403), lookup failed or timed out (503).
+   * unknown issuer, a service with no keys or archived (403), lookup failed or timed out (503).
    */
   get (issuer: string, request: FastifyRequest): KeySet | Promise<KeySet> {
     const cached = this.#cache.get(issuer)
@@ -78,6 +78,8 @@ export class SecretCache {
 
 function known (entry: Entry): KeySet {
   if (entry === UNKNOWN) throw reject('FST_REQUEST_JWT_UNKNOWN_ISSUER')
+  if (entry.service === 'no keys') throw reject('FST_REQUEST_JWT_NO_KEYS')
+  if (entry.service === 'archived') throw reject('FST_REQUEST_JWT_SERVICE_ARCHIVED')
   return entry
 }
 

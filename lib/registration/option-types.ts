@@ -3,6 +3,7 @@ import type { ErrorFormat } from '../errors/refusal-reply.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { ReplayStore } from '../replay/store.js'
 import type { RolloutDocument } from '../rollout/document.js'
+import type { IssuerFormat } from '../token/issuer-format.js'
 import type { ClaimFormat, Mode, Scope } from '../rules/policy-values.js'
 
 export interface ReplayOptions {
@@ -51,4 +52,10 @@ export interface RequestJwtOptions {
   pathPrefix?: string
   /** The rollout document, or the path of a JSON file holding it. Default: the file named by `REQUEST_JWT_ROLLOUT`, if set. */
   rollout?: RolloutDocument | string
+  /** The form of the service's ids: an `iss` of another form is refused before any lookup. Default: any string. */
+  issuerFormat?: IssuerFormat
+  /** The audiences a token's `aud` may name. Default none: a token with an `aud` claim is refused (as Notify does). */
+  audience?: string | readonly string[]
+  /** With `audience` set, refuse a token that has no `aud`. Default `true`. */
+  requireAudience?: boolean
 }

@@ -9,6 +9,7 @@ import { loadRolloutDocument } from '../rollout/load.js'
 import type { ErrorFormat } from '../errors/refusal-reply.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { RolloutDocument } from '../rollout/document.js'
+import { issuerCheck } from '../token/issuer-format.js'
 import type { RequestJwtOptions } from './option-types.js'
 
 export interface ResolvedOptions {
@@ -31,12 +32,19 @@ export interface ResolvedOptions {
   readonly pathPrefix: string
   /** The rollout document at registration (`{}` when none was given). */
   readonly rollout: RolloutDocument
+  /** Whether an `iss` has the form of the service's ids; `undefined`: any non-empty string is looked up. */
+  readonly issuerFormat: ((issuer: string) => boolean) | undefined
+  /** Audiences a token's `aud` may name; empty: a token with `aud` is refused. */
+  readonly audience: readonly string[]
+  /** Whether a token without `aud` is refused (only when `audience` is set). */
+  readonly requireAudience: boolean
 }
 
 const OPTION_NAMES = new Set([
   'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'lookupTimeout',
   'replay', 'errorFormat', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
-  'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout'
+  'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
+  'requireAudience'
 ])
 /** Options Fastify's `register` itself reads; they may ride along in the same object. */
 const REGISTER_OPTION_NAMES = new Set(['prefix', 'logLevel', 'logSerializers'])
@@ -70,8 +78,27 @@ export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv
       allowContentEncoding: flag(input.allowContentEncoding, false, 'allowContentEncoding')
     }),
     pathPrefix: pathPrefix(input.pathPrefix),
-    rollout: loadRolloutDocument(input.rollout, env)
+    rollout: loadRolloutDocument(input.rollout, env),
+    issuerFormat: issuerFormat(input.issuerFormat),
+    audience: audience(input.audience),
+    requireAudience: flag(input.requireAudience, true, 'requireAudience')
   })
+}
+
+function issuerFormat (value: unknown): ((issuer: string) => boolean) | undefined {
+  if (value === undefined) return undefined
+  const check = issuerCheck(value)
+  if (check === undefined) fail(`issuerFormat must be 'uuid', a RegExp or a function (issuer) => boolean, got ${describe(value)}`)
+  return check
+}
+
+function audience (value: unknown): readonly string[] {
+  if (value === undefined) return Object.freeze([])
+  const values = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(values) || values.length === 0 || !values.every(item => typeof item === 'string' && item !== '')) {
+    fail(`audience must be a non-empty string or a non-empty array of them, got ${describe(value)}`)
+  }
+  return Object.freeze([...values])
 }
 
 function flag (value: unknown, fallback: boolean, name: string): boolean {

@@ -1,11 +1,30 @@
 // Route config, read once per route: `config: { requestJwt: false }` makes a route public, an object sets the
-// route's scope, mode, claim format. Bad config throws while the route is registered, never on a request.
+// route's scope, mode, claim format, and who may call it. Bad config throws while the route is registered, never on
+// a request.
 import { type RequestJwtRouteOptions } from '../binding/policy.js'
 import { CLAIM_FORMATS, MODES, SCOPES } from '../rules/policy-values.js'
 import { InvalidOptionError } from '../errors/codes.js'
+import type { FastifyRequest } from 'fastify'
+import type { VerifiedRequestJwt } from '../token/verified-request-jwt.js'
+
+/** Only a literal `true` lets the caller through; anything else is 401 `FST_REQUEST_JWT_ISSUER_NOT_ALLOWED`. */
+export type Authorize = (caller: VerifiedRequestJwt, request: FastifyRequest) => boolean | PromiseLike<boolean>
 
 /** Route config: `false` makes a route public; an object tunes the route. */
-export type RequestJwtRouteConfig = false | RequestJwtRouteOptions
+export type RequestJwtRouteConfig = false | RequestJwtRouteConfigObject
+
+export interface RequestJwtRouteConfigObject extends RequestJwtRouteOptions {
+  /**
+   * The only issuers this route accepts, e.g. an internal client's id (as Notify's admin routes): any other caller
+   * gets 401 `FST_REQUEST_JWT_ISSUER_NOT_ALLOWED`, before its keys are looked up, and `issuerFormat` is not applied.
+   */
+  issuers?: readonly string[]
+  /**
+   * The route's own check of the verified caller, run after the token and its bindings passed and before its jti is
+   * used up: only `true` lets the request through; anything else is 401 `FST_REQUEST_JWT_ISSUER_NOT_ALLOWED`.
+   */
+  authorize?: Authorize
+}
 
 export interface RouteSettings {
   /** `true` for `requestJwt: false`: the plugin does nothing on this route. */
@@ -14,6 +33,9 @@ export interface RouteSettings {
   readonly fields: Readonly<RequestJwtRouteOptions>
   /** The route as the rollout sees it, for each method it serves. */
   readonly targets: ReadonlyMap<string, RouteTarget>
+  /** The only issuers the route accepts; `undefined`: any service. */
+  readonly callers: ReadonlySet<string> | undefined
+  readonly authorize: Authorize | undefined
 }
 
 /**
@@ -48,21 +70,34 @@ export function readRouteConfig (value: unknown, methods: string | readonly stri
   const methodList = methods === undefined ? [] : typeof methods === 'string' ? [methods] : methods
   const targets = new Map(url === undefined ? [] : methodList.map(method => [method, routeTarget(method, url)]))
   const where = url === undefined ? NOT_FOUND_KEY : `${methodList.join(',')} ${url}`
-  if (value === undefined) return { public: false, fields: {}, targets }
-  if (value === false) return { public: true, fields: {}, targets }
+  if (value === undefined) return { public: false, fields: {}, targets, callers: undefined, authorize: undefined }
+  if (value === false) return { public: true, fields: {}, targets, callers: undefined, authorize: undefined }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidOptionError(`${where}: config.requestJwt must be false or an object, got ${JSON.stringify(value)}`)
   }
-  for (const [name, field] of Object.entries(value)) {
+  const { issuers, authorize, ...policy } = value as RequestJwtRouteConfigObject
+  if (authorize !== undefined && typeof authorize !== 'function') {
+    throw new InvalidOptionError(`${where}: config.requestJwt.authorize must be a function (caller, request) => boolean`)
+  }
+  for (const [name, field] of Object.entries(policy)) {
     const choices = CHOICES[name]
     if (choices === undefined) {
-      throw new InvalidOptionError(`${where}: unknown route option config.requestJwt.${name}; known options are ${Object.keys(CHOICES).join(', ')}`)
+      throw new InvalidOptionError(`${where}: unknown route option config.requestJwt.${name}; known options are ${[...Object.keys(CHOICES), 'issuers', 'authorize'].join(', ')}`)
     }
     if (!choices.includes(field)) {
       throw new InvalidOptionError(`${where}: config.requestJwt.${name} must be one of ${choices.map(c => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(field)}`)
     }
   }
-  return { public: false, fields: Object.freeze({ ...value as RequestJwtRouteOptions }), targets }
+  return { public: false, fields: Object.freeze({ ...policy as RequestJwtRouteOptions }), targets, callers: readCallers(issuers, where), authorize }
+}
+
+/** The route's `issuers`: the only callers it accepts (Notify's internal-client routes), or `undefined`: any. */
+function readCallers (issuers: unknown, where: string): ReadonlySet<string> | undefined {
+  if (issuers === undefined) return undefined
+  if (!Array.isArray(issuers) || issuers.length === 0 || !issuers.every(issuer => typeof issuer === 'string' && issuer !== '')) {
+    throw new InvalidOptionError(`${where}: config.requestJwt.issuers must be a non-empty array of issuers (service or client ids), got ${JSON.stringify(issuers)}`)
+  }
+  return new Set(issuers)
 }
 
 function routeTarget (method: string, url: string): RouteTarget {

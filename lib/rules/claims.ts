@@ -34,6 +34,11 @@ export function isInMilliseconds (time: number): boolean {
   return time >= IAT_MILLISECONDS_THRESHOLD
 }
 
+/** How many seconds before second `now` a token made at `iat` was made: a fractional iat counts by its whole seconds, as Notify's `int(iat)`. */
+export function ageOf (iat: number, now: number): number {
+  return now - Math.trunc(iat)
+}
+
 /** Whether a token made `age` seconds ago (negative: in the future) is outside a window of `skew` seconds. */
 export function outsideWindow (age: number, skew: number): boolean {
   return age > skew || -age > skew
@@ -47,4 +52,24 @@ export function hasExpired (exp: number, now: number, skew: number): boolean {
 /** Whether `nbf` is still ahead at second `now`, with `skew` seconds of leeway. */
 export function isNotYetValid (nbf: number, now: number, skew: number): boolean {
   return now + skew < nbf
+}
+
+/**
+ * Why `aud` is refused by a service that accepts the audiences `accepted` (none: any `aud` is refused, as PyJWT
+ * refuses an audience it was not told to expect), or `undefined` when it passes. `aud` is a string or an array of
+ * strings (RFC 7519 section 4.1.3); one match is enough.
+ */
+export function audienceProblem (aud: unknown, accepted: readonly string[], required: boolean): string | undefined {
+  if (aud === undefined) return required && accepted.length > 0 ? `aud is required: this service accepts ${listed(accepted)}` : undefined
+  const values = typeof aud === 'string' ? [aud] : aud
+  if (!Array.isArray(values) || values.length === 0 || !values.every(value => typeof value === 'string')) {
+    return 'aud must be a string or a non-empty array of strings'
+  }
+  if (accepted.length === 0) return 'aud is not accepted: this service expects no audience'
+  if (!values.some(value => accepted.includes(value))) return `aud does not name this service: it accepts ${listed(accepted)}`
+  return undefined
+}
+
+function listed (values: readonly string[]): string {
+  return values.map(value => JSON.stringify(value)).join(' or ')
 }

@@ -19,9 +19,16 @@ export type HeaderViolation =
 const WRONG_ALGORITHM: HeaderViolation = Object.freeze({ code: 'FST_REQUEST_JWT_ALGORITHM' })
 const INVALID_KID: HeaderViolation = Object.freeze({ code: 'FST_REQUEST_JWT_INVALID_KID' })
 
-/** The first rule `header` breaks, in the server's order, or `undefined` when it is accepted. */
+/** The first rule `header` breaks, or `undefined` when it is accepted. */
 export function headerViolation (header: Readonly<Record<string, unknown>>): HeaderViolation | undefined {
-  if (header.alg !== ALGORITHM) return WRONG_ALGORITHM
+  return header.alg === ALGORITHM ? parameterViolation(header) : WRONG_ALGORITHM
+}
+
+/**
+ * The header's parameters without its `alg`: the server checks them before it looks up any key (a token it can never
+ * accept costs no lookup), and `alg` once the service's keys are known, where Notify checks it.
+ */
+export function parameterViolation (header: Readonly<Record<string, unknown>>): HeaderViolation | undefined {
   for (const parameter of REFUSED_HEADER_PARAMETERS) {
     if (Object.hasOwn(header, parameter)) return { code: 'FST_REQUEST_JWT_HEADER_PARAMETER', parameter }
   }

@@ -1,7 +1,7 @@
 // The claims. `iss` is read before the signature is checked (it names the keys to check with);
 // time and `jti` are read after, so a forged token is reported as forged and not as, say, expired.
 import { reject } from '../errors/refusal.js'
-import { hasExpired, isNotYetValid, isIssuedAt, isNumericDate, isValidIssuer, isValidJti, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
+import { ageOf, audienceProblem, hasExpired, isNotYetValid, isIssuedAt, isNumericDate, isValidIssuer, isValidJti, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
 import type { JsonObject } from './strict-json.js'
 
 /** The token's issuer (see isValidIssuer). */
@@ -21,19 +21,19 @@ export function readIssuer (claims: JsonObject): string {
 export function checkTime (claims: JsonObject, nowMs: number, skew: number): number {
   const now = Math.floor(nowMs / 1000)
   const iat = claims.iat
-  if (!isIssuedAt(iat)) throw reject('FST_REQUEST_JWT_INVALID_IAT')
-  const age = now - iat
+  if (!isIssuedAt(iat)) throw reject('FST_REQUEST_JWT_INVALID_IAT', skew, iat === undefined)
+  const age = ageOf(iat, now)
   if (outsideWindow(age, skew)) {
     throw reject('FST_REQUEST_JWT_CLOCK_SKEW', Math.round(Math.abs(age) * 1000) / 1000, age > 0 ? 'behind' : 'ahead of', skew)
   }
-  let lastSecond = iat + skew
+  let lastSecond = now - age + skew
   const exp = readNumericDate(claims, 'exp')
   if (exp !== undefined) {
     if (hasExpired(exp, now, skew)) throw reject('FST_REQUEST_JWT_EXPIRED')
     lastSecond = Math.min(lastSecond, exp + skew)
   }
   const nbf = readNumericDate(claims, 'nbf')
-  if (nbf !== undefined && isNotYetValid(nbf, now, skew)) throw reject('FST_REQUEST_JWT_NOT_YET_VALID')
+  if (nbf !== undefined && isNotYetValid(nbf, now, skew)) throw reject('FST_REQUEST_JWT_NOT_YET_VALID', skew)
   // The current second is floored, so the token passes for the whole of its last second.
   return (Math.floor(lastSecond) + 1) * 1000
 }
@@ -58,4 +58,10 @@ function readNumericDate (claims: JsonObject, name: 'exp' | 'nbf'): number | und
     throw reject('FST_REQUEST_JWT_INVALID_CLAIM', `${name} must be a number of seconds since the epoch`)
   }
   return value
+}
+
+/** Checks `aud` against the audiences the service accepts (see audienceProblem). */
+export function checkAudience (claims: JsonObject, accepted: readonly string[], required: boolean): void {
+  const problem = audienceProblem(claims.aud, accepted, required)
+  if (problem !== undefined) throw reject('FST_REQUEST_JWT_INVALID_AUDIENCE', problem)
 }

@@ -1,6 +1,7 @@
-// A compact JWS, decoded strictly. Three canonical base64url parts, UTF-8 that is valid, JSON objects with
-// unique member names. Nothing is trusted yet: the signature is checked later, against the issuer's keys.
+// A compact JWS, decoded strictly. Three canonical base64url parts (the signature may be empty), UTF-8 that is
+// valid, JSON objects with unique member names. Nothing is trusted yet: the signature is checked later, against the issuer's keys.
 import { isUtf8 } from 'node:buffer'
+import { NOTIFY } from '../errors/notify-messages.js'
 import { reject } from '../errors/refusal.js'
 import { decodeBase64url } from './base64url.js'
 import { parseJsonObject, type JsonObject } from './strict-json.js'
@@ -10,10 +11,11 @@ export interface DecodedToken {
   claims: JsonObject
   /** `header.payload` as sent: the bytes the signature covers. */
   signingInput: string
-  /** The raw signature bytes (32 for HS256). */
+  /** The raw signature bytes: 32 when `alg` is HS256; any length (even none) otherwise, refused for its alg. */
   signature: Buffer
 }
 
+const EMPTY = Buffer.alloc(0)
 const HS256_SIGNATURE_BYTES = 32
 /**
  * Decoded headers by their base64url text. A client sends the same header with every token, so the common case
@@ -31,9 +33,13 @@ export function decodeToken (token: string): DecodedToken {
   }
   const header = decodeHeader(token.slice(0, firstDot))
   const claims = decodeJsonPart(token.slice(firstDot + 1, secondDot), 'payload')
-  const signature = decodePart(token.slice(secondDot + 1), 'signature')
-  if (signature.length !== HS256_SIGNATURE_BYTES) {
-    throw reject('FST_REQUEST_JWT_MALFORMED', `signature is ${signature.length} bytes, HS256 gives ${HS256_SIGNATURE_BYTES}`)
+  // Only an HS256 token's signature must be 32 bytes: any other alg is refused as such once the keys are known
+  // (Notify reads alg before it looks at the signature). Notify itself answers a wrong length "API key not found".
+  const signature = secondDot === token.length - 1 ? EMPTY : decodePart(token.slice(secondDot + 1), 'signature')
+  if (header.alg === 'HS256' && signature.length !== HS256_SIGNATURE_BYTES) {
+    const err = reject('FST_REQUEST_JWT_MALFORMED', signature.length === 0 ? 'signature is empty' : `signature is ${signature.length} bytes, HS256 gives ${HS256_SIGNATURE_BYTES}`)
+    err.notifyMessage = NOTIFY.apiKeyNotFound
+    throw err
   }
   return { header, claims, signingInput: token.slice(0, secondDot), signature }
 }

@@ -2,13 +2,13 @@
 // claims. Synchronous while the issuer's keys are cached, so the common path allocates no promise.
 import type { FastifyRequest } from 'fastify'
 import { readBearerToken } from './authorization-header.js'
-import { checkTime, readIssuer, readJti } from './claims.js'
-import { isRefusal } from '../errors/refusal.js'
+import { checkAudience, checkTime, readIssuer, readJti } from './claims.js'
+import { isRefusal, reject } from '../errors/refusal.js'
 import { isThenable } from '../support/thenable.js'
-import { checkHeader } from './header.js'
+import { checkAlgorithm, checkHeaderParameters } from './header.js'
 import type { ApiKey, KeySet } from '../keys/key-set.js'
 import type { SecretCache } from '../keys/secret-cache.js'
-import { verifySignature } from './signature.js'
+import { revokedKey, verifySignature } from './signature.js'
 import { decodeToken, type DecodedToken } from './decode.js'
 
 /** A token whose signature and claims passed; binding and replay checks come later, in `preHandler`. */
@@ -30,6 +30,9 @@ export interface VerifierOptions {
   readonly clockSkew: number
   readonly requireJti: boolean
   readonly now: () => number
+  readonly issuerFormat: ((issuer: string) => boolean) | undefined
+  readonly audience: readonly string[]
+  readonly requireAudience: boolean
 }
 
 export class TokenVerifier {
@@ -46,12 +49,21 @@ export class TokenVerifier {
     this.#secrets.clear()
   }
 
-  /** Verifies the request's token. Throws, or rejects with, a refusal. */
-  verify (request: FastifyRequest): VerifiedToken | Promise<VerifiedToken> {
+  /**
+   * Verifies the request's token, in Notify's order: the token (and the header parameters Notify ignores), its
+   * issuer (the route's callers, or the form of a service id), the issuer's keys, `alg`, the signature, the claims. `callers`: the only issuers the
+   * route accepts. Throws, or rejects with, a refusal.
+   */
+  verify (request: FastifyRequest, callers?: ReadonlySet<string>): VerifiedToken | Promise<VerifiedToken> {
     const decoded = decodeToken(readBearerToken(request.raw, this.#options.maxTokenLength))
-    const kid = checkHeader(decoded.header)
+    const kid = checkHeaderParameters(decoded.header)
     const issuer = readIssuer(decoded.claims)
     try {
+      if (callers !== undefined) {
+        if (!callers.has(issuer)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
+      } else if (this.#options.issuerFormat?.(issuer) === false) {
+        throw reject('FST_REQUEST_JWT_ISSUER_FORMAT')
+      }
       const keys = this.#secrets.get(issuer, request)
       if (isThenable(keys)) {
         return Promise.resolve(keys).then(found => this.#verifyWithKeys(decoded, kid, issuer, found))
@@ -64,23 +76,31 @@ export class TokenVerifier {
   }
 
   #verifyWithKeys (decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
+    checkAlgorithm(decoded.header)
     const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
     try {
-      const validUntilMs = checkTime(decoded.claims, this.#options.now(), this.#options.clockSkew)
-      const jti = readJti(decoded.claims, this.#options.requireJti)
+      const options = this.#options
+      const validUntilMs = checkTime(decoded.claims, options.now(), options.clockSkew)
+      checkAudience(decoded.claims, options.audience, options.requireAudience)
+      const jti = readJti(decoded.claims, options.requireJti)
+      // Notify decodes with a revoked key as with any other, and says "revoked" only once the claims passed.
+      if (key.revoked) throw revokedKey(key)
       return { issuer, key, claims: decoded.claims, jti, validUntilMs }
     } catch (err) {
       // The signature passed: the issuer is genuine even though the token is refused.
-      throw annotate(err, issuer, true)
+      throw annotate(err, issuer, key)
     }
   }
 }
 
-/** Adds the issuer to a refusal, for the log line and the statistics. */
-function annotate (err: unknown, issuer: string, verified = false): unknown {
+/** Adds the issuer to a refusal, for the log line and the statistics, and the key once one verified the token. */
+function annotate (err: unknown, issuer: string, verifiedBy?: ApiKey): unknown {
   if (isRefusal(err)) {
     err.issuer = issuer
-    if (verified) err.verifiedIssuer = issuer
+    if (verifiedBy !== undefined) {
+      err.verifiedIssuer = issuer
+      err.keyId = verifiedBy.id
+    }
   }
   return err
 }
