@@ -167,9 +167,11 @@ export function createRequestGuard ({ settings, verifier, stats, rollout, settin
       else if (stops(request, reply, done, state, failure, claim === undefined, admitThis)) return
     }
     const failed = (err: unknown) => { stops(request, reply, done, state, err, false, admitThis) }
+    const checkReplayThenAdmit = () => runStep(() => checkReplay(settings, standing.token), admitThis, failed)
     const authorize = state.route.authorize
-    runStep(() => authorize === undefined ? undefined : checkCaller(authorize, requestJwtOf(standing.token, state.boundPath, state.boundBody), request),
-      () => runStep(() => checkReplay(settings, standing.token), admitThis, failed), failed)
+    // Most routes have no authorize: they go straight to the replay check.
+    if (authorize === undefined) return checkReplayThenAdmit()
+    runStep(() => checkCaller(authorize, requestJwtOf(standing.token, state.boundPath, state.boundBody), request), checkReplayThenAdmit, failed)
   }
 
   /** Lets the request through to the handler, counted as accepted, or reported when report mode tolerated a failure. */
