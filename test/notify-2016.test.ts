@@ -32,12 +32,12 @@ test('a 2016-format token is accepted on a path+body route in that format', asyn
   t.same(res.json(), { boundTo: 'path+body' })
 })
 
-test('the same token is refused when the body changes by one byte', async t => {
-  const context = await buildApp({ routes, errorFormat: 'notify' })
+test('the same token is refused when the body changes by one byte, in the 2016 API\'s body', async t => {
+  const context = await buildApp({ routes, errorFormat: 'notify-2016' })
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ method: 'POST', url: '/notifications/sms', headers: { 'content-type': 'application/json', ...bearer(token2016('POST /notifications/sms', BODY)) }, payload: BODY.replace('1}', '2}') })
   t.equal(res.statusCode, 403)
-  t.same(res.json(), { status_code: 403, errors: [{ error: 'AuthError', message: 'Token has an invalid payload' }] })
+  t.same(res.json(), { result: 'error', message: 'Invalid token: payload' })
 })
 
 test('req excludes the query string, as the 2016 clients made it', async t => {
@@ -47,13 +47,13 @@ test('req excludes the query string, as the 2016 clients made it', async t => {
   t.equal(res.statusCode, 200, res.body)
 })
 
-test('a wrong req gives Notify\'s "Token has invalid request"; a missing one too', async t => {
-  const context = await buildApp({ routes, errorFormat: 'notify' })
+test('a wrong req gives the 2016 API\'s "Invalid token: request"; a missing one too', async t => {
+  const context = await buildApp({ routes, errorFormat: 'notify-2016' })
   t.teardown(() => context.app.close())
   for (const token of [token2016('POST /notifications/email', BODY), token2016(undefined, BODY)]) {
     const res = await context.app.inject({ method: 'POST', url: '/notifications/sms', headers: { 'content-type': 'application/json', ...bearer(token) }, payload: BODY })
     t.equal(res.statusCode, 403)
-    t.same(res.json().errors[0].message, 'Token has invalid request')
+    t.same(res.json(), { result: 'error', message: 'Invalid token: request' })
   }
 })
 
@@ -73,11 +73,11 @@ test('the plugin\'s own messages say what the 2016 claims must be', async t => {
   assertRefused(t, wrongEncoding, 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
 })
 
-test('pay with no body is "Unexpected payload"; no pay with no body is fine', async t => {
-  const context = await buildApp({ routes, errorFormat: 'notify' })
+test('pay with no body is the 2016 API\'s "Invalid token: payload"; no pay with no body is fine', async t => {
+  const context = await buildApp({ routes, errorFormat: 'notify-2016' })
   t.teardown(() => context.app.close())
   const unexpected = await context.app.inject({ method: 'GET', url: '/notifications', headers: bearer(token2016('GET /notifications', '')) })
-  t.same(unexpected.json(), { status_code: 403, errors: [{ error: 'AuthError', message: 'Unexpected payload' }] })
+  t.same(unexpected.json(), { result: 'error', message: 'Invalid token: payload' })
   const none = await context.app.inject({ method: 'GET', url: '/notifications', headers: bearer(token2016('GET /notifications', undefined)) })
   t.equal(none.statusCode, 200)
 })
@@ -89,4 +89,23 @@ test('a 2016 HMAC made with another key is refused', async t => {
   const claims = { iss: SERVICE_ID, iat: NOW_S, req: otherKey('POST /notifications/sms'), pay: hmac(BODY) }
   const res = await context.app.inject({ method: 'POST', url: '/notifications/sms', headers: { 'content-type': 'application/json', ...bearer(makeToken({ claims })) }, payload: BODY })
   assertRefused(t, res, 403, 'FST_REQUEST_JWT_REQUEST_MISMATCH')
+})
+
+test('the 2016 format answers what the 2016 API told apart, and the plugin\'s own words for checks it never made', async t => {
+  const context = await buildApp({ routes, errorFormat: 'notify-2016' })
+  t.teardown(() => context.app.close())
+  const post = (headers: Record<string, string>) => context.app.inject({ method: 'POST', url: '/notifications/sms', headers: { 'content-type': 'application/json', ...headers }, payload: BODY })
+  const cases: Array<[Record<string, string>, number, string]> = [
+    [{}, 401, 'Unauthorized, authentication token must be provided'],
+    [{ authorization: 'Basic abc' }, 401, 'Unauthorized, authentication bearer scheme must be used'],
+    [bearer('not-a-token'), 403, 'Invalid token: signature'],
+    [bearer(makeToken({ secret: 'another-key-another-key-another-key!', claims: { iss: SERVICE_ID, iat: NOW_S } })), 403, 'Invalid token: signature'],
+    [bearer(makeToken({ claims: { iss: 'no-such-service', iat: NOW_S } })), 403, 'Invalid token: signature'],
+    [bearer(makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S - 31 } })), 403, 'Invalid token: expired']
+  ]
+  for (const [headers, status, message] of cases) {
+    const res = await post(headers)
+    t.equal(res.statusCode, status, message)
+    t.same(res.json(), { result: 'error', message })
+  }
 })

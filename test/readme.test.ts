@@ -36,3 +36,15 @@ test("the table's errorFormat 'notify' column is the message the code sends", as
     else t.ok(column.includes(notify(30, false)) || column.includes(notify(30, 'behind', 30)), `${code}: Notify's message for 30 s`)
   }
 })
+
+test("the 2016 table in docs/scoped-tokens.md is every code's errorFormat 'notify-2016' message", async t => {
+  const doc = readFileSync(new URL('../docs/scoped-tokens.md', import.meta.url), 'utf8')
+  const documented = new Map<string, string>()
+  for (const row of doc.split('\n').filter(line => /^\| (Unauthorized|Invalid token)/.test(line))) {
+    const [message, , list] = row.slice(2, -2).split(' | ') as [string, string, string]
+    for (const code of list.match(/[A-Z_]+/g) ?? []) documented.set(`FST_REQUEST_JWT_${code}`, message)
+  }
+  for (const [code, spec] of Object.entries(specs)) {
+    t.equal(documented.get(code), (spec as ErrorSpec).notify2016, `${code}'s 2016 message`)
+  }
+})

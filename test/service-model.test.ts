@@ -137,7 +137,7 @@ test("Notify's 2016 client's GET, with the body null it signed, passes on a 2016
   const hmac = (message: string) => createHmac('sha256', SECRET).update(message).digest('base64')
   const token = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, req: hmac('GET /notifications'), pay: hmac('null') } })
   const context = await buildApp({
-    errorFormat: 'notify',
+    errorFormat: 'notify-2016',
     routes: app => {
       app.get('/notifications', { config: { requestJwt: { scope: 'path+body', claimFormat: 'notify-2016' } }, bodyLimit: 16 }, async request => ({ boundTo: request.requestJwt?.boundTo }))
     }
@@ -147,7 +147,7 @@ test("Notify's 2016 client's GET, with the body null it signed, passes on a 2016
   const res = await send('null')
   t.equal(res.statusCode, 200, res.body)
   t.same(res.json(), { boundTo: 'path+body' })
-  t.same((await send('nul!')).json(), { status_code: 403, errors: [{ error: 'AuthError', message: 'Token has an invalid payload' }] })
+  t.same((await send('nul!')).json(), { result: 'error', message: 'Invalid token: payload' })
   t.equal((await send('x'.repeat(17))).statusCode, 413, 'the route\'s body limit holds')
 })
 

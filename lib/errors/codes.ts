@@ -1,7 +1,8 @@
 // Every reason a request can be refused, one `@fastify/error` code each. The README's error table is this file;
 // refusal.ts makes the errors.
 // `notify` is GOV.UK Notify's message for the same failure, sent with `errorFormat: 'notify'`; where Notify has no
-// such check, the plugin's own message is sent in Notify's body shape.
+// such check, the plugin's own message is sent in Notify's body shape. `notify2016` is the same for the API of 2016
+// (the scoped tokens' time), which told apart only a few failures; without it, 'notify-2016' sends the 'notify' one.
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
 import { NOTIFY } from './notify-messages.js'
 
@@ -10,17 +11,27 @@ export interface ErrorSpec {
   message: string
   /** Notify's message, when it differs; a function when it depends on the error's arguments. */
   notify?: string | ((...args: any[]) => string)
+  /** What Notify's API of 2016 answered for the same failure, sent with `errorFormat: 'notify-2016'`. */
+  notify2016?: string
 }
+
+// Notify's API of 2016 told a client only which part of its token failed.
+const BEARER_2016 = 'Unauthorized, authentication bearer scheme must be used'
+const SIGNATURE_2016 = 'Invalid token: signature'
+const EXPIRED_2016 = 'Invalid token: expired'
+const PAYLOAD_2016 = 'Invalid token: payload'
 
 export const specs = {
   // 401: nothing usable in the Authorization header
   FST_REQUEST_JWT_NO_AUTHORIZATION: {
     status: 401,
-    message: 'Unauthorized: authentication token must be provided'
+    message: 'Unauthorized: authentication token must be provided',
+    notify2016: 'Unauthorized, authentication token must be provided'
   },
   FST_REQUEST_JWT_BAD_SCHEME: {
     status: 401,
-    message: 'Unauthorized: authentication bearer scheme must be used'
+    message: 'Unauthorized: authentication bearer scheme must be used',
+    notify2016: BEARER_2016
   },
   FST_REQUEST_JWT_MULTIPLE_AUTHORIZATION: {
     status: 401,
@@ -30,21 +41,25 @@ export const specs = {
     status: 401,
     message: 'Unauthorized: authentication token must be provided after "Bearer "',
     // HTTP strips the trailing space, and Notify's check wants the 7 characters "Bearer ".
-    notify: 'Unauthorized: authentication bearer scheme must be used'
+    notify: 'Unauthorized: authentication bearer scheme must be used',
+    notify2016: BEARER_2016
   },
   // 403: a token was sent and it fails
   FST_REQUEST_JWT_TOKEN_TOO_LARGE: {
     status: 403,
-    message: 'Invalid token: longer than %s characters'
+    message: 'Invalid token: longer than %s characters',
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_MALFORMED: {
     status: 403,
     message: 'Invalid token: %s',
-    notify: NOTIFY.general
+    notify: NOTIFY.general,
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_ALGORITHM: {
     status: 403,
-    message: 'Invalid token: algorithm used is not HS256'
+    message: 'Invalid token: algorithm used is not HS256',
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_HEADER_PARAMETER: {
     status: 403,
@@ -57,7 +72,8 @@ export const specs = {
   FST_REQUEST_JWT_INVALID_ISSUER: {
     status: 403,
     message: 'Invalid token: iss must be a non-empty string of at most 256 characters',
-    notify: 'Invalid token: iss field not provided'
+    notify: 'Invalid token: iss field not provided',
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_ISSUER_FORMAT: {
     status: 403,
@@ -70,11 +86,13 @@ export const specs = {
   },
   FST_REQUEST_JWT_UNKNOWN_ISSUER: {
     status: 403,
-    message: 'Invalid token: service not found'
+    message: 'Invalid token: service not found',
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_NO_KEYS: {
     status: 403,
-    message: 'Invalid token: service has no API keys'
+    message: 'Invalid token: service has no API keys',
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_SERVICE_ARCHIVED: {
     status: 403,
@@ -83,22 +101,26 @@ export const specs = {
   FST_REQUEST_JWT_BAD_SIGNATURE: {
     status: 403,
     message: 'Invalid token: signature does not match any API key of this service',
-    notify: NOTIFY.apiKeyNotFound
+    notify: NOTIFY.apiKeyNotFound,
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_KEY_REVOKED: {
     status: 403,
-    message: 'Invalid token: API key revoked'
+    message: 'Invalid token: API key revoked',
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_INVALID_IAT: {
     status: 403,
     message: 'Invalid token: iat must be a number of seconds since the epoch',
     // Notify tells a missing iat (PyJWT: "try the next key") from one that is not a time in seconds (the clock).
-    notify: (skew: number, missing: boolean) => missing ? NOTIFY.apiKeyNotFound : NOTIFY.clock(skew)
+    notify: (skew: number, missing: boolean) => missing ? NOTIFY.apiKeyNotFound : NOTIFY.clock(skew),
+    notify2016: EXPIRED_2016
   },
   FST_REQUEST_JWT_CLOCK_SKEW: {
     status: 403,
     message: 'Invalid token: iat is %s s %s server time; your system clock must be accurate to within %s seconds',
-    notify: (_offset: number, _direction: string, skew: number) => NOTIFY.clock(skew)
+    notify: (_offset: number, _direction: string, skew: number) => NOTIFY.clock(skew),
+    notify2016: EXPIRED_2016
   },
   FST_REQUEST_JWT_INVALID_CLAIM: {
     status: 403,
@@ -107,17 +129,20 @@ export const specs = {
   FST_REQUEST_JWT_EXPIRED: {
     status: 403,
     message: 'Invalid token: expired (exp)',
-    notify: NOTIFY.general
+    notify: NOTIFY.general,
+    notify2016: EXPIRED_2016
   },
   FST_REQUEST_JWT_NOT_YET_VALID: {
     status: 403,
     message: 'Invalid token: not valid yet (nbf)',
-    notify: (skew: number) => NOTIFY.clock(skew)
+    notify: (skew: number) => NOTIFY.clock(skew),
+    notify2016: EXPIRED_2016
   },
   FST_REQUEST_JWT_INVALID_AUDIENCE: {
     status: 403,
     message: 'Invalid token: %s',
-    notify: NOTIFY.general
+    notify: NOTIFY.general,
+    notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_JTI_REQUIRED: {
     status: 403,
@@ -140,27 +165,27 @@ export const specs = {
   FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: {
     status: 403,
     message: 'Invalid token: this route needs a token bound to the request; add the claim %s',
-    notify: 'Token has invalid request'
+    notify2016: 'Invalid token: request'
   },
   FST_REQUEST_JWT_REQUEST_MISMATCH: {
     status: 403,
     message: 'Invalid token: %s',
-    notify: 'Token has invalid request'
+    notify2016: 'Invalid token: request'
   },
   FST_REQUEST_JWT_BODY_CLAIM_REQUIRED: {
     status: 403,
     message: 'Invalid token: this route needs a token bound to the body; add the claim %s',
-    notify: 'Token has an invalid payload'
+    notify2016: PAYLOAD_2016
   },
   FST_REQUEST_JWT_BODY_MISMATCH: {
     status: 403,
     message: 'Invalid token: %s',
-    notify: 'Token has an invalid payload'
+    notify2016: PAYLOAD_2016
   },
   FST_REQUEST_JWT_UNEXPECTED_PAYLOAD: {
     status: 403,
     message: 'Invalid token: pay is present but the request has no body',
-    notify: 'Unexpected payload'
+    notify2016: PAYLOAD_2016
   },
   FST_REQUEST_JWT_CONTENT_ENCODING: {
     status: 415,

@@ -1,11 +1,8 @@
 // How a refused request is answered: once, by the plugin itself (not through the app's error handler, so the answer
-// and the single log line do not depend on it), in Fastify's or GOV.UK Notify's error shape.
-import { STATUS_CODES } from 'node:http'
+// and the single log line do not depend on it), in one of the formats of refusal-body.ts.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestJwtError } from './refusal.js'
-
-/** Body of an error response: Fastify's default shape, or GOV.UK Notify's v2 shape. */
-export type ErrorFormat = 'fastify' | 'notify'
+import { refusalBody, type ErrorFormat } from './refusal-body.js'
 
 export interface RefusalReplyOptions {
   errorFormat: ErrorFormat
@@ -24,7 +21,5 @@ export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: 
   } else {
     request.log.info(details, 'fastify-request-jwt: request refused')
   }
-  reply.code(status).send(options.errorFormat === 'notify'
-    ? { status_code: status, errors: [{ error: status >= 500 ? 'Exception' : 'AuthError', message: err.notifyMessage }] }
-    : { statusCode: status, code: err.code, error: STATUS_CODES[status], message: err.message })
+  reply.code(status).send(refusalBody(err, options.errorFormat))
 }

@@ -1,5 +1,5 @@
 // The plugin's options, as a service writes them; options.ts checks and normalises them.
-import type { ErrorFormat } from '../errors/refusal-reply.js'
+import type { ErrorFormat } from '../errors/refusal-body.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { ReplayStore } from '../replay/store.js'
 import type { RolloutDocument } from '../rollout/document.js'

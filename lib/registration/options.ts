@@ -6,7 +6,7 @@ import { InvalidOptionError } from '../errors/codes.js'
 import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from '../replay/memory-store.js'
 import type { ReplayStore } from '../replay/store.js'
 import { loadRolloutDocument } from '../rollout/load.js'
-import type { ErrorFormat } from '../errors/refusal-reply.js'
+import type { ErrorFormat } from '../errors/refusal-body.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import { issuerCheck } from '../token/issuer-format.js'
@@ -66,7 +66,7 @@ export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv
     secretCacheMaxEntries: count(input.secretCacheMaxEntries, 10_000, 'secretCacheMaxEntries'),
     lookupTimeoutMs: positiveSeconds(input.lookupTimeout, 5, 'lookupTimeout') * 1000,
     ...replay(input.replay, now),
-    errorFormat: oneOf(input.errorFormat, ['fastify', 'notify'] as const, 'errorFormat'),
+    errorFormat: oneOf(input.errorFormat, ['fastify', 'notify', 'notify-2016'] as const, 'errorFormat'),
     maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
     weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
     retryAfter: count(input.retryAfter, 1, 'retryAfter'),
