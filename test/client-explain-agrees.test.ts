@@ -27,6 +27,7 @@ const tokenOnly: Partial<Record<RequestJwtErrorCode, Case>> = {
     explain: { maxTokenLength: 256 }
   },
   FST_REQUEST_JWT_MALFORMED: { token: 'not-a-jwt' },
+  FST_REQUEST_JWT_PROTOTYPE_POISONING: { token: makeToken({ claims: `{"iss":"${SERVICE_ID}","iat":${NOW_S},"a":{"__proto__":{}}}` }) },
   FST_REQUEST_JWT_ALGORITHM: { token: makeToken({ header: { alg: 'HS512' }, claims: claims() }) },
   FST_REQUEST_JWT_HEADER_PARAMETER: { token: makeToken({ header: { alg: 'HS256', jku: 'https://evil.example/keys' }, claims: claims() }) },
   FST_REQUEST_JWT_INVALID_ISSUER: { token: makeToken({ claims: claims({ iss: 12345 }) }) },

@@ -56,6 +56,18 @@ test('header: an algorithm other than HS256 or a refused parameter fails', async
   t.match(await check('header', token({}, { alg: 'HS256', jku: 'https://evil' })), { ok: false, message: /header parameter "jku" is refused \(FST_REQUEST_JWT_HEADER_PARAMETER\)/ })
 })
 
+test('a member that would poison a prototype, in the header or the claims at any depth, fails as the server refuses it (B70)', async t => {
+  const raw = (header: string, claims: string) => makeToken({ header, claims: `{"iss":"${SERVICE_ID}","iat":${NOW_S}${claims}}` })
+  const inHeader = await check('token', raw('{"alg":"HS256","constructor":{"prototype":{}}}', ''))
+  t.equal(inHeader.ok, false)
+  t.match(inHeader.message, /^a member "constructor" holding "prototype" in the header: .*\(FST_REQUEST_JWT_PROTOTYPE_POISONING\)$/)
+  const inClaims = await check('token', raw('{"alg":"HS256"}', ',"a":[null,{"b":{"__proto__":{"polluted":true}}}]'))
+  t.match(inClaims.message, /^a member "__proto__" in the claims: the server refuses it/)
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
+  const { checks } = await explainToken(raw('{"alg":"HS256","constructor":1}', ',"constructor":{"name":[1]},"prototype":{},"x":"__proto__"'), { now })
+  t.notOk(checks.some(c => c.name === 'token'), 'members that poison nothing pass')
+})
+
 test('iss: a number, a missing or oversized issuer, or another service\'s key fails', async t => {
   t.match(await check('iss', token({ iss: 123 })), { ok: false, message: /iss is the number 123; the server compares strings: send the service id as "123"/ })
   t.match(await check('iss', token({ iss: undefined })), { ok: false, message: /FST_REQUEST_JWT_INVALID_ISSUER/ })

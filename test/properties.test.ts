@@ -20,6 +20,7 @@ import { buildApp, fakeClock, testKeys } from './helpers/app.js'
 import { connectRedis, deleteKeysAtTeardown, randomPrefix, REDIS_URL, redisSkipReason } from './helpers/redis.js'
 import { b64url, bearer, hs256, makeToken, NOW_S, OTHER_SECRET, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
 import { ambiguityOf } from '../lib/rules/request-target.js'
+import { poisonousName } from '../lib/rules/prototype-poisoning.js'
 import { SentTokens, TEST_SECRETS } from './fixtures/log-leaks.js'
 
 /** Runs per property: thousands in all, in CI and locally alike. */
@@ -87,10 +88,11 @@ const CONTROL = /[\u0000-\u001f\u007f]/ // eslint-disable-line no-control-regex 
 /** A jti the plugin accepts: 1 to 128 bytes of UTF-8, no control characters. */
 const validJti = utf16({ minLength: 1, maxLength: 40 }).filter(jti => !CONTROL.test(jti) && Buffer.byteLength(jti) <= 128)
 
-/** Claims other than the registered ones, of any JSON value. */
+/** Claims other than the registered ones, of any JSON value but the members refused as prototype poisoning (B70). */
 const RESERVED = new Set(['iss', 'iat', 'jti', 'exp', 'nbf'])
 const extraClaims = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 })
   .map(claims => Object.fromEntries(Object.entries(claims).filter(([name]) => !RESERVED.has(name))))
+  .filter(claims => poisonousName(claims) === undefined)
 
 let jtiCounter = 0
 const freshToken = (claims: Record<string, unknown> = {}) =>
@@ -158,7 +160,8 @@ t.test('arbitrary headers and claims signed with the real key never give a 5xx; 
     codes.set(code, (codes.get(code) ?? 0) + 1)
     if (response.statusCode === 200) {
       const iat = claims.iat
-      const ok = claims.iss === SERVICE_ID && typeof iat === 'number' && Math.abs(NOW_S - Math.trunc(iat)) <= 30 // whole seconds, as Notify's int(iat)
+      const ok = claims.iss === SERVICE_ID && typeof iat === 'number' && Math.abs(NOW_S - Math.trunc(iat)) <= 30 && // whole seconds, as Notify's int(iat)
+        poisonousName(header) === undefined && poisonousName(claims) === undefined
       if (!ok) throw new Error(`accepted claims that break the rules: ${JSON.stringify(claims)}`)
     } else if (!refusedCleanly(response.statusCode)) {
       throw new Error(`status ${response.statusCode}: ${response.body}`)

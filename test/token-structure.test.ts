@@ -100,12 +100,56 @@ test('the same name in different objects, and names with escaped quotes, are fin
   t.same(res.json().requestJwt.claims.a, { iss: 1, 'x"y': [1, { iss: 2 }] })
 })
 
-test('__proto__ and constructor claims do not pollute prototypes (B14)', async t => {
+/** A validly signed token with these raw header and claims refused as prototype poisoning, before any key lookup. */
+async function expectPoisoning (t: Test, header: string, payload: string, message: string, errorFormat?: 'notify' | 'notify-2016'): Promise<void> {
+  const context = await buildApp(errorFormat === undefined ? {} : { errorFormat })
+  t.teardown(() => context.app.close())
+  const token = signedRaw(header, payload)
+  const res = await context.app.inject({ url: '/protected', headers: bearer(token) })
+  if (errorFormat === undefined) {
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_PROTOTYPE_POISONING', { token })
+    t.equal(res.json().message, message)
+  } else {
+    t.equal(res.statusCode, 403)
+    t.match(res.body, message)
+  }
+  t.equal(context.lookups(), 0, 'no key lookup')
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
+}
+
+const CLAIMS_START = `{"iss":"${SERVICE_ID}","iat":${NOW_S}`
+
+test('a signed token with a "__proto__" member in its claims or header, at any depth, is refused as prototype poisoning (B70)', async t => {
+  const inClaims = 'Invalid token: a member "__proto__" in the claims is refused as prototype poisoning'
+  await expectPoisoning(t, '{"alg":"HS256"}', `${CLAIMS_START},"__proto__":{"polluted":true}}`, inClaims)
+  await expectPoisoning(t, '{"alg":"HS256"}', `${CLAIMS_START},"a":[1,{"b":{"__proto__":null}}]}`, inClaims)
+  await expectPoisoning(t, '{"alg":"HS256"}', `{"__proto__":1,${CLAIMS_START.slice(1)}}`, inClaims)
+  await expectPoisoning(t, '{"alg":"HS256","__proto__":{"alg":"none"}}', `${CLAIMS_START}}`,
+    'Invalid token: a member "__proto__" in the header is refused as prototype poisoning')
+})
+
+test('a signed token with a "constructor" holding "prototype", at any depth, is refused as prototype poisoning (B70)', async t => {
+  const inClaims = 'Invalid token: a member "constructor" holding "prototype" in the claims is refused as prototype poisoning'
+  await expectPoisoning(t, '{"alg":"HS256"}', `${CLAIMS_START},"constructor":{"prototype":{"polluted":true}}}`, inClaims)
+  await expectPoisoning(t, '{"alg":"HS256"}', `${CLAIMS_START},"x":[{"constructor":{"prototype":null}}]}`, inClaims)
+  await expectPoisoning(t, '{"alg":"HS256","constructor":{"prototype":{}}}', `${CLAIMS_START}}`,
+    'Invalid token: a member "constructor" holding "prototype" in the header is refused as prototype poisoning')
+})
+
+test('prototype poisoning gets Notify\'s general message in the notify format, and "signature" in the 2016 one (B70)', async t => {
+  const payload = `${CLAIMS_START},"__proto__":{}}`
+  await expectPoisoning(t, '{"alg":"HS256"}', payload, '"message":"Invalid token: make sure your API token matches the example', 'notify')
+  await expectPoisoning(t, '{"alg":"HS256"}', payload, '"message":"Invalid token: signature"', 'notify-2016')
+})
+
+test('"constructor", "prototype" and "__proto__" that poison nothing are accepted as claims, and pollute no prototype (B14)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())
-  const payload = `{"iss":"${SERVICE_ID}","iat":${NOW_S},"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}`
-  const res = await context.app.inject({ url: '/protected', headers: bearer(signedRaw('{"alg":"HS256","__proto__":{"alg":"none"}}', payload)) })
+  const extra = '"constructor":"x","c":{"constructor":{"name":1}},"d":{"constructor":[{"prototype":1}]},' +
+    '"prototype":{"constructor":1},"toString":1,"__proto__x":1,"note":"__proto__"'
+  const res = await context.app.inject({ url: '/protected', headers: bearer(signedRaw('{"alg":"HS256","constructor":1}', `${CLAIMS_START},${extra}}`)) })
   t.equal(res.statusCode, 200, res.body)
+  t.same(res.json().requestJwt.claims, JSON.parse(`${CLAIMS_START},${extra}}`))
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
 })
 

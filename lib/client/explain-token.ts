@@ -9,7 +9,7 @@ import { signingKey, type Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
 import type { RequestDescription } from './request-claims.js'
 import type { TokenCheck } from './token-check.js'
-import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkSignature, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
+import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning, checkSignature, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
 
 export interface TokenExplanation {
   header: Record<string, unknown>
@@ -70,6 +70,7 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   const format = options.claimFormat ?? guessFormat(claims)
   const checks: TokenCheck[] = [
     ...checkLength(compact, options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH),
+    ...checkPrototypePoisoning(header, claims),
     checkHeader(header),
     checkIssuer(claims.iss, key?.issuer),
     checkIat(claims.iat, now, skew)

@@ -1,9 +1,10 @@
-// The checks `explainToken` runs on the token alone (and the key, when given): the header, the issuer, the time
-// claims, the jti and the signature, by the server's rules.
+// The checks `explainToken` runs on the token alone (and the key, when given): the members that poison a prototype,
+// the header, the issuer, the time claims, the jti and the signature, by the server's rules.
 import { compactVerify } from 'jose'
 import { ageOf, audienceProblem, hasExpired, isInMilliseconds, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
 import { ALGORITHM, headerViolation, MAX_KID_LENGTH } from '../rules/header.js'
 import { printable } from '../rules/printable.js'
+import { describePoisonousName, poisonousName } from '../rules/prototype-poisoning.js'
 import { fail, note, pass, show, type TokenCheck } from './token-check.js'
 
 /** The server's default `maxTokenLength`. */
@@ -13,6 +14,17 @@ export const DEFAULT_MAX_TOKEN_LENGTH = 8192
 export function checkLength (token: string, maxLength: number): TokenCheck[] {
   if (token.length <= maxLength) return []
   return [fail('token', `${token.length} characters, longer than the server's ${maxLength} (FST_REQUEST_JWT_TOKEN_TOO_LARGE)`)]
+}
+
+/** A failed check when the header or the claims hold a member that would poison a prototype; nothing otherwise. */
+export function checkPrototypePoisoning (header: Record<string, unknown>, claims: Record<string, unknown>): TokenCheck[] {
+  for (const [part, value] of [['header', header], ['claims', claims]] as const) {
+    const name = poisonousName(value)
+    if (name !== undefined) {
+      return [fail('token', `a member ${describePoisonousName(name)} in the ${part}: the server refuses it as prototype poisoning, as Fastify refuses it in a JSON body; rename it (FST_REQUEST_JWT_PROTOTYPE_POISONING)`)]
+    }
+  }
+  return []
 }
 
 export function checkHeader (header: Record<string, unknown>): TokenCheck {

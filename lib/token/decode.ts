@@ -1,8 +1,10 @@
 // A compact JWS, decoded strictly. Three canonical base64url parts (the signature may be empty), UTF-8 that is
-// valid, JSON objects with unique member names. Nothing is trusted yet: the signature is checked later, against the issuer's keys.
+// valid, JSON objects with unique member names and no member that poisons a prototype. Nothing is trusted yet: the
+// signature is checked later, against the issuer's keys.
 import { isUtf8 } from 'node:buffer'
 import { NOTIFY } from '../errors/notify-messages.js'
 import { reject } from '../errors/refusal.js'
+import { describePoisonousName } from '../rules/prototype-poisoning.js'
 import { decodeBase64url } from './base64url.js'
 import { parseJsonObject, type JsonObject } from './strict-json.js'
 
@@ -65,6 +67,12 @@ function decodeJsonPart (text: string, name: string): JsonObject {
   const bytes = decodePart(text, name)
   if (!isUtf8(bytes)) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is not valid UTF-8`)
   const parsed = parseJsonObject(bytes.toString('utf8'))
-  if (!parsed.ok) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} ${parsed.reason}`)
+  if (!parsed.ok) {
+    // Well-formed JSON, but a member Fastify would refuse in a body: its own code, naming the part as the docs do.
+    if (parsed.poisonous !== undefined) {
+      throw reject('FST_REQUEST_JWT_PROTOTYPE_POISONING', describePoisonousName(parsed.poisonous), name === 'payload' ? 'claims' : name)
+    }
+    throw reject('FST_REQUEST_JWT_MALFORMED', `${name} ${parsed.reason}`)
+  }
   return parsed.value
 }

@@ -8,13 +8,25 @@
 // holds more names than the parsed value has keys. (Names that differ only in escapes, "a" and "\u0061", count
 // twice in the text and once in the value: caught too.) Counting colons first settles most tokens without reading
 // a string (see countColons).
+//
+// The same walk refuses the members that poison a prototype (../rules/prototype-poisoning.ts), as Fastify refuses
+// them in a JSON body: one comparison per member name, on keys the walk reads anyway.
+import { isPoisonousMember, type PoisonousName } from '../rules/prototype-poisoning.js'
 
 /** Deepest nesting of objects and arrays accepted, the token's own object included. */
 export const MAX_DEPTH = 32
 
 export type JsonObject = Record<string, unknown>
 
-export type StrictJsonResult = { ok: true, value: JsonObject } | { ok: false, reason: string }
+export type StrictJsonResult =
+  | { ok: true, value: JsonObject }
+  /** `poisonous`: a member that would poison a prototype, refused with its own code rather than as malformed. */
+  | { ok: false, reason: string, poisonous?: PoisonousName }
+
+// countKeys' answers that are not counts.
+const TOO_DEEP = -1
+const PROTO = -2
+const CONSTRUCTOR = -3
 
 /** Parses `text` as one JSON object with unique member names at every depth and nothing around it. */
 export function parseJsonObject (text: string): StrictJsonResult {
@@ -29,21 +41,26 @@ export function parseJsonObject (text: string): StrictJsonResult {
     return { ok: false, reason: 'is not valid JSON' }
   }
   const keys = countKeys(value, 1)
-  if (keys === -1) return { ok: false, reason: `is nested deeper than ${MAX_DEPTH} levels` }
+  if (keys === TOO_DEEP) return { ok: false, reason: `is nested deeper than ${MAX_DEPTH} levels` }
+  if (keys === PROTO) return { ok: false, reason: 'has a member "__proto__"', poisonous: '__proto__' }
+  if (keys === CONSTRUCTOR) return { ok: false, reason: 'has a member "constructor" holding "prototype"', poisonous: 'constructor' }
   // The name itself is not echoed: responses never repeat what the token says.
   if (countColons(text) !== keys && countMemberNames(text) !== keys) return { ok: false, reason: 'has a member name twice' }
   return { ok: true, value }
 }
 
-/** Keys of every object in `value` (parsed JSON) at `depth` and below, or -1 when nesting goes deeper than MAX_DEPTH. */
+/**
+ * Keys of every object in `value` (parsed JSON) at `depth` and below; TOO_DEEP when nesting goes deeper than
+ * MAX_DEPTH, PROTO or CONSTRUCTOR at the first member that would poison a prototype.
+ */
 function countKeys (value: object, depth: number): number {
-  if (depth > MAX_DEPTH) return -1
+  if (depth > MAX_DEPTH) return TOO_DEEP
   let count = 0
   if (Array.isArray(value)) {
     for (const child of value) {
       if (child !== null && typeof child === 'object') {
         const inner = countKeys(child, depth + 1)
-        if (inner === -1) return -1
+        if (inner < 0) return inner
         count += inner
       }
     }
@@ -53,9 +70,10 @@ function countKeys (value: object, depth: number): number {
   for (const name in value) {
     count++
     const child = (value as JsonObject)[name]
+    if (isPoisonousMember(name, child)) return name === '__proto__' ? PROTO : CONSTRUCTOR
     if (child !== null && typeof child === 'object') {
       const inner = countKeys(child, depth + 1)
-      if (inner === -1) return -1
+      if (inner < 0) return inner
       count += inner
     }
   }
