@@ -58,4 +58,6 @@ export interface RequestJwtOptions {
   audience?: string | readonly string[]
   /** With `audience` set, refuse a token that has no `aud`. Default `true`. */
   requireAudience?: boolean
+  /** Describe the routes to `@fastify/swagger`, when it is registered (docs/openapi.md). Default `true`. */
+  openapi?: boolean
 }

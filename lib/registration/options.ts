@@ -38,13 +38,15 @@ export interface ResolvedOptions {
   readonly audience: readonly string[]
   /** Whether a token without `aud` is refused (only when `audience` is set). */
   readonly requireAudience: boolean
+  /** Whether the routes are described to `@fastify/swagger` (openapi.ts). */
+  readonly openapi: boolean
 }
 
 const OPTION_NAMES = new Set([
   'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'lookupTimeout',
   'replay', 'errorFormat', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
   'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
-  'requireAudience'
+  'requireAudience', 'openapi'
 ])
 /** Options Fastify's `register` itself reads; they may ride along in the same object. */
 const REGISTER_OPTION_NAMES = new Set(['prefix', 'logLevel', 'logSerializers'])
@@ -81,7 +83,8 @@ export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv
     rollout: loadRolloutDocument(input.rollout, env),
     issuerFormat: issuerFormat(input.issuerFormat),
     audience: audience(input.audience),
-    requireAudience: flag(input.requireAudience, true, 'requireAudience')
+    requireAudience: flag(input.requireAudience, true, 'requireAudience'),
+    openapi: flag(input.openapi, true, 'openapi')
   })
 }
 

@@ -16,6 +16,7 @@ import type { DecisionCount } from '../guard/decision-stats.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import type { RequestJwtOptions } from './option-types.js'
 import { createTokenVerifier } from './create-verifier.js'
+import { describeRoutesForOpenapi } from './openapi.js'
 
 /** The route's settings, put into its config by `onRoute` (Fastify copies config, symbols included). */
 const kRouteSettings = Symbol('fastify-request-jwt.route-settings')
@@ -58,11 +59,13 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   app.decorate('requestJwt', api)
   app.decorateRequest('requestJwt', null)
 
+  const describeForOpenapi = describeRoutesForOpenapi(app, options, () => rollout)
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as RouteConfig
     const settings = readRouteConfig(config.requestJwt, route.method, route.url)
     for (const { key } of settings.targets.values()) registeredRoutes.set(key, (registeredRoutes.get(key) ?? 0) + 1)
     route.config = { ...config, [kRouteSettings]: settings } as RouteOptions['config']
+    describeForOpenapi(route, settings)
   })
 
   // Route keys are checked once every route is known; a key that matches none is a typo that would silently
