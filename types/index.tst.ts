@@ -5,11 +5,13 @@ import { describe, expect, test } from 'tstyche'
 import requestJwt, {
   codes,
   fastifyRequestJwt,
+  generateApiKey,
   memoryReplayStore,
   redisReplayStore,
   requestJwt as named,
   type RedisReplayStore,
   type DecisionCount,
+  type GeneratedApiKey,
   type ReplayStore,
   type RequestJwtOptions,
   type RequestJwtRouteConfig,
@@ -150,5 +152,16 @@ describe('stores and errors', () => {
 
   test('error codes carry their literal code', () => {
     expect(new codes.FST_REQUEST_JWT_REPLAYED().code).type.toBe<'FST_REQUEST_JWT_REPLAYED'>()
+  })
+})
+
+describe('keys', () => {
+  test('generateApiKey takes a key name and an optional service id, and returns the key and its parts', () => {
+    expect(generateApiKey({ keyName: 'live_key' })).type.toBe<GeneratedApiKey>()
+    expect(generateApiKey({ keyName: 'live_key', serviceId: 'x' }).secret).type.toBe<string>()
+    expect<GeneratedApiKey>().type.toHaveProperty('apiKey')
+    expect<GeneratedApiKey>().type.toHaveProperty('serviceId')
+    expect(generateApiKey({})).type.toRaiseError()
+    expect(generateApiKey({ keyName: 1 })).type.toRaiseError()
   })
 })

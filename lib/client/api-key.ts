@@ -1,21 +1,14 @@
-// GOV.UK Notify's API key format, `{key_name}-{service_id}-{secret}`: the secret is the last 36 characters, the
-// service id the 36 before the "-" that precedes it. Both are UUIDs. Errors say what is wrong, never what the key is.
+// GOV.UK Notify's API key format, `{key_name}-{service_id}-{secret}`, split by the rules the server issues keys by
+// (../rules/api-key.ts). Errors say what is wrong, never what the key is.
+import { splitApiKey, type ApiKeyParts } from '../rules/api-key.js'
 import { RequestJwtClientError } from './errors.js'
 
-/** A Notify-style API key, split. */
-export interface ApiKey {
-  /** The name given to the key when it was made, e.g. `live_key`. */
-  keyName: string
-  /** The service the key belongs to: the token's `iss`. */
-  serviceId: string
-  /** The shared secret: its 36 characters, as UTF-8 bytes, are the HMAC-SHA256 key. */
-  secret: string
-}
+/** A Notify-style API key, split: `keyName`, `serviceId` (the token's `iss`) and `secret` (the HMAC key). */
+export type ApiKey = ApiKeyParts
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const FORMAT = '{key_name}-{service_id}-{secret}'
-/** The shortest key: a one-character name, "-", a 36-character service id, "-", a 36-character secret. */
-const MIN_LENGTH = 75
+// For the CLI's keygen, which may import only the client: one implementation of the key format, in ../rules/.
+export { newApiKey } from '../rules/api-key.js'
+export type { ApiKeyOptionProblem, NewApiKey, NewApiKeyOptions } from '../rules/api-key.js'
 
 /**
  * Splits a Notify-style API key. Throws `ERR_REQUEST_JWT_INVALID_API_KEY` naming what is wrong (never echoing the key).
@@ -25,24 +18,7 @@ const MIN_LENGTH = 75
  * // serviceId: '26785a09-ab16-4eb0-8407-a37497a57506', secret: '3d844edf-8d35-48ac-975b-e847b4f122b0'
  */
 export function parseApiKey (key: string): ApiKey {
-  if (typeof key !== 'string') fail(`must be a string, got ${key === null ? 'null' : typeof key}`)
-  if (key.length === 0) fail('is empty')
-  if (key.trim() !== key) fail('has leading or trailing whitespace (a newline from a file or a copy?); remove it')
-  const secret = key.slice(-36)
-  if (key.length === 36 && UUID.test(key)) {
-    fail(`is 36 characters, the length of the secret alone; use the whole key as the service gave it: ${FORMAT}`)
-  }
-  if (key.length < MIN_LENGTH) {
-    fail(`is ${key.length} characters; a key is ${FORMAT}, a name and two 36-character UUIDs, at least ${MIN_LENGTH} characters`)
-  }
-  if (!UUID.test(secret)) fail(`does not end with a secret: its last 36 characters are not a UUID (format ${FORMAT})`)
-  if (key.charAt(key.length - 37) !== '-') fail('has no "-" between the service id and the secret')
-  const serviceId = key.slice(-73, -37)
-  if (!UUID.test(serviceId)) fail(`has no service id: the 36 characters before the secret are not a UUID (format ${FORMAT})`)
-  if (key.charAt(key.length - 74) !== '-') fail('has no "-" between the key name and the service id')
-  return { keyName: key.slice(0, -74), serviceId, secret }
-}
-
-function fail (what: string): never {
-  throw new RequestJwtClientError('ERR_REQUEST_JWT_INVALID_API_KEY', `API key ${what}`)
+  const parts = splitApiKey(key)
+  if ('problem' in parts) throw new RequestJwtClientError('ERR_REQUEST_JWT_INVALID_API_KEY', `API key ${parts.problem}`)
+  return parts
 }
