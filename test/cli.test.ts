@@ -148,7 +148,7 @@ test('the API key comes from --api-key or REQUEST_JWT_API_KEY, and is never echo
 })
 
 test('bad input: one line on stderr and exit code 2', async t => {
-  assertError(t, await cli(['tokens']), /^request-jwt: unknown command "tokens"; commands are token, curl and decode/)
+  assertError(t, await cli(['tokens']), /^request-jwt: unknown command "tokens"; commands are token, curl, decode and keygen/)
   assertError(t, await cli(['toString']), /^request-jwt: unknown command; commands are/, 2)
   const pasted = await cli([API_KEY])
   assertError(t, pasted, /^request-jwt: unknown command; commands are/)

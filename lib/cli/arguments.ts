@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from './io.js'
 
-export type Command = 'token' | 'curl' | 'decode'
+export type Command = 'token' | 'curl' | 'decode' | 'keygen'
 
 const REQUEST_OPTIONS = {
   'api-key': { type: 'string' },
@@ -28,6 +28,14 @@ export const OPTIONS = {
     'claim-format': { type: 'string' },
     'clock-skew': { type: 'string' },
     help: { type: 'boolean', short: 'h' }
+  },
+  // --alg names the kind of key, so that key pairs can come as other values of it.
+  keygen: {
+    'key-name': { type: 'string' },
+    'service-id': { type: 'string' },
+    alg: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' }
   }
 } as const
 
@@ -42,6 +50,10 @@ export interface Values {
   'clock-skew'?: string
   header?: string[]
   exec?: boolean
+  'key-name'?: string
+  'service-id'?: string
+  alg?: string
+  json?: boolean
   help?: boolean
 }
 
@@ -63,7 +75,7 @@ export function parse (command: Command, args: string[]): { values: Values, posi
   }
   // Never echoed: a stray argument may be a key pasted in the wrong place.
   if (before.length > 0) throw new UsageError(`unexpected argument; ${command} takes options only${command === 'curl' ? ', and curl options after --' : ''} (see request-jwt ${command} --help)`)
-  if (command === 'token' && after.length > 0) throw new UsageError('unexpected argument after --; token takes options only')
+  if (command !== 'curl' && after.length > 0) throw new UsageError(`unexpected argument after --; ${command} takes options only`)
   return { values, positionals: [], extra: after }
 }
 

@@ -10,6 +10,7 @@ Commands:
   token    print a token for one request
   curl     print a curl command carrying a fresh token (or run it with --exec)
   decode   explain a token, and why a request with it would be accepted or refused
+  keygen   make a new API key for a service (the service's side; the secret is shown once)
 
 The API key ({key_name}-{service_id}-{secret}) is read from --api-key or from the
 ${API_KEY_ENV} environment variable (preferred: arguments are visible to other users).
@@ -68,5 +69,20 @@ it also checks the signature. Exits 1 when the server would refuse the token, 0 
   --claim-format FORMAT   the route's claim format (default: as the token's claims look)
   --clock-skew SECONDS    the server's window (default 30)
   -h, --help              this help
+`,
+  keygen: `Usage: request-jwt keygen --key-name NAME [options]
+
+Makes a new API key, {key_name}-{service_id}-{secret}, as GOV.UK Notify issues them: the secret and (unless given)
+the service id are new random UUIDs. Prints the key, for the client, and its parts, for the service's key store.
+The secret is shown once and kept nowhere: store it encrypted at rest, where getSecrets reads it, and never log it.
+
+  --key-name NAME         what the key is called, e.g. live_key (1 to 255 printable characters)
+  --service-id UUID       the service the key is for (default: a new service id)
+  --alg ALG               the kind of key: HS256, a shared secret in the key (the default and only one)
+  --json                  print { alg, apiKey, keyName, serviceId, secret } as JSON, for a program to store
+  -h, --help              this help
+
+Example:
+  request-jwt keygen --key-name live_key --service-id 26785a09-ab16-4eb0-8407-a37497a57506
 `
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // request-jwt: tokens for the shell. `token` prints a token, `curl` prints (or runs) a curl command carrying a fresh
-// token bound to exactly the bytes curl sends, `decode` explains a token and why a request would be refused.
+// token bound to exactly the bytes curl sends, `decode` explains a token and why a request would be refused; `keygen`,
+// for the service's side, makes a new API key.
 //
 // Everything goes through `main(argv, io)`, so tests run the CLI in-process; the lines at the end run it when this
 // file is the program. The API key comes from --api-key or REQUEST_JWT_API_KEY and is never written anywhere.
@@ -10,6 +11,7 @@ import { RequestJwtClientError } from '../client/index.js'
 import { nonEmpty, OPTIONS, parse, type Command } from './arguments.js'
 import { curlCommand } from './curl-command.js'
 import { decode } from './decode-command.js'
+import { keygenCommand } from './keygen-command.js'
 import { COMMAND_HELP, HELP } from './help.js'
 import { API_KEY_ENV, UsageError, type CliIo } from './io.js'
 import { redact } from './redact.js'
@@ -50,13 +52,15 @@ async function run (argv: readonly string[], io: CliIo): Promise<number> {
   if (!Object.hasOwn(OPTIONS, command)) {
     // Named only when it looks like a command word: it may be a key pasted in the wrong place.
     const named = /^[a-z-]{1,20}$/.test(command) ? ` ${JSON.stringify(command)}` : ''
-    throw new UsageError(`unknown command${named}; commands are token, curl and decode (see request-jwt --help)`)
+    throw new UsageError(`unknown command${named}; commands are token, curl, decode and keygen (see request-jwt --help)`)
   }
   const { values, positionals, extra } = parse(command as Command, rest)
   if (values.help === true) {
     io.stdout.write(COMMAND_HELP[command as Command])
     return 0
   }
+  // keygen makes a key: it reads none.
+  if (command === 'keygen') return keygenCommand(values, io)
   const apiKey = values['api-key'] ?? nonEmpty(io.env[API_KEY_ENV])
   if (command === 'decode') return decode(values, positionals, apiKey, io)
   if (apiKey === undefined) throw new UsageError(`no API key: set ${API_KEY_ENV} (or pass --api-key)`)
