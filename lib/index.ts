@@ -3,6 +3,7 @@
 import fastifyPlugin from 'fastify-plugin'
 import { requestJwtPlugin, type RequestJwtApi } from './registration/plugin.js'
 import type { VerifiedRequestJwt } from './token/verified-request-jwt.js'
+import type { RequestJwtStrategy } from './guard/auth-strategy.js'
 import type { RequestJwtOptions } from './registration/option-types.js'
 import type { RequestJwtRouteConfig } from './rollout/route-config.js'
 
@@ -40,6 +41,11 @@ export type { ReplayStore } from './replay/store.js'
 export type { RequestJwtApi } from './registration/plugin.js'
 export { requestJwtSecuritySchemes } from './registration/openapi-scheme.js'
 export type { RequestJwtSecurityScheme, RequestJwtSecuritySchemesOptions } from './registration/openapi-scheme.js'
+export { requestJwtApi } from './registration/api-accessor.js'
+export type { RequestJwtStrategy } from './guard/auth-strategy.js'
+export type { ErrorResponseBuilder } from './errors/refusal-reply.js'
+export { DECISION_CHANNEL, KEYS_CHANNEL } from './events/channels.js'
+export type { DecisionMessage, KeysMessage } from './events/channels.js'
 export type { RequestJwtRouteOptions } from './binding/policy.js'
 export type { ErrorFormat } from './errors/refusal-body.js'
 export type { DecisionCount } from './guard/decision-stats.js'
@@ -56,14 +62,21 @@ export type { ClaimFormat, Mode, Scope } from './rules/policy-values.js'
 declare module 'fastify' {
   interface FastifyRequest {
     /**
-     * The verified caller, set by the plugin's `preHandler` once every check passed. `null` before then (in
-     * `onRequest`, `preParsing`, `preValidation`), on public routes (`config: { requestJwt: false }`), and when a dry
-     * run (mode `'report'`) let an unauthenticated request through.
+     * The verified caller, set once every check passed: by the end of the plugin's `onRequest` hook when the body is
+     * not bound, in its `preHandler` hook when it is (see "Where request.requestJwt is set" in the README). `null`
+     * before then, on public routes (`config: { requestJwt: false }`), and when a dry run (mode `'report'`) let an
+     * unauthenticated request through.
      */
     requestJwt: VerifiedRequestJwt | null
   }
   interface FastifyInstance {
-    requestJwt: RequestJwtApi
+    /**
+     * The operator API, on the context that registered the plugin and its children only: `undefined` elsewhere.
+     * `requestJwtApi(app)` returns it checked, or throws an error that says why not.
+     */
+    requestJwt?: RequestJwtApi
+    /** The `@fastify/auth` strategy, on the same contexts as `requestJwt`. */
+    verifyRequestJwt?: RequestJwtStrategy
   }
   interface FastifyContextConfig {
     /** `false`: a public route. An object: per-route settings. */

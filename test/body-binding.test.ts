@@ -1,5 +1,6 @@
 // security-cases.md section F: binding a token to the body (`pay`), hashed while the body streams in.
 import { test } from 'tap'
+import { requestJwtApi } from '../lib/index.js'
 import { gzipSync } from 'node:zlib'
 import { Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -298,7 +299,7 @@ test('in a dry run, a compressed body on a body-bound route is reported and let 
   const res = await context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip', ...bearer(scopedToken('POST', '/body-only', 'x', { req: undefined })) }, payload: 'x' })
   t.equal(res.statusCode, 200)
   t.same(res.json().boundTo, undefined, 'unauthenticated: request.requestJwt is null')
-  t.same(context.app.requestJwt.stats().map(row => row.reason), ['FST_REQUEST_JWT_CONTENT_ENCODING'])
+  t.same(requestJwtApi(context.app).stats().map(row => row.reason), ['FST_REQUEST_JWT_CONTENT_ENCODING'])
 })
 
 /** Routes whose handler reads the body stream itself, after a parser that hands the stream over (as multipart does). */
@@ -352,7 +353,7 @@ test('rollout step 2 (scope body, report mode) on a streaming upload route: an u
   const res = await upload(port, '/upload', notifyToken(), 'hello upload')
   t.equal(res.status, 200, res.body)
   t.same(JSON.parse(res.body), { boundTo: 'none', received: 'hello upload' })
-  t.match(context.app.requestJwt.stats(), [{ route: 'POST /upload', outcome: 'reported', reason: 'FST_REQUEST_JWT_BODY_NOT_BINDABLE' }])
+  t.match(requestJwtApi(context.app).stats(), [{ route: 'POST /upload', outcome: 'reported', reason: 'FST_REQUEST_JWT_BODY_NOT_BINDABLE' }])
 })
 
 test('a route that must bind a body its handler streams is a 500 that says so, before the handler runs (I65)', async t => {

@@ -1,5 +1,6 @@
 // Config-driven rollout: the document, its validation, precedence, run-time swaps and the statistics.
 import { test } from 'tap'
+import { requestJwtApi } from '../lib/index.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -71,7 +72,7 @@ test('the rollout may be a JSON file, named by the option or by REQUEST_JWT_ROLL
   const fromOption = await buildApp({ routes, rollout: file })
   t.teardown(() => fromOption.app.close())
   assertRefused(t, await send(fromOption.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
-  t.same(fromOption.app.requestJwt.getRollout(), { routes: { [SMS]: { scope: 'path+body' } } })
+  t.same(requestJwtApi(fromOption.app).getRollout(), { routes: { [SMS]: { scope: 'path+body' } } })
 
   process.env.REQUEST_JWT_ROLLOUT = file
   t.teardown(() => { delete process.env.REQUEST_JWT_ROLLOUT })
@@ -94,7 +95,7 @@ test('the rollout may be a JSON file, named by the option or by REQUEST_JWT_ROLL
 test('precedence: issuer entry > route entry > route config in code > rollout default > plugin options', async t => {
   const context = await buildApp({ routes, getSecrets: twoServices, scope: 'body' })
   t.teardown(() => context.app.close())
-  const api = context.app.requestJwt
+  const api = requestJwtApi(context.app)
   // Plugin option: body.
   assertRefused(t, await send(context.app, unscoped()), 403, 'FST_REQUEST_JWT_BODY_CLAIM_REQUIRED')
   // Rollout default beats the plugin option.
@@ -118,7 +119,7 @@ test('precedence: issuer entry > route entry > route config in code > rollout de
 test('setRollout swaps atomically; an invalid document throws and the old one stays', async t => {
   const context = await buildApp({ routes })
   t.teardown(() => context.app.close())
-  const api = context.app.requestJwt
+  const api = requestJwtApi(context.app)
   api.setRollout({ routes: { [SMS]: { scope: 'path' } } })
   t.throws(() => api.setRollout({ routes: { [SMS]: { scope: 'everything' } } } as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /setRollout: rollout\["routes"\]/ })
   t.throws(() => api.setRollout({ routes: { 'GET /nowhere': { scope: 'path' } } }), { message: /names no registered route: "GET \/nowhere"/ })
@@ -135,7 +136,7 @@ test('a request in flight keeps the rollout it started with', async t => {
   t.teardown(() => context.app.close())
   const pending = send(context.app, notifyToken())
   await new Promise(resolve => setImmediate(resolve))
-  context.app.requestJwt.setRollout({ routes: { [SMS]: { scope: 'path+body' } } })
+  requestJwtApi(context.app).setRollout({ routes: { [SMS]: { scope: 'path+body' } } })
   release()
   t.equal((await pending).statusCode, 200, 'started unscoped, finished unscoped')
   assertRefused(t, await send(context.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
@@ -144,7 +145,7 @@ test('a request in flight keeps the rollout it started with', async t => {
 test('end to end: a route goes from unscoped to report, to enforce for one issuer, to enforce for all', async t => {
   const context = await buildApp({ routes, getSecrets: twoServices })
   t.teardown(() => context.app.close())
-  const api = context.app.requestJwt
+  const api = requestJwtApi(context.app)
   const count = (route: string, issuer: string | null, outcome: string, reason: string) =>
     api.stats().find(row => row.route === route && row.issuer === issuer && row.outcome === outcome && row.reason === reason)?.count ?? 0
 
@@ -195,7 +196,7 @@ test('a missing body binding in report mode is counted, and the replay check sti
   const token = notifyToken({ jti: 'once' })
   t.equal((await send(context.app, token)).statusCode, 200)
   assertRefused(t, await send(context.app, token), 403, 'FST_REQUEST_JWT_REPLAYED')
-  t.same(context.app.requestJwt.stats().filter(row => row.outcome !== 'accepted'), [
+  t.same(requestJwtApi(context.app).stats().filter(row => row.outcome !== 'accepted'), [
     { route: SMS, issuer: SERVICE_ID, outcome: 'reported', reason: 'FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', count: 1 },
     { route: SMS, issuer: SERVICE_ID, outcome: 'rejected', reason: 'FST_REQUEST_JWT_REPLAYED', count: 1 }
   ])
@@ -212,7 +213,7 @@ test('a global report mode is a dry run: nothing is refused, everything is logge
   const once = notifyToken({ jti: 'dry' })
   t.equal((await send(context.app, once)).statusCode, 200)
   t.equal((await send(context.app, once)).statusCode, 200)
-  const rows = context.app.requestJwt.stats()
+  const rows = requestJwtApi(context.app).stats()
   t.same(rows.filter(row => row.outcome === 'reported').map(row => [row.issuer, row.reason]).sort(), [
     [null, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
     [null, 'FST_REQUEST_JWT_NO_AUTHORIZATION'],
@@ -242,7 +243,7 @@ test('stats count rejections of unverified issuers without their claimed iss', a
   t.teardown(() => context.app.close())
   await send(context.app, makeToken({ claims: { iss: 'made-up', iat: NOW_S } }))
   await context.app.inject({ url: '/nowhere' })
-  t.same(context.app.requestJwt.stats(), [
+  t.same(requestJwtApi(context.app).stats(), [
     { route: SMS, issuer: null, outcome: 'rejected', reason: 'FST_REQUEST_JWT_UNKNOWN_ISSUER', count: 1 },
     { route: '(not found)', issuer: null, outcome: 'rejected', reason: 'FST_REQUEST_JWT_NO_AUTHORIZATION', count: 1 }
   ])
@@ -323,8 +324,8 @@ test('a rollout entry naming routes that differ only by constraints is refused, 
   })
   const context = await buildApp({ routes: hostRoutes })
   t.teardown(() => context.app.close())
-  t.throws(() => context.app.requestJwt.setRollout({ routes: { [SMS]: { mode: 'report' } } }), { code: 'FST_REQUEST_JWT_INVALID_OPTION' })
-  t.same(context.app.requestJwt.getRollout(), {}, 'the document in force stays')
+  t.throws(() => requestJwtApi(context.app).setRollout({ routes: { [SMS]: { mode: 'report' } } }), { code: 'FST_REQUEST_JWT_INVALID_OPTION' })
+  t.same(requestJwtApi(context.app).getRollout(), {}, 'the document in force stays')
 })
 
 test('a rollout entry for GET also covers the HEAD route Fastify adds for it (I67)', async t => {
@@ -345,7 +346,7 @@ test('a rollout entry for GET also covers the HEAD route Fastify adds for it (I6
   })
   t.teardown(() => dryRun.app.close())
   t.equal((await dryRun.app.inject({ method: 'HEAD', url: '/v2/notifications' })).statusCode, 401, 'enforced on HEAD too')
-  dryRun.app.requestJwt.setRollout({ default: { mode: 'report' }, routes: { 'GET /v2/notifications': { mode: 'enforce' }, 'HEAD /v2/notifications': { mode: 'report' } } })
+  requestJwtApi(dryRun.app).setRollout({ default: { mode: 'report' }, routes: { 'GET /v2/notifications': { mode: 'enforce' }, 'HEAD /v2/notifications': { mode: 'report' } } })
   t.equal((await dryRun.app.inject({ method: 'HEAD', url: '/v2/notifications' })).statusCode, 200, 'an entry of its own wins')
 })
 
@@ -353,10 +354,10 @@ test('setRollout keeps a copy: changing the document passed in afterwards change
   const context = await buildApp({ routes })
   t.teardown(() => context.app.close())
   const document = { default: { mode: 'enforce' as 'enforce' | 'report', scope: 'path' as const } }
-  context.app.requestJwt.setRollout(document)
+  requestJwtApi(context.app).setRollout(document)
   document.default.mode = 'report'
   const forged = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S }, secret: 'not-the-key' })
   assertRefused(t, await send(context.app, forged), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE')
   assertRefused(t, await send(context.app, unscoped()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
-  t.same(context.app.requestJwt.getRollout(), { default: { mode: 'enforce', scope: 'path' } })
+  t.same(requestJwtApi(context.app).getRollout(), { default: { mode: 'enforce', scope: 'path' } })
 })

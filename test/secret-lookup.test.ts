@@ -1,5 +1,6 @@
 // Step 3: looking up an issuer's keys through the per-process cache.
 import { test } from 'tap'
+import { requestJwtApi } from '../lib/index.js'
 import Fastify from 'fastify'
 import requestJwt from '../lib/index.js'
 import { buildApp, testKeys } from './helpers/app.js'
@@ -72,7 +73,7 @@ test('a lookup that throws, rejects or returns the wrong shape is a 503 with Ret
     t.equal(context.lookups(), 2, 'failures are not cached')
     const line = context.logs.find(l => (l.requestJwt as { code?: string } | undefined)?.code === 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
     t.equal(line?.level, 40, 'logged as a warning')
-    t.equal((line?.requestJwt as { issuer?: string }).issuer, SERVICE_ID)
+    t.equal((line?.requestJwt as { claimedIssuer?: string }).claimedIssuer, SERVICE_ID, 'claimed: no key verified it')
     t.ok(line?.err, 'with its cause')
   }
 })
@@ -117,7 +118,7 @@ test('app.requestJwt.clearSecretCache() makes the next request look keys up agai
   const context = await buildApp()
   t.teardown(() => context.app.close())
   await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '1' })) })
-  context.app.requestJwt.clearSecretCache()
+  requestJwtApi(context.app).clearSecretCache()
   await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: '2' })) })
   t.equal(context.lookups(), 2)
 })

@@ -67,7 +67,7 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE'])
  * Whether Fastify hands the handler no body for this request, as handle-request.js decides: a method without a
  * body, or no Content-Type, no Transfer-Encoding and no (or a zero) Content-Length. Its digest is that of no bytes.
  */
-function readsNoBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
+export function readsNoBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
   if (BODYLESS_METHODS.has(method)) return true
   const length = headers['content-length']
   return headers['content-type'] === undefined && headers['transfer-encoding'] === undefined &&

@@ -228,9 +228,13 @@ export type RequestJwtErrorCode = keyof typeof specs
 
 type Codes = { [C in RequestJwtErrorCode]: FastifyErrorConstructor<{ code: C, statusCode: number }> }
 
-/** Error constructors by code, for `instanceof` checks and tests: `err instanceof codes.FST_REQUEST_JWT_REPLAYED`. */
+/**
+ * Error constructors by code, for `instanceof` checks and tests: `err instanceof codes.FST_REQUEST_JWT_REPLAYED`.
+ * A refusal captures no stack trace: it is an answer to a client, not a fault in the code, and a flood of forged
+ * tokens would pay for every trace.
+ */
 export const codes = Object.freeze(Object.fromEntries(
-  Object.entries(specs).map(([code, spec]) => [code, createError(code, spec.message, spec.status)])
+  Object.entries(specs).map(([code, spec]) => [code, createError(code, spec.message, spec.status, Error, false)])
 )) as Codes
 
 /** Raised at registration for a bad plugin option or route config; never sent to a client. */

@@ -1,25 +1,66 @@
-// How a refused request is answered: once, by the plugin itself (not through the app's error handler, so the answer
-// and the single log line do not depend on it), in one of the formats of refusal-body.ts.
+// How a refused request is answered: one log line, then either the plugin's own reply (in one of the formats of
+// refusal-body.ts, or the app's `errorResponseBuilder`) or, with `useErrorHandler`, the app's error handler.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestJwtError } from './refusal.js'
 import { refusalBody, type ErrorFormat } from './refusal-body.js'
 
+/** Makes the body of a refusal; the status (`refusal.statusCode`) and the log line stay the plugin's. */
+export type ErrorResponseBuilder = (request: FastifyRequest, refusal: RequestJwtError) => unknown
+
 export interface RefusalReplyOptions {
-  errorFormat: ErrorFormat
-  retryAfter: number
+  readonly errorFormat: ErrorFormat
+  readonly retryAfter: number
+  readonly errorResponseBuilder: ErrorResponseBuilder | undefined
+  readonly useErrorHandler: boolean
 }
 
-export function sendRefusal (request: FastifyRequest, reply: FastifyReply, err: RequestJwtError, options: RefusalReplyOptions): void {
+/** Refusals that point at an attack or a leaked token rather than a client's mistake: an operator should see them. */
+const WARN_CODES = new Set(['FST_REQUEST_JWT_REPLAYED', 'FST_REQUEST_JWT_KEY_REVOKED'])
+
+/** The plugin's own replies are JSON it made: a route's response schema must never reshape them. */
+const serializeJson = (body: unknown): string => JSON.stringify(body)
+
+/**
+ * Answers `err`: logs it, then replies, or hands it to `done` (the app's error handler, or the `@fastify/auth`
+ * strategy's caller) when `toErrorHandler`. A builder that throws is a bug: `done` gets its error (a 500).
+ */
+export function answerRefusal (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void,
+  err: RequestJwtError, options: RefusalReplyOptions, toErrorHandler: boolean): void {
+  logRefusal(request, err)
   const status = err.statusCode
-  // Never the token, a secret or a claim other than the issuer: only the reason code and who claimed to call.
-  const details = { requestJwt: { code: err.code, issuer: err.issuer, keyId: err.keyId }, err: err.cause }
+  if (status === 503) reply.header('retry-after', options.retryAfter)
+  if (toErrorHandler) {
+    reply.code(status)
+    return done(err)
+  }
+  let body: unknown
+  try {
+    body = options.errorResponseBuilder === undefined ? refusalBody(err, options.errorFormat) : options.errorResponseBuilder(request, err)
+  } catch (builderError) {
+    return done(builderError as Error)
+  }
+  reply.code(status).type('application/json; charset=utf-8').serializer(serializeJson).send(body)
+}
+
+/**
+ * The one log line of a refusal. Never the token, a secret or a claim other than the issuer: the code, the issuer
+ * whose key verified the token (`issuer`) or, before that, the one the token only claimed (`claimedIssuer`, which
+ * anyone can forge: never alert on it as if it were a caller), and the key's id.
+ */
+function logRefusal (request: FastifyRequest, err: RequestJwtError): void {
+  const verified = err.verifiedIssuer
+  const details = {
+    requestJwt: { code: err.code, issuer: verified, claimedIssuer: verified === undefined ? err.issuer : undefined, keyId: err.keyId },
+    err: err.cause
+  }
+  const status = err.statusCode
   if (status === 503) {
     request.log.warn(details, 'fastify-request-jwt: request refused, a dependency failed')
-    reply.header('retry-after', options.retryAfter)
   } else if (status >= 500) {
     request.log.error(details, 'fastify-request-jwt: request refused, the route cannot make the check its policy asks for')
+  } else if (WARN_CODES.has(err.code)) {
+    request.log.warn(details, 'fastify-request-jwt: request refused')
   } else {
     request.log.info(details, 'fastify-request-jwt: request refused')
   }
-  reply.code(status).send(refusalBody(err, options.errorFormat))
 }

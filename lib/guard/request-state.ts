@@ -1,5 +1,5 @@
 // What the guard's hooks know about a protected request, from `onRequest` on.
-import type { FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { BindingPolicy } from '../binding/policy.js'
 import type { BodyDigest } from '../binding/body-digest.js'
 import type { RequestJwtError } from '../errors/refusal.js'
@@ -29,11 +29,22 @@ export interface RequestState {
   digest: BodyDigest | undefined
   /** The first failure let through in report mode. */
   reported: RequestJwtError | undefined
+  /** Whether the request has been let through (`request.requestJwt` is final from then on). */
+  admitted: boolean
+  /** Whether the `@fastify/auth` strategy asked for the checks (with `protect: 'strategy'`, nothing runs before). */
+  viaStrategy: boolean
+  /** Whether Fastify has started on the body (`preParsing` ran): a body-bound check can no longer start a digest. */
+  bodyStarted: boolean
+  /** The request's logger before the caller was bound to it: refusal lines carry their own caller fields. */
+  unboundLog: FastifyBaseLogger | undefined
+  /** For the decision channel, measured only while someone listens. */
+  verifyMs: number | undefined
+  replayStoreMs: number | undefined
 }
 
-/** The state of a request to a protected route, or `null` on a public one. */
-export function openState (request: FastifyRequest, route: RouteSettings, rollout: Rollout): RequestState | null {
-  if (route.public) return null
+/** The state of a request to a protected route, or `null` on a public one (unless `evenIfPublic`). */
+export function openState (request: FastifyRequest, route: RouteSettings, rollout: Rollout, evenIfPublic = false): RequestState | null {
+  if (route.public && !evenIfPublic) return null
   const target = route.targets.get(request.method) ?? NOT_FOUND_TARGET
   return {
     target,
@@ -45,6 +56,12 @@ export function openState (request: FastifyRequest, route: RouteSettings, rollou
     boundPath: false,
     boundBody: false,
     digest: undefined,
-    reported: undefined
+    reported: undefined,
+    admitted: false,
+    viaStrategy: false,
+    bodyStarted: false,
+    unboundLog: undefined,
+    verifyMs: undefined,
+    replayStoreMs: undefined
   }
 }

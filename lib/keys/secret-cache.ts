@@ -4,6 +4,7 @@
 import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { reject } from '../errors/refusal.js'
+import { keysChannel, type KeysMessage } from '../events/channels.js'
 import type { KeySet, KeySetBuilder } from './key-set.js'
 import type { GetSecrets } from './lookup.js'
 
@@ -23,6 +24,11 @@ type Entry = KeySet | typeof UNKNOWN
 
 class LookupTimeoutError extends Error {}
 
+type LookupResult = 'found' | 'unknown' | 'failed' | 'timeout'
+const HIT: KeysMessage = Object.freeze({ type: 'hit' })
+const MISS: KeysMessage = Object.freeze({ type: 'miss' })
+const publish = (message: KeysMessage): void => { keysChannel.publish(message) }
+
 export class SecretCache {
   readonly #cache: LRUCache<string, Entry, FastifyRequest>
   readonly #ttlMs: number
@@ -39,11 +45,21 @@ export class SecretCache {
       ttlResolution: 0,
       perf: { now: options.now },
       fetchMethod: async (issuer, _stale, { options: entryOptions, context: request }) => {
-        const result = await withTimeout(timeoutMs, signal => getSecrets(issuer, request, { signal }))
-        const keySet = keySets.build(issuer, result)
-        if (keySet !== null) return keySet
-        entryOptions.ttl = unknownTtlMs
-        return UNKNOWN
+        const started = keysChannel.hasSubscribers ? performance.now() : undefined
+        let outcome: LookupResult = 'failed'
+        try {
+          const result = await withTimeout(timeoutMs, signal => getSecrets(issuer, request, { signal }))
+          const keySet = keySets.build(issuer, result)
+          outcome = keySet === null ? 'unknown' : 'found'
+          if (keySet !== null) return keySet
+          entryOptions.ttl = unknownTtlMs
+          return UNKNOWN
+        } catch (err) {
+          if (err instanceof LookupTimeoutError) outcome = 'timeout'
+          throw err
+        } finally {
+          if (started !== undefined) publish({ type: 'lookup', durationMs: performance.now() - started, result: outcome })
+        }
       }
     })
   }
@@ -54,6 +70,7 @@ export class SecretCache {
    */
   get (issuer: string, request: FastifyRequest): KeySet | Promise<KeySet> {
     const cached = this.#cache.get(issuer)
+    if (keysChannel.hasSubscribers) publish(cached === undefined ? MISS : HIT)
     if (cached !== undefined) return known(cached)
     return this.#cache.fetch(issuer, { context: request }).then(fetched => {
       // Only an aborted fetch (the entry was evicted meanwhile) may resolve to nothing: a failure, not an answer.

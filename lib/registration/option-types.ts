@@ -1,5 +1,6 @@
 // The plugin's options, as a service writes them; options.ts checks and normalises them.
 import type { ErrorFormat } from '../errors/refusal-body.js'
+import type { ErrorResponseBuilder } from '../errors/refusal-reply.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { ReplayStore } from '../replay/store.js'
 import type { RolloutDocument } from '../rollout/document.js'
@@ -32,6 +33,12 @@ export interface RequestJwtOptions {
   replay?: ReplayOptions | false
   /** Shape of error bodies. Default `'fastify'`. */
   errorFormat?: ErrorFormat
+  /** Makes the body of every refusal instead of `errorFormat`, e.g. your API's error shape. The status stays. */
+  errorResponseBuilder?: ErrorResponseBuilder
+  /** Hand refusals to the app's error handler (`setErrorHandler`) instead of answering them. Default `false`. */
+  useErrorHandler?: boolean
+  /** `'all'`: every route not made public. `'strategy'`: only routes whose `@fastify/auth` list has the strategy. Default `'all'`. */
+  protect?: 'all' | 'strategy'
   /** Longest token accepted, in characters; longer ones are refused before decoding. Default 8192. */
   maxTokenLength?: number
   /** What to do with secrets shorter than 32 bytes: log a warning once and use them, or refuse them. Default `'warn'`. */

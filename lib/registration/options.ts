@@ -7,6 +7,7 @@ import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from '../replay/memory-store.j
 import type { ReplayStore } from '../replay/store.js'
 import { loadRolloutDocument } from '../rollout/load.js'
 import type { ErrorFormat } from '../errors/refusal-body.js'
+import type { ErrorResponseBuilder } from '../errors/refusal-reply.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import { issuerCheck } from '../token/issuer-format.js'
@@ -23,6 +24,9 @@ export interface ResolvedOptions {
   readonly replayStore: ReplayStore | undefined
   readonly requireJti: boolean
   readonly errorFormat: ErrorFormat
+  readonly errorResponseBuilder: ErrorResponseBuilder | undefined
+  readonly useErrorHandler: boolean
+  readonly protect: 'all' | 'strategy'
   readonly maxTokenLength: number
   readonly weakSecrets: 'warn' | 'reject'
   readonly retryAfter: number
@@ -44,7 +48,7 @@ export interface ResolvedOptions {
 
 const OPTION_NAMES = new Set([
   'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'lookupTimeout',
-  'replay', 'errorFormat', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
+  'replay', 'errorFormat', 'errorResponseBuilder', 'useErrorHandler', 'protect', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
   'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
   'requireAudience', 'openapi'
 ])
@@ -69,6 +73,9 @@ export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv
     lookupTimeoutMs: positiveSeconds(input.lookupTimeout, 5, 'lookupTimeout') * 1000,
     ...replay(input.replay, now),
     errorFormat: oneOf(input.errorFormat, ['fastify', 'notify', 'notify-2016'] as const, 'errorFormat'),
+    errorResponseBuilder: optionalFunction(input.errorResponseBuilder, 'errorResponseBuilder'),
+    useErrorHandler: flag(input.useErrorHandler, false, 'useErrorHandler'),
+    protect: oneOf(input.protect, ['all', 'strategy'] as const, 'protect'),
     maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
     weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
     retryAfter: count(input.retryAfter, 1, 'retryAfter'),
@@ -102,6 +109,11 @@ function audience (value: unknown): readonly string[] {
     fail(`audience must be a non-empty string or a non-empty array of them, got ${describe(value)}`)
   }
   return Object.freeze([...values])
+}
+
+function optionalFunction<F> (value: F | undefined, name: string): F | undefined {
+  if (value !== undefined && typeof value !== 'function') fail(`${name} must be a function, got ${describe(value)}`)
+  return value
 }
 
 function flag (value: unknown, fallback: boolean, name: string): boolean {

@@ -5,9 +5,10 @@
 // the plugin finished loading. `onRoute` only reads and checks route config; a route it did not see is still
 // protected, its config read on its first request (fail closed).
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
-import { DecisionStats } from '../guard/decision-stats.js'
+import { Decisions } from '../guard/decisions.js'
+import { createAuthStrategy, type RequestJwtStrategy } from '../guard/auth-strategy.js'
 import { resolveOptions } from './options.js'
-import { createRequestGuard } from '../guard/request-guard.js'
+import { createRequestGuard, kState } from '../guard/request-guard.js'
 import { Rollout } from '../rollout/rollout.js'
 import { checkRouteKeys } from '../rollout/route-keys.js'
 import { checkRolloutDocument } from '../rollout/schema.js'
@@ -33,18 +34,23 @@ export interface RequestJwtApi {
   getRollout(): Readonly<RolloutDocument>
   /** Decisions so far, counted by route, verified issuer, outcome and reason. */
   stats(): DecisionCount[]
+  /** The same counts, and a fresh start: a series of calls gives the decisions of each interval. */
+  takeStats(): DecisionCount[]
+  /** The `@fastify/auth` strategy (also decorated as `app.verifyRequestJwt`): see "@fastify/auth" in the README. */
+  readonly strategy: RequestJwtStrategy
 }
 
 export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtOptions): Promise<void> {
   const options = resolveOptions(input)
   const verifier = createTokenVerifier(options, app.log)
-  const stats = new DecisionStats()
+  const decisions = new Decisions()
   /** How many routes have each "METHOD /url" key: more than one differ only by their constraints. */
   const registeredRoutes = new Map<string, number>()
   const lateRouteSettings = new WeakMap<object, RouteSettings>()
   let rollout = new Rollout(options.rollout, options.defaults)
   let routesChecked = false
 
+  const guard = createRequestGuard({ settings: options, verifier, decisions, rollout: () => rollout, settingsOf })
   const api: RequestJwtApi = {
     clearSecretCache: () => verifier.clearSecretCache(),
     setRollout (document) {
@@ -54,7 +60,9 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
       app.log.info({ requestJwt: { rollout: next.document } }, 'fastify-request-jwt: rollout document replaced')
     },
     getRollout: () => rollout.document,
-    stats: () => stats.rows()
+    stats: () => decisions.rows(),
+    takeStats: () => decisions.takeRows(),
+    strategy: createAuthStrategy({ guard, settings: options, rollout: () => rollout, settingsOf })
   }
   app.decorate('requestJwt', api)
   app.decorateRequest('requestJwt', null)
@@ -87,8 +95,8 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     return late
   }
 
-  const guard = createRequestGuard({ settings: options, verifier, stats, rollout: () => rollout, settingsOf })
-  app.decorateRequest(guard.stateKey, null)
+  app.decorate('verifyRequestJwt', api.strategy)
+  app.decorateRequest(kState, null)
   app.addHook('onRequest', guard.onRequest)
   app.addHook('preParsing', guard.preParsing)
   app.addHook('preHandler', guard.preHandler)

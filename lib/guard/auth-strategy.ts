@@ -1,0 +1,54 @@
+// The guard as an `@fastify/auth` strategy: `app.verifyRequestJwt(request, reply)` resolves when the request's token
+// passes and rejects with the refusal when it does not, so `@fastify/auth` can combine it with other strategies.
+//
+// With `protect: 'all'` the hooks have already decided (a refused request never reaches a strategy), so the strategy
+// only says whether the request was authenticated. With `protect: 'strategy'` it runs the checks itself, on the
+// routes that ask: every check, body binding and replay included. Called before the body (an `onRequest` auth hook),
+// it runs those that need no body and the plugin's `preHandler` finishes; called after (a `preHandler` auth hook), it
+// runs them all, against the SHA-256 of the body that `preParsing` took for requests that carry credentials.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { reject as refusal } from '../errors/refusal.js'
+import type { Rollout } from '../rollout/rollout.js'
+import type { RouteSettings } from '../rollout/route-config.js'
+import { openState } from './request-state.js'
+import { kState, type GuardedRequest, type GuardSettings, type RequestGuard } from './request-guard.js'
+
+export type RequestJwtStrategy = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+interface StrategyOptions {
+  guard: RequestGuard
+  settings: GuardSettings
+  rollout: () => Rollout
+  settingsOf: (request: FastifyRequest) => RouteSettings
+}
+
+const PASSED = Promise.resolve()
+
+export function createAuthStrategy ({ guard, settings, rollout, settingsOf }: StrategyOptions): RequestJwtStrategy {
+  return function verifyRequestJwt (request, reply) {
+    const guarded = request as GuardedRequest
+    let state = guarded[kState]
+    if (settings.protect === 'all') {
+      if (state === null) {
+        // A 500 of its own: @fastify/auth would make a plain error a 401, and this is the service's mistake.
+        return Promise.reject(Object.assign(new Error(`fastify-request-jwt: ${request.routeOptions.method} ${request.routeOptions.url} ` +
+          'is public (config.requestJwt: false), or its requestJwt strategy ran before the plugin\'s onRequest hook; with ' +
+          'protect: \'all\' the strategy only reports what the hooks decided (see "@fastify/auth" in the README)'), { statusCode: 500 }))
+      }
+      // Only a dry run lets a request this far without a verified token.
+      return state.standing.status === 'verified' ? PASSED : Promise.reject(state.reported ?? refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
+    }
+    // No credentials: this strategy does not apply, and says so without a log line or a count (another may pass).
+    if (request.headers.authorization === undefined) return Promise.reject(refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
+    state ??= guarded[kState] = openState(request, settingsOf(request), rollout(), true)
+    if (state === null || state.viaStrategy) {
+      // Asked twice for one request: the first answer stands, and a jti is never used up twice.
+      return state?.standing.status === 'verified' ? PASSED : Promise.reject(refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
+    }
+    const current = state
+    current.viaStrategy = true
+    return new Promise((resolve, reject) => {
+      guard.verify(request, reply, err => { if (err === undefined) resolve(); else reject(err) }, current)
+    })
+  }
+}

@@ -1,0 +1,81 @@
+// fastify-request-jwt/prometheus: the decision and key channels (events/channels.ts) as Prometheus metrics, with
+// prom-client (an optional peer dependency: only this entry point needs it). Process-wide, like the channels: every
+// plugin instance of the process is counted, by route.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client'
+import { DECISION_CHANNEL, KEYS_CHANNEL, type DecisionMessage, type KeysMessage } from '../events/channels.js'
+
+export interface RequestJwtMetricsOptions {
+  /** Where the metrics are registered. Default: prom-client's global registry. */
+  registry?: Registry
+  /** Prefix of every metric name. Default `'request_jwt_'`. */
+  prefix?: string
+  /** Histogram buckets, in seconds. Default: 0.5 ms to 5 s. */
+  buckets?: number[]
+}
+
+export interface RequestJwtMetrics {
+  /** Stops counting and removes the metrics from the registry. */
+  close(): void
+}
+
+const DEFAULT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+/**
+ * Counts every decision by route, verified issuer (`''` when none verified: a claimed issuer is never a label, so
+ * forged tokens cannot grow the series), outcome and reason; times token verification, the replay store and each
+ * `getSecrets` call; counts the secret cache's hits and misses.
+ */
+export function requestJwtMetrics ({ registry = defaultRegistry, prefix = 'request_jwt_', buckets = DEFAULT_BUCKETS }: RequestJwtMetricsOptions = {}): RequestJwtMetrics {
+  const registers = [registry]
+  const decisions = new Counter({
+    name: `${prefix}decisions_total`,
+    help: 'Requests to protected routes, by route, verified issuer, outcome (accepted, reported, rejected) and reason',
+    labelNames: ['route', 'issuer', 'outcome', 'reason'] as const,
+    registers
+  })
+  const verify = new Histogram({
+    name: `${prefix}verify_duration_seconds`,
+    help: 'Time to verify a token, waiting for the issuer\'s keys included',
+    labelNames: ['outcome'] as const,
+    buckets,
+    registers
+  })
+  const replayStore = new Histogram({ name: `${prefix}replay_store_duration_seconds`, help: 'Time the replay store took to answer', buckets, registers })
+  const lookups = new Histogram({
+    name: `${prefix}key_lookup_duration_seconds`,
+    help: 'Time each getSecrets call took, by result (found, unknown, failed, timeout)',
+    labelNames: ['result'] as const,
+    buckets,
+    registers
+  })
+  const cache = new Counter({
+    name: `${prefix}secret_cache_requests_total`,
+    help: 'Secret cache lookups by result (hit, miss)',
+    labelNames: ['result'] as const,
+    registers
+  })
+
+  const onDecision = (message: unknown): void => {
+    const { route, issuer, outcome, reason, verifyMs, replayStoreMs } = message as DecisionMessage
+    decisions.inc({ route, issuer: issuer ?? '', outcome, reason })
+    if (verifyMs !== undefined) verify.observe({ outcome }, verifyMs / 1000)
+    if (replayStoreMs !== undefined) replayStore.observe(replayStoreMs / 1000)
+  }
+  const onKeys = (message: unknown): void => {
+    const event = message as KeysMessage
+    if (event.type === 'lookup') lookups.observe({ result: event.result }, event.durationMs / 1000)
+    else cache.inc({ result: event.type })
+  }
+  subscribe(DECISION_CHANNEL, onDecision)
+  subscribe(KEYS_CHANNEL, onKeys)
+  return {
+    close () {
+      unsubscribe(DECISION_CHANNEL, onDecision)
+      unsubscribe(KEYS_CHANNEL, onKeys)
+      for (const name of ['decisions_total', 'verify_duration_seconds', 'replay_store_duration_seconds', 'key_lookup_duration_seconds', 'secret_cache_requests_total']) {
+        registry.removeSingleMetric(`${prefix}${name}`)
+      }
+    }
+  }
+}

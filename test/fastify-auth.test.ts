@@ -1,0 +1,124 @@
+// The plugin as a strategy of the real @fastify/auth: combined with another scheme (a stand-in for an mTLS proxy's
+// header), with `or` and `and`, before and after the body, every check included.
+import { test } from 'tap'
+import fastifyAuth from '@fastify/auth'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { requestJwtApi, type RequestJwtOptions } from '../lib/index.js'
+import { buildApp } from './helpers/app.js'
+import { bearer, notifyToken, scopedToken, SERVICE_ID } from './helpers/tokens.js'
+
+/** The other scheme: a proxy that terminated mTLS says which client it saw. */
+async function mtls (request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (request.headers['x-client-cert'] !== 'trusted') throw Object.assign(new Error('client certificate required'), { statusCode: 401 })
+}
+
+const BODY = '{"to":"07700900123"}'
+
+async function appWith (options: Partial<RequestJwtOptions>, routes: (app: FastifyInstance) => void) {
+  return await buildApp({
+    ...options,
+    routes: app => {
+      app.register(fastifyAuth)
+      app.after(() => routes(app))
+    }
+  })
+}
+
+function strategyRoutes (app: FastifyInstance): void {
+  const verifyRequestJwt = requestJwtApi(app).strategy
+  const handler = async (request: FastifyRequest) => ({ caller: request.requestJwt?.issuer ?? null, boundTo: request.requestJwt?.boundTo ?? null })
+  // The request JWT goes last: in `or`, a failing request gets its precise refusal; in `and`, the jti is used up only
+  // once the other scheme has passed.
+  app.get('/either', { preHandler: app.auth([mtls, verifyRequestJwt]) }, handler)
+  app.get('/both', { preHandler: app.auth([mtls, verifyRequestJwt], { relation: 'and' }) }, handler)
+  app.post('/bound', { preHandler: app.auth([mtls, verifyRequestJwt]), config: { requestJwt: { scope: 'path+body' } } }, handler)
+  app.post('/bound-early', { onRequest: app.auth([verifyRequestJwt]), config: { requestJwt: { scope: 'body' } } }, handler)
+  app.get('/mtls-only', { preHandler: app.auth([mtls]) }, handler)
+  app.get('/open', handler)
+}
+
+test('with protect "strategy", a route is protected exactly when its @fastify/auth list has the strategy', async t => {
+  const context = await appWith({ protect: 'strategy' }, strategyRoutes)
+  t.teardown(() => context.app.close())
+  const get = (url: string, headers: Record<string, string> = {}) => context.app.inject({ url, headers })
+  const token = notifyToken({ jti: 'one' })
+  t.same((await get('/either', bearer(token))).json(), { caller: SERVICE_ID, boundTo: 'none' }, 'a request JWT passes')
+  t.same((await get('/either', { 'x-client-cert': 'trusted' })).json(), { caller: null, boundTo: null }, 'so does the other scheme')
+  const replayed = await get('/either', bearer(token))
+  t.equal(replayed.statusCode, 403)
+  t.equal(replayed.json().code, 'FST_REQUEST_JWT_REPLAYED', 'the client gets the precise refusal, not the other scheme\'s')
+  t.equal((await get('/either')).statusCode, 401, 'no credentials at all')
+  t.equal((await get('/mtls-only', bearer('not-a-token'))).statusCode, 401, 'a route without the strategy ignores the token')
+  t.equal((await get('/open', bearer('not-a-token'))).statusCode, 200, 'a route without @fastify/auth is open')
+  const rows = requestJwtApi(context.app).stats()
+  t.same(rows.map(row => [row.route, row.outcome, row.reason]), [
+    ['GET /either', 'accepted', 'ok'],
+    ['GET /either', 'rejected', 'FST_REQUEST_JWT_REPLAYED']
+  ], 'requests that never tried the strategy are not counted, nor logged')
+  t.equal(context.logs.filter(line => line.msg === 'fastify-request-jwt: request refused').length, 1)
+})
+
+test('with "and", the jti is used up only once the other scheme has passed', async t => {
+  const context = await appWith({ protect: 'strategy' }, strategyRoutes)
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'two' })
+  t.equal((await context.app.inject({ url: '/both', headers: bearer(token) })).statusCode, 401, 'no certificate')
+  const res = await context.app.inject({ url: '/both', headers: { ...bearer(token), 'x-client-cert': 'trusted' } })
+  t.same(res.json(), { caller: SERVICE_ID, boundTo: 'none' }, 'the same token still passes with the certificate')
+  const again = await context.app.inject({ url: '/both', headers: { ...bearer(token), 'x-client-cert': 'trusted' } })
+  t.equal(again.json().code, 'FST_REQUEST_JWT_REPLAYED')
+})
+
+test('the strategy binds the body, after it (preHandler) and before it (onRequest)', async t => {
+  const context = await appWith({ protect: 'strategy' }, strategyRoutes)
+  t.teardown(() => context.app.close())
+  const post = (url: string, token: string, payload = BODY) =>
+    context.app.inject({ method: 'POST', url, payload, headers: { ...bearer(token), 'content-type': 'application/json' } })
+  t.same((await post('/bound', scopedToken('POST', '/bound', BODY))).json(), { caller: SERVICE_ID, boundTo: 'path+body' })
+  const changed = await post('/bound', scopedToken('POST', '/bound', BODY, { jti: 'b' }), BODY.replace('123', '124'))
+  t.equal(changed.statusCode, 403)
+  t.equal(changed.json().code, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  const wrongPath = await post('/bound', scopedToken('POST', '/other', BODY, { jti: 'c' }))
+  t.equal(wrongPath.json().code, 'FST_REQUEST_JWT_REQUEST_MISMATCH')
+  t.same((await post('/bound-early', scopedToken('POST', '/bound-early', BODY, { jti: 'd' }))).json(), { caller: SERVICE_ID, boundTo: 'path+body' })
+  const early = await post('/bound-early', scopedToken('POST', '/bound-early', BODY, { jti: 'e' }), '{}')
+  t.equal(early.statusCode, 403)
+  t.equal(early.json().code, 'FST_REQUEST_JWT_BODY_MISMATCH', 'checked by the plugin once the body arrived')
+})
+
+test('with protect "all", the strategy reports what the hooks decided', async t => {
+  const context = await appWith({}, app => {
+    app.get('/either', { preHandler: app.auth([mtls, requestJwtApi(app).strategy]) }, async request => ({ caller: request.requestJwt?.issuer }))
+    app.get('/public', { config: { requestJwt: false }, preHandler: app.auth([requestJwtApi(app).strategy]) }, async () => 'never')
+  })
+  t.teardown(() => context.app.close())
+  t.same((await context.app.inject({ url: '/either', headers: bearer(notifyToken()) })).json(), { caller: SERVICE_ID })
+  t.equal((await context.app.inject({ url: '/either' })).statusCode, 401, 'the hooks refused it first')
+  const misused = await context.app.inject({ url: '/public' })
+  t.equal(misused.statusCode, 500, 'a strategy on a public route is a configuration error, never a pass')
+})
+
+test('in a dry run with protect "all", the strategy fails with the refusal the dry run let through', async t => {
+  const context = await appWith({ mode: 'report' }, app => {
+    app.get('/either', { preHandler: app.auth([mtls, requestJwtApi(app).strategy]) }, async () => 'ok')
+  })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/either', headers: bearer(notifyToken({ iss: 'unknown' })) })
+  t.equal(res.statusCode, 403)
+  t.equal(res.json().code, 'FST_REQUEST_JWT_UNKNOWN_ISSUER')
+  t.equal((await context.app.inject({ url: '/either', headers: { 'x-client-cert': 'trusted' } })).statusCode, 200)
+})
+
+test('the strategy is decorated as app.verifyRequestJwt too, and asking it twice uses a jti once', async t => {
+  const context = await appWith({ protect: 'strategy' }, app => {
+    const strategy = app.verifyRequestJwt as NonNullable<typeof app.verifyRequestJwt>
+    app.get('/twice', { preHandler: [app.auth([strategy]), app.auth([strategy])] }, async request => request.requestJwt?.issuer)
+    app.get('/late-state', { onRequest: app.auth([strategy]) }, async request => request.requestJwt?.issuer)
+  })
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ jti: 'twice' })
+  t.equal((await context.app.inject({ url: '/twice', headers: bearer(token) })).body, SERVICE_ID)
+  t.equal((await context.app.inject({ url: '/twice', headers: bearer(token) })).json().code, 'FST_REQUEST_JWT_REPLAYED')
+  t.equal((await context.app.inject({ url: '/twice', headers: bearer('bad') })).statusCode, 403, 'a second ask after a refusal refuses too')
+  t.equal((await context.app.inject({ url: '/late-state', headers: bearer(notifyToken()) })).body, SERVICE_ID)
+})
