@@ -49,6 +49,7 @@ export async function buildApp (name, { logger = false } = {}) {
       break
     }
     case 'plugin':
+    case 'plugin-forged':
       await app.register(await plugin(), pluginOptions)
       break
     case 'plugin-path':

@@ -24,7 +24,9 @@ export const CONFIGS = [
   { name: 'plugin-body-1k', label: 'plugin, scope path+body, 1 KiB JSON body', route: 'body-1k', tokens: 'distinct', bind: 'path+body', anchor: 'bare-1k' },
   { name: 'bare-64k', label: 'bare Fastify, 64 KiB JSON body', route: 'body-64k', tokens: 'pool', anchor: 'bare' },
   { name: 'plugin-body-64k', label: 'plugin, scope path+body, 64 KiB JSON body', route: 'body-64k', tokens: 'distinct', bind: 'path+body', anchor: 'bare-64k' },
-  { name: 'plugin-redis', label: 'plugin, unscoped, Redis replay store', route: 'hello', tokens: 'distinct', anchor: 'plugin' }
+  { name: 'plugin-redis', label: 'plugin, unscoped, Redis replay store', route: 'hello', tokens: 'distinct', anchor: 'plugin' },
+  // A flood of forged tokens: a known issuer, a signature made with another key. Every answer is a 403, by design.
+  { name: 'plugin-forged', label: 'plugin refusing forged tokens (known issuer, bad signature)', route: 'hello', tokens: 'distinct', forged: true, anchor: 'plugin' }
 ]
 
 export function configNamed (name) {
@@ -61,11 +63,13 @@ export const ROUTES = {
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
 
-/** An HS256 token over `claims`, with SECRET. */
-export function mintToken (claims) {
+/** An HS256 token over `claims`, with SECRET (or another key: a forged token). */
+export function mintToken (claims, secret = SECRET) {
   const input = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
-  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
 }
+
+const FORGER_SECRET = 'not-the-service-key-not-the-service-key'
 
 /** `pay` as the plugin's standard claim format makes it: base64url SHA-256 of the body bytes. */
 export function payOf (body) {
@@ -83,7 +87,7 @@ export function tokenMinter (config) {
   if (config.bind === 'path+body') extra.pay = payOf(route.body)
   return function mint () {
     const claims = { iss: SERVICE_ID, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...extra }
-    return `Bearer ${mintToken(claims)}`
+    return `Bearer ${mintToken(claims, config.forged === true ? FORGER_SECRET : SECRET)}`
   }
 }
 

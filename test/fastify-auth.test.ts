@@ -122,3 +122,46 @@ test('the strategy is decorated as app.verifyRequestJwt too, and asking it twice
   t.equal((await context.app.inject({ url: '/twice', headers: bearer('bad') })).statusCode, 403, 'a second ask after a refusal refuses too')
   t.equal((await context.app.inject({ url: '/late-state', headers: bearer(notifyToken()) })).body, SERVICE_ID)
 })
+
+test('a strategy that runs before the plugin\'s onRequest hook still checks everything, once', async t => {
+  const { default: Fastify } = await import('fastify')
+  const { default: requestJwt } = await import('../lib/index.js')
+  const { testKeys, fakeClock } = await import('./helpers/app.js')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyAuth)
+  // A root hook added before the plugin registers its own: the strategy opens the request's state itself.
+  app.addHook('onRequest', async (request, reply) => { await requestJwtApi(app).strategy(request, reply) })
+  await app.register(requestJwt, { getSecrets: testKeys, protect: 'strategy', now: fakeClock().now })
+  app.get('/early', async request => request.requestJwt?.issuer)
+  const token = notifyToken({ jti: 'early' })
+  t.equal((await app.inject({ url: '/early', headers: bearer(token) })).body, SERVICE_ID)
+  t.equal((await app.inject({ url: '/early', headers: bearer(token) })).json().code, 'FST_REQUEST_JWT_REPLAYED')
+})
+
+test('Notify\'s 2016 pay cannot be checked by a strategy run after the body: a 500, never a pass', async t => {
+  const context = await appWith({ protect: 'strategy' }, app => {
+    app.post('/v1', { preHandler: app.auth([requestJwtApi(app).strategy]), config: { requestJwt: { scope: 'body', claimFormat: 'notify-2016' } } }, async () => 'never')
+  })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ method: 'POST', url: '/v1', payload: BODY, headers: { ...bearer(notifyToken()), 'content-type': 'application/json' } })
+  t.equal(res.statusCode, 500)
+  t.equal(res.json().code, 'FST_REQUEST_JWT_BODY_NOT_BINDABLE')
+})
+
+test('requestJwtApi(app) outside the context that registered the plugin says where it is', async t => {
+  const { default: Fastify } = await import('fastify')
+  const { default: requestJwt } = await import('../lib/index.js')
+  const { testKeys } = await import('./helpers/app.js')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  let inside: unknown
+  await app.register(async v2 => {
+    await v2.register(requestJwt, { getSecrets: testKeys })
+    inside = requestJwtApi(v2).stats()
+  }, { prefix: '/v2' })
+  await app.ready()
+  t.same(inside, [], 'inside its context it is there')
+  t.equal(app.requestJwt, undefined)
+  t.throws(() => requestJwtApi(app), /app\.requestJwt is not available on this instance: the plugin decorates the context that registers it/)
+})

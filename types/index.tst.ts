@@ -8,6 +8,7 @@ import requestJwt, {
   generateApiKey,
   memoryReplayStore,
   redisReplayStore,
+  requestJwtApi,
   requestJwt as named,
   type RedisReplayStore,
   type DecisionCount,
@@ -113,7 +114,7 @@ describe('routes and requests', () => {
   })
 
   test('app.requestJwt offers the operator API', () => {
-    const api = Fastify().requestJwt
+    const api = requestJwtApi(Fastify())
     expect(api.clearSecretCache).type.toBe<() => void>()
     expect(api.setRollout).type.toBe<(document: RolloutDocument) => void>()
     expect(api.getRollout()).type.toBe<Readonly<RolloutDocument>>()

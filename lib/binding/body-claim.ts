@@ -8,12 +8,11 @@ import type { BodyDigest } from './body-digest.js'
 import { equalsBase64 } from './request-claim.js'
 
 /**
- * Checks the token's `pay` claim against the body's `digest`, which exists whenever the claim is present or required.
- * Returns when it matches, or is absent and not required; else throws the refusal.
+ * Checks the token's `pay` claim, present or required, against the body's `digest`. Returns when it matches (or,
+ * in Notify's 2016 format, is absent for an empty body); else throws the refusal.
  */
-export function checkBodyClaim (claim: unknown, digest: BodyDigest | undefined, format: ClaimFormat, required: boolean): void {
-  if (claim === undefined && !required) return
-  const body = digest as BodyDigest
+export function checkBodyClaim (claim: unknown, digest: BodyDigest, format: ClaimFormat): void {
+  const body = digest
   const bytes = body.receivedBytes
   if (format === 'notify-2016') return checkNotify2016(claim, body, bytes)
   const sha256 = body.digest().toString('base64url')

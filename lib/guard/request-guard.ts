@@ -201,14 +201,14 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     const digest = state.digest
     // Stopped whether or not it is needed: a digest must never be fed once the handler has the stream.
     const complete = digest !== undefined && digest.stop(request.raw as StoppableRequest)
-    if (!complete && (policy.bindsBody || claim !== undefined)) {
-      // The handler reads the body itself (or, for a strategy run late, the body went by unhashed in a keyed format):
-      // it cannot be bound. Required, that is the route's fault (a 500 in enforce mode, reported in report mode); not
-      // required, a `pay` the token carries goes unchecked.
+    const binds = policy.bindsBody || claim !== undefined
+    if (binds && !complete) {
+      // The handler reads the body itself (or a strategy run late missed a keyed format's body): it cannot be bound.
+      // Required, that is the route's fault (a 500, or reported in report mode); else a `pay` goes unchecked.
       if (digest !== undefined) warnUnbindableOnce(request, state)
       if (policy.bindsBody && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), true)) return
-    } else if (complete) {
-      const failure = thrownBy(() => checkBodyClaim(claim, digest, policy.claimFormat, policy.bindsBody))
+    } else if (binds) {
+      const failure = thrownBy(() => checkBodyClaim(claim, digest as BodyDigest, policy.claimFormat))
       if (failure === undefined) state.boundBody = claim !== undefined
       else if (stops(request, reply, done, state, failure, claim === undefined)) return
     }

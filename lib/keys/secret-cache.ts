@@ -28,6 +28,9 @@ type LookupResult = 'found' | 'unknown' | 'failed' | 'timeout'
 const HIT: KeysMessage = Object.freeze({ type: 'hit' })
 const MISS: KeysMessage = Object.freeze({ type: 'miss' })
 const publish = (message: KeysMessage): void => { keysChannel.publish(message) }
+const publishLookup = (started: number, result: LookupResult): void => {
+  publish({ type: 'lookup', durationMs: performance.now() - started, result })
+}
 
 export class SecretCache {
   readonly #cache: LRUCache<string, Entry, FastifyRequest>
@@ -46,20 +49,17 @@ export class SecretCache {
       perf: { now: options.now },
       fetchMethod: async (issuer, _stale, { options: entryOptions, context: request }) => {
         const started = keysChannel.hasSubscribers ? performance.now() : undefined
-        let outcome: LookupResult = 'failed'
+        let keySet: KeySet | null
         try {
-          const result = await withTimeout(timeoutMs, signal => getSecrets(issuer, request, { signal }))
-          const keySet = keySets.build(issuer, result)
-          outcome = keySet === null ? 'unknown' : 'found'
-          if (keySet !== null) return keySet
-          entryOptions.ttl = unknownTtlMs
-          return UNKNOWN
+          keySet = keySets.build(issuer, await withTimeout(timeoutMs, signal => getSecrets(issuer, request, { signal })))
         } catch (err) {
-          if (err instanceof LookupTimeoutError) outcome = 'timeout'
+          if (started !== undefined) publishLookup(started, err instanceof LookupTimeoutError ? 'timeout' : 'failed')
           throw err
-        } finally {
-          if (started !== undefined) publish({ type: 'lookup', durationMs: performance.now() - started, result: outcome })
         }
+        if (started !== undefined) publishLookup(started, keySet === null ? 'unknown' : 'found')
+        if (keySet !== null) return keySet
+        entryOptions.ttl = unknownTtlMs
+        return UNKNOWN
       }
     })
   }
