@@ -3,6 +3,7 @@
 // client is in redis-set-batch.test.ts; faults are in reliability-redis-faults.test.ts.
 import { createHash } from 'node:crypto'
 import t from 'tap'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { codes, InvalidOptionError, redisReplayStore, RedisReplayStore, type RedisReplayClient } from '../lib/index.js'
 import { SET_EACH_SCRIPT } from '../lib/replay/redis-set-batch.js'
 import {
@@ -104,6 +105,8 @@ t.test('bad options throw FST_REQUEST_JWT_INVALID_OPTION when the store is made'
     ['commandTimeout 0', { client: { set, options: { ...safe, commandTimeout: 0 } } }, /needs commandTimeout/],
     ['commandTimeout as text', { client: { set, options: { ...safe, commandTimeout: '500' } } }, /needs commandTimeout/],
     ['the offline queue on', { client: { set, options: { commandTimeout: 500 } } }, /needs enableOfflineQueue: false/],
+    ['a Redis client with its timeout only in redisOptions (which only a Cluster reads)',
+      { client: { set, options: { enableOfflineQueue: false, redisOptions: { commandTimeout: 500 } } } }, /Redis client needs commandTimeout/],
     ['a prefix that is not a string', { client: { set }, prefix: 7 }, /prefix must be a string/],
     ['a negative clockDrift', { client: { set }, clockDrift: -1 }, /clockDrift must be a finite number/],
     ['clockDrift NaN', { client: { set }, clockDrift: Number.NaN }, /clockDrift must be a finite number/],
@@ -113,10 +116,60 @@ t.test('bad options throw FST_REQUEST_JWT_INVALID_OPTION when the store is made'
     t.throws(() => redisReplayStore(options as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message }, name)
     t.throws(() => redisReplayStore(options as never), InvalidOptionError)
   }
-  t.ok(redisReplayStore({ client: { set, options: { enableOfflineQueue: false, redisOptions: { commandTimeout: 500 } } } } as never),
+  t.ok(redisReplayStore({ client: { set, isCluster: true, options: { enableOfflineQueue: false, redisOptions: { commandTimeout: 500 } } } } as never),
     "a Cluster's commandTimeout is in redisOptions")
   t.ok(redisReplayStore({ client: { set, options: null } } as never), 'a client that is not ioredis is not inspected')
   t.ok(codes.FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE, 'the store relies on the plugin to turn its failures into 503s')
+})
+
+t.test('an ioredis Redis is held to commandTimeout and enableOfflineQueue: false, and told how to get a client of its own', async t => {
+  const made = (options: RedisOptions) => {
+    const client = new Redis({ lazyConnect: true, ...options })
+    t.teardown(() => client.disconnect())
+    return client
+  }
+  t.ok(redisReplayStore({ client: made({ commandTimeout: 500, enableOfflineQueue: false }) }))
+  const hint = /client\.duplicate\(\{ commandTimeout: 500, enableOfflineQueue: false \}\)/
+  for (const [name, options, message] of [
+    ['no commandTimeout', { enableOfflineQueue: false }, /needs commandTimeout/],
+    ['the offline queue on (the default)', { commandTimeout: 500 }, /needs enableOfflineQueue: false/]
+  ] as const) {
+    const error = (() => { try { redisReplayStore({ client: made(options) }) } catch (err) { return err as Error } })()
+    t.match(error, { code: 'FST_REQUEST_JWT_INVALID_OPTION', message }, name)
+    t.match(error?.message, hint, `${name}: the message shows the working form for a Redis`)
+    t.notMatch(error?.message, /Cluster/, `${name}: and nothing about a Cluster`)
+  }
+})
+
+t.test('an ioredis Cluster needs redisOptions.commandTimeout and enableOfflineQueue: false beside it: what ioredis honours', async t => {
+  const made = (options: ClusterOptions) => {
+    const client = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true, ...options })
+    t.teardown(() => client.disconnect())
+    return client
+  }
+  const working = made({ redisOptions: { commandTimeout: 500 }, enableOfflineQueue: false })
+  const store = redisReplayStore({ client: working })
+  t.equal(store.batched, false, 'one SET a token: the keys live on several nodes')
+  const form = 'new Cluster(nodes, { redisOptions: { commandTimeout: 500 }, enableOfflineQueue: false, lazyConnect: true })'
+  const refused: Array<[string, ClusterOptions, RegExp]> = [
+    // What the issue's service ran: accepted before, and a stalled master then held requests for the whole stall.
+    ['commandTimeout beside redisOptions, where ioredis reads nothing', { commandTimeout: 500, enableOfflineQueue: false } as ClusterOptions,
+      /needs redisOptions\.commandTimeout .*ioredis ignores a commandTimeout given to the Cluster itself/],
+    ['no timeout at all', { enableOfflineQueue: false }, /needs redisOptions\.commandTimeout/],
+    ['the offline queue on (the default)', { redisOptions: { commandTimeout: 500 } }, /needs enableOfflineQueue: false beside redisOptions/],
+    // ioredis keeps its node connections' offline queue on whatever redisOptions say; the Cluster's own one counts.
+    // (ioredis's own types leave enableOfflineQueue out of redisOptions for that reason.)
+    ['the offline queue off only in redisOptions', { redisOptions: { commandTimeout: 500, enableOfflineQueue: false } } as ClusterOptions,
+      /needs enableOfflineQueue: false beside redisOptions/]
+  ]
+  for (const [name, options, message] of refused) {
+    const error = (() => { try { redisReplayStore({ client: made(options) }) } catch (err) { return err as Error } })()
+    t.match(error, { code: 'FST_REQUEST_JWT_INVALID_OPTION', message }, name)
+    t.ok(error?.message.includes(form), `${name}: the message shows the working form`)
+    t.notMatch(error?.message, /duplicate/, `${name}: and not Redis's duplicate(), which a Cluster does not take so`)
+  }
+  t.notMatch((() => { try { redisReplayStore({ client: made({ enableOfflineQueue: false }) }) } catch (err) { return (err as Error).message } })(),
+    /ignores a commandTimeout/, 'the ignored timeout is named only when one was given')
 })
 
 t.test(`against the real Redis at ${REDIS_URL}`, { skip }, async t => {

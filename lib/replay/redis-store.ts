@@ -13,7 +13,8 @@ export interface RedisReplayStoreOptions {
   /**
    * The service's `ioredis` client. Create it with `commandTimeout` (so a stalled Redis gives a 503 in bounded time)
    * and `enableOfflineQueue: false` (so a disconnected one gives a 503 at once instead of queueing); the store
-   * refuses an ioredis client without them. Leave `enableAutoPipelining` off: the store batches its SETs itself,
+   * refuses an ioredis client without them. A `Cluster` takes the timeout in `redisOptions` (ioredis ignores it
+   * beside them) and `enableOfflineQueue: false` beside them. Leave `enableAutoPipelining` off: the store batches its SETs itself,
    * and ioredis's pipelining would hold each batch back one more turn.
    */
   client: RedisReplayClient
@@ -127,7 +128,11 @@ export function redisReplayStore (options: RedisReplayStoreOptions): RedisReplay
   return new RedisReplayStore(options)
 }
 
-/** Refuses what is not a client, and an ioredis client whose settings would let a request wait on Redis unbounded. */
+/**
+ * Refuses what is not a client, and an ioredis client whose settings would let a request wait on Redis unbounded.
+ * Only what ioredis honours counts: a `Cluster` hands `redisOptions` to its node connections and reads
+ * `enableOfflineQueue` itself, and a `commandTimeout` beside `redisOptions` is read by nothing.
+ */
 function checkClient (client: unknown): asserts client is RedisReplayClient {
   if (typeof (client as Partial<RedisReplayClient> | null | undefined)?.set !== 'function') {
     fail('client must be an ioredis client (Redis or Cluster), or an object with its set(key, value, "PX", ms, "NX")')
@@ -135,16 +140,40 @@ function checkClient (client: unknown): asserts client is RedisReplayClient {
   const options = (client as { options?: unknown }).options
   // Not an ioredis client (a wrapper, a test double): its settings are its owner's to check.
   if (options === null || typeof options !== 'object') return
-  const { commandTimeout, enableOfflineQueue, redisOptions } = options as IoredisOptions
-  const timeout = commandTimeout ?? redisOptions?.commandTimeout
-  if (typeof timeout !== 'number' || !(timeout > 0)) {
+  if ((client as RedisReplayClient).isCluster === true) checkClusterOptions(options as IoredisOptions)
+  else checkRedisOptions(options as IoredisOptions)
+}
+
+const REDIS_FORM = 'client.duplicate({ commandTimeout: 500, enableOfflineQueue: false })'
+const CLUSTER_FORM = 'new Cluster(nodes, { redisOptions: { commandTimeout: 500 }, enableOfflineQueue: false, lazyConnect: true })'
+
+function checkRedisOptions ({ commandTimeout, enableOfflineQueue }: IoredisOptions): void {
+  if (!isTimeout(commandTimeout)) {
     fail('the Redis client needs commandTimeout (e.g. 500 ms): without it a stalled Redis makes requests wait forever. ' +
-      'Use a dedicated client, e.g. client.duplicate({ commandTimeout: 500, enableOfflineQueue: false })')
+      `Give the store a client of its own, e.g. ${REDIS_FORM}`)
   }
   if (enableOfflineQueue !== false) {
     fail('the Redis client needs enableOfflineQueue: false, so that requests fail at once (503) while Redis is ' +
-      'unreachable. Use a dedicated client, e.g. client.duplicate({ commandTimeout: 500, enableOfflineQueue: false })')
+      `unreachable. Give the store a client of its own, e.g. ${REDIS_FORM}`)
   }
+}
+
+function checkClusterOptions ({ commandTimeout, enableOfflineQueue, redisOptions }: IoredisOptions): void {
+  if (!isTimeout(redisOptions?.commandTimeout)) {
+    // The mistake this names was made in practice: a stalled master then held requests for the whole stall.
+    const ignored = commandTimeout === undefined ? '' : 'ioredis ignores a commandTimeout given to the Cluster itself; '
+    fail('the Cluster needs redisOptions.commandTimeout (e.g. 500 ms), the timeout of its node connections: ' +
+      `without it a stalled master makes requests wait forever (${ignored}see docs/several-instances.md). ` +
+      `Give the store a Cluster of its own: ${CLUSTER_FORM}`)
+  }
+  if (enableOfflineQueue !== false) {
+    fail('the Cluster needs enableOfflineQueue: false beside redisOptions (not in it), so that requests fail at once ' +
+      `(503) while a node is unreachable. Give the store a Cluster of its own: ${CLUSTER_FORM}`)
+  }
+}
+
+function isTimeout (value: unknown): boolean {
+  return typeof value === 'number' && value > 0
 }
 
 function fail (message: string): never {
