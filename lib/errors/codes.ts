@@ -85,7 +85,7 @@ export const specs = {
   },
   FST_REQUEST_JWT_ISSUER_FORMAT: {
     status: 403,
-    message: 'Invalid token: iss is not a service id of the form this service uses',
+    message: 'Invalid token: iss %s is not a service id of the form this service uses%s',
     notify: 'Invalid token: service id is not the right data type'
   },
   FST_REQUEST_JWT_ISSUER_NOT_ALLOWED: {
@@ -94,7 +94,8 @@ export const specs = {
   },
   FST_REQUEST_JWT_UNKNOWN_ISSUER: {
     status: 403,
-    message: 'Invalid token: service not found',
+    message: 'Invalid token: service not found: iss is %s%s',
+    notify: NOTIFY.serviceNotFound,
     notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_NO_KEYS: {
@@ -119,14 +120,14 @@ export const specs = {
   },
   FST_REQUEST_JWT_INVALID_IAT: {
     status: 403,
-    message: 'Invalid token: iat must be a number of seconds since the epoch',
+    message: 'Invalid token: iat must be a number of seconds since the epoch%s',
     // Notify tells a missing iat (PyJWT: "try the next key") from one that is not a time in seconds (the clock).
-    notify: (skew: number, missing: boolean) => missing ? NOTIFY.apiKeyNotFound : NOTIFY.clock(skew),
+    notify: (_hint: string, skew: number, missing: boolean) => missing ? NOTIFY.apiKeyNotFound : NOTIFY.clock(skew),
     notify2016: EXPIRED_2016
   },
   FST_REQUEST_JWT_CLOCK_SKEW: {
     status: 403,
-    message: 'Invalid token: iat is %s s %s server time; your system clock must be accurate to within %s seconds',
+    message: 'Invalid token: iat is %s s %s server time (more than %s s): %s',
     notify: (_offset: number, _direction: string, skew: number) => NOTIFY.clock(skew),
     notify2016: EXPIRED_2016
   },
@@ -213,6 +214,10 @@ export const specs = {
   FST_REQUEST_JWT_SECRETS_TIMEOUT: {
     status: 503,
     message: 'Service unavailable: API key lookup timed out; try again'
+  },
+  FST_REQUEST_JWT_LOOKUPS_BUSY: {
+    status: 503,
+    message: 'Service unavailable: too many API key lookups at once; try again'
   },
   FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE: {
     status: 503,

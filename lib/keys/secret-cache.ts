@@ -1,6 +1,10 @@
 // The issuer's keys, through a per-process cache (as Notify caches keys for 2 s). `lru-cache` gives the
 // TTL, the size bound and single flight: concurrent misses for one issuer share one `getSecrets` call. A lookup that
 // fails or times out is not cached, and becomes a 503: it never turns into "unknown issuer" or a pass.
+//
+// Floods: anyone can make tokens with made-up issuers, each a miss. So at most `maxLookups` calls run at once; a miss
+// beyond that is a fast 503, except for issuers `getSecrets` has known (a genuine client whose entry just expired). An
+// unknown issuer is remembered in a cache of its own, which a flood fills without evicting any genuine keys.
 import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { reject } from '../errors/refusal.js'
@@ -15,10 +19,12 @@ export interface SecretCacheOptions {
   unknownTtlMs: number
   maxEntries: number
   timeoutMs: number
+  /** `getSecrets` calls in flight at most, for issuers not known before. */
+  maxLookups: number
   now: () => number
 }
 
-/** Cached marker for "getSecrets said this issuer is unknown" (the cache cannot hold null). */
+/** What a lookup found when `getSecrets` said the issuer is unknown (the cache cannot hold null). */
 const UNKNOWN = Symbol('unknown issuer')
 type Entry = KeySet | typeof UNKNOWN
 
@@ -34,32 +40,45 @@ const publishLookup = (started: number, result: LookupResult): void => {
 
 export class SecretCache {
   readonly #cache: LRUCache<string, Entry, FastifyRequest>
+  /** Issuers `getSecrets` answered unknown, for `unknownTtlMs`; `undefined` when that is 0. */
+  readonly #unknown: LRUCache<string, true> | undefined
+  /** Issuers `getSecrets` answered with a service: exempt from the bound on lookups. */
+  readonly #known: LRUCache<string, true>
   readonly #ttlMs: number
-  readonly #unknownTtlMs: number
+  readonly #maxLookups: number
+  /** The issuers whose `getSecrets` call is in flight. */
+  readonly #lookingUp = new Set<string>()
 
   constructor (options: SecretCacheOptions) {
-    const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs } = options
+    const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs, maxEntries, maxLookups, now } = options
     this.#ttlMs = ttlMs
-    this.#unknownTtlMs = unknownTtlMs
+    this.#maxLookups = maxLookups
+    // Only the names are kept: at least as many as a large service has clients, whatever the size of the key cache.
+    this.#known = new LRUCache<string, true>({ max: Math.max(maxEntries, 10_000) })
+    this.#unknown = unknownTtlMs === 0 ? undefined : new LRUCache<string, true>({ max: maxEntries, ttl: unknownTtlMs, ttlResolution: 0, perf: { now } })
     this.#cache = new LRUCache<string, Entry, FastifyRequest>({
-      max: options.maxEntries,
+      // Room for the lookups in flight too, so that their placeholders never evict the keys of a genuine service.
+      max: maxEntries + maxLookups,
       ttl: ttlMs,
       // Ask the clock every time: no timers, and a fake clock in tests is obeyed at once.
       ttlResolution: 0,
-      perf: { now: options.now },
-      fetchMethod: async (issuer, _stale, { options: entryOptions, context: request }) => {
+      perf: { now },
+      fetchMethod: async (issuer, _stale, { context: request }) => {
         const started = keysChannel.hasSubscribers ? performance.now() : undefined
         let keySet: KeySet | null
+        this.#lookingUp.add(issuer)
         try {
           keySet = keySets.build(issuer, await withTimeout(timeoutMs, signal => getSecrets(issuer, request, { signal })))
         } catch (err) {
           if (started !== undefined) publishLookup(started, err instanceof LookupTimeoutError ? 'timeout' : 'failed')
           throw err
+        } finally {
+          this.#lookingUp.delete(issuer)
         }
         if (started !== undefined) publishLookup(started, keySet === null ? 'unknown' : 'found')
-        if (keySet !== null) return keySet
-        entryOptions.ttl = unknownTtlMs
-        return UNKNOWN
+        if (keySet === null) return UNKNOWN
+        this.#known.set(issuer, true)
+        return keySet
       }
     })
   }
@@ -69,16 +88,27 @@ export class SecretCache {
    * unknown issuer, a service with no keys or archived (403), lookup failed or timed out (503).
    */
   get (issuer: string, request: FastifyRequest): KeySet | Promise<KeySet> {
-    const cached = this.#cache.get(issuer)
+    const cached = this.#cache.get(issuer) ?? (this.#unknown?.has(issuer) === true ? UNKNOWN : undefined)
     if (keysChannel.hasSubscribers) publish(cached === undefined ? MISS : HIT)
     if (cached !== undefined) return known(cached)
+    // A lookup already running for this issuer is joined, never refused; a new one waits for a free slot unless
+    // the issuer is known. `fetchMethod` runs at once, inside `fetch`, so the count cannot change in between.
+    if (this.#lookingUp.size >= this.#maxLookups && !this.#lookingUp.has(issuer) && !this.#known.has(issuer)) {
+      throw reject('FST_REQUEST_JWT_LOOKUPS_BUSY')
+    }
     return this.#cache.fetch(issuer, { context: request }).then(fetched => {
       // Only an aborted fetch (the entry was evicted meanwhile) may resolve to nothing: a failure, not an answer.
       // lru-cache 11 rejects such a fetch instead (tested), so this guard only holds the line for other versions.
       /* c8 ignore next */
       if (fetched === undefined) throw new Error('secret lookup was aborted')
-      // A TTL of 0 means "do not cache" (to lru-cache it means "forever"): the answer served the waiting requests only.
-      if ((fetched === UNKNOWN ? this.#unknownTtlMs : this.#ttlMs) === 0) this.#cache.delete(issuer)
+      // An unknown issuer goes to its own cache; a TTL of 0 means "do not cache" (to lru-cache it means "forever"):
+      // the answer served the waiting requests only.
+      if (fetched === UNKNOWN) {
+        this.#cache.delete(issuer)
+        this.#unknown?.set(issuer, true)
+      } else if (this.#ttlMs === 0) {
+        this.#cache.delete(issuer)
+      }
       return fetched
     }).then(known, (err: unknown) => {
       const refusal = reject(err instanceof LookupTimeoutError ? 'FST_REQUEST_JWT_SECRETS_TIMEOUT' : 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
@@ -87,9 +117,15 @@ export class SecretCache {
     })
   }
 
-  /** Forgets every cached issuer, e.g. after a key was revoked. */
-  clear (): void {
-    this.#cache.clear()
+  /** Forgets the cached keys of `issuer`, or of every issuer, e.g. after a key was revoked. */
+  clear (issuer?: string): void {
+    if (issuer === undefined) {
+      this.#cache.clear()
+      this.#unknown?.clear()
+    } else {
+      this.#cache.delete(issuer)
+      this.#unknown?.delete(issuer)
+    }
   }
 }
 

@@ -14,6 +14,7 @@ export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseL
     ttlMs: options.secretCacheTtlMs,
     unknownTtlMs: options.unknownIssuerCacheTtlMs,
     maxEntries: options.secretCacheMaxEntries,
+    maxLookups: options.maxConcurrentLookups,
     timeoutMs: options.lookupTimeoutMs,
     now: options.now
   }))

@@ -27,6 +27,8 @@ export interface RequestJwtOptions {
   unknownIssuerCacheTtl?: number
   /** How many issuers the secret cache holds at most (least recently used go first). Default 10,000. */
   secretCacheMaxEntries?: number
+  /** `getSecrets` calls in flight at once for issuers not seen before; a lookup beyond gets a fast 503. Default 8. */
+  maxConcurrentLookups?: number
   /** How long a `getSecrets` call may take before the request gets a 503, in seconds. Default 5. */
   lookupTimeout?: number
   /** Replay protection. `false` turns it off. Default `{ requireJti: false }` with an in-memory store. */

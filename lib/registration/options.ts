@@ -19,6 +19,7 @@ export interface ResolvedOptions {
   readonly secretCacheTtlMs: number
   readonly unknownIssuerCacheTtlMs: number
   readonly secretCacheMaxEntries: number
+  readonly maxConcurrentLookups: number
   readonly lookupTimeoutMs: number
   /** `undefined`: replay protection is off. */
   readonly replayStore: ReplayStore | undefined
@@ -47,7 +48,7 @@ export interface ResolvedOptions {
 }
 
 const OPTION_NAMES = new Set([
-  'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'lookupTimeout',
+  'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'maxConcurrentLookups', 'lookupTimeout',
   'replay', 'errorFormat', 'errorResponseBuilder', 'useErrorHandler', 'protect', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
   'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
   'requireAudience', 'openapi'
@@ -70,6 +71,7 @@ export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv
     secretCacheTtlMs: seconds(input.secretCacheTtl, 2, 'secretCacheTtl') * 1000,
     unknownIssuerCacheTtlMs: seconds(input.unknownIssuerCacheTtl, 2, 'unknownIssuerCacheTtl') * 1000,
     secretCacheMaxEntries: count(input.secretCacheMaxEntries, 10_000, 'secretCacheMaxEntries'),
+    maxConcurrentLookups: count(input.maxConcurrentLookups, 8, 'maxConcurrentLookups'),
     lookupTimeoutMs: positiveSeconds(input.lookupTimeout, 5, 'lookupTimeout') * 1000,
     ...replay(input.replay, now),
     errorFormat: oneOf(input.errorFormat, ['fastify', 'notify', 'notify-2016'] as const, 'errorFormat'),

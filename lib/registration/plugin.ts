@@ -26,8 +26,8 @@ type RouteConfig = Record<string | symbol, unknown> & { [kRouteSettings]?: Route
 
 /** What `app.requestJwt` offers operators. */
 export interface RequestJwtApi {
-  /** Forgets all cached keys at once, e.g. right after a key was revoked. */
-  clearSecretCache(): void
+  /** Forgets the cached keys of `issuer` (or of every issuer) at once, e.g. right after a key was revoked. */
+  clearSecretCache(issuer?: string): void
   /** Replaces the rollout document at run time, atomically. Throws (and keeps the current one) if it is invalid. */
   setRollout(document: RolloutDocument): void
   /** The rollout document in force (frozen). */
@@ -52,7 +52,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
 
   const guard = createRequestGuard({ settings: options, verifier, decisions, rollout: () => rollout, settingsOf })
   const api: RequestJwtApi = {
-    clearSecretCache: () => verifier.clearSecretCache(),
+    clearSecretCache: (issuer) => verifier.clearSecretCache(issuer),
     setRollout (document) {
       const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
       if (routesChecked) checkRouteKeys(next, registeredRoutes)

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { readBearerToken } from './authorization-header.js'
 import { checkAudience, checkTime, readIssuer, readJti } from './claims.js'
 import { isRefusal, reject } from '../errors/refusal.js'
+import { describeIssuer, issuerHint } from '../rules/issuer-hint.js'
 import { isThenable } from '../support/thenable.js'
 import { checkAlgorithm, checkHeaderParameters } from './header.js'
 import type { ApiKey, KeySet } from '../keys/key-set.js'
@@ -44,9 +45,9 @@ export class TokenVerifier {
     this.#secrets = secrets
   }
 
-  /** Forgets every cached key. */
-  clearSecretCache (): void {
-    this.#secrets.clear()
+  /** Forgets the cached keys of `issuer`, or every cached key. */
+  clearSecretCache (issuer?: string): void {
+    this.#secrets.clear(issuer)
   }
 
   /**
@@ -62,7 +63,7 @@ export class TokenVerifier {
       if (callers !== undefined) {
         if (!callers.has(issuer)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
       } else if (this.#options.issuerFormat?.(issuer) === false) {
-        throw reject('FST_REQUEST_JWT_ISSUER_FORMAT')
+        throw reject('FST_REQUEST_JWT_ISSUER_FORMAT', describeIssuer(issuer), issuerHint(issuer))
       }
       const keys = this.#secrets.get(issuer, request)
       if (isThenable(keys)) {
@@ -93,14 +94,17 @@ export class TokenVerifier {
   }
 }
 
-/** Adds the issuer to a refusal, for the log line and the statistics, and the key once one verified the token. */
-function annotate (err: unknown, issuer: string, verifiedBy?: ApiKey): unknown {
-  if (isRefusal(err)) {
-    err.issuer = issuer
-    if (verifiedBy !== undefined) {
-      err.verifiedIssuer = issuer
-      err.keyId = verifiedBy.id
-    }
+/**
+ * Adds the issuer to a refusal, for the log line and the statistics, and the key once one verified the token. The
+ * key layer only knows that an issuer is unknown: its refusal is made again here, showing the client what it sent.
+ */
+function annotate (thrown: unknown, issuer: string, verifiedBy?: ApiKey): unknown {
+  if (!isRefusal(thrown)) return thrown
+  const err = thrown.code === 'FST_REQUEST_JWT_UNKNOWN_ISSUER' ? reject(thrown.code, describeIssuer(issuer), issuerHint(issuer)) : thrown
+  err.issuer = issuer
+  if (verifiedBy !== undefined) {
+    err.verifiedIssuer = issuer
+    err.keyId = verifiedBy.id
   }
   return err
 }

@@ -1,0 +1,120 @@
+// Floods of made-up issuers cannot reach the key store: at most maxConcurrentLookups getSecrets calls run at once,
+// issuers already cached are never affected, issuers getSecrets has known are exempt, and unknown issuers are
+// remembered apart, so a flood cannot evict a genuine service's keys.
+import { test } from 'tap'
+import { randomUUID } from 'node:crypto'
+import { requestJwtApi, type SecretLookupResult } from '../lib/index.js'
+import { buildApp } from './helpers/app.js'
+import { bearer, notifyToken, SECRET, SERVICE_ID } from './helpers/tokens.js'
+
+const NEWCOMER = 'f0e1d2c3-b4a5-4968-8776-655443322110'
+
+/** A key store that answers after `delayMs` and counts how many calls run at once. */
+function slowKeyStore (delayMs: number) {
+  let running = 0
+  let peak = 0
+  let calls = 0
+  const getSecrets = async (issuer: string): Promise<SecretLookupResult> => {
+    calls++
+    running++
+    peak = Math.max(peak, running)
+    await new Promise(resolve => setTimeout(resolve, delayMs))
+    running--
+    return issuer === SERVICE_ID || issuer === NEWCOMER ? [{ id: 'live', secret: SECRET }] : null
+  }
+  return { getSecrets, peak: () => peak, calls: () => calls }
+}
+
+test('a flood of random issuers never runs more lookups at once than the bound, and a cached client is always served', async t => {
+  const store = slowKeyStore(20)
+  const context = await buildApp({ getSecrets: store.getSecrets, maxConcurrentLookups: 4 })
+  t.teardown(() => context.app.close())
+  const inject = (token: string) => context.app.inject({ url: '/protected', headers: bearer(token) })
+  t.equal((await inject(notifyToken({ jti: 'warm' }))).statusCode, 200, 'the genuine client\'s keys are cached')
+  const flood = Array.from({ length: 400 }, () => inject(notifyToken({ iss: randomUUID() })))
+  const genuine = Array.from({ length: 40 }, (_, i) => inject(notifyToken({ jti: `during-${i}` })))
+  const [flooded, served] = await Promise.all([Promise.all(flood), Promise.all(genuine)])
+  t.ok(store.peak() <= 4, `at most 4 lookups at once (peak ${store.peak()})`)
+  t.same(served.map(res => res.statusCode), genuine.map(() => 200), 'every request of the cached client was accepted')
+  const statuses = new Set(flooded.map(res => res.statusCode))
+  t.same([...statuses].sort(), [403, 503], 'the flood gets 403 (looked up) or a fast 503')
+  const busy = flooded.find(res => res.statusCode === 503)
+  t.equal(busy?.json().code, 'FST_REQUEST_JWT_LOOKUPS_BUSY')
+  t.equal(busy?.headers['retry-after'], '1')
+  t.ok(store.calls() < 400, `most of the flood never reached the key store (${store.calls()} calls)`)
+})
+
+test('a known client whose keys expired is looked up despite the flood; a client never seen waits its turn', async t => {
+  // The flood's lookups hang until released: the slots stay taken for as long as the test needs.
+  let release = (): void => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  const genuine = new Set([SERVICE_ID, NEWCOMER])
+  const context = await buildApp({
+    maxConcurrentLookups: 2,
+    getSecrets: async issuer => {
+      if (!genuine.has(issuer)) await gate
+      return genuine.has(issuer) ? [{ id: 'live', secret: SECRET }] : null
+    }
+  })
+  t.teardown(() => context.app.close())
+  const inject = (token: string) => context.app.inject({ url: '/protected', headers: bearer(token) })
+  t.equal((await inject(notifyToken({ jti: 'first' }))).statusCode, 200)
+  context.clock.advance(3000) // past secretCacheTtl: the genuine client's keys must be looked up again
+  const iat = Math.floor(context.clock.now() / 1000)
+  const flood = Array.from({ length: 20 }, () => inject(notifyToken({ iss: randomUUID(), iat })))
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal((await inject(notifyToken({ jti: 'after-expiry', iat }))).statusCode, 200, 'an issuer getSecrets has known is exempt from the bound')
+  const newcomer = await inject(notifyToken({ iss: NEWCOMER, jti: 'new', iat }))
+  t.equal(newcomer.statusCode, 503, 'the trade-off: an issuer never seen competes with the flood for a slot')
+  release()
+  t.same(new Set((await Promise.all(flood)).map(res => res.statusCode)), new Set([403, 503]))
+  t.equal((await inject(notifyToken({ iss: NEWCOMER, jti: 'retry', iat }))).statusCode, 200, 'and gets through on its retry')
+})
+
+test('unknown issuers are remembered apart: a flood larger than the cache does not evict a genuine service\'s keys', async t => {
+  const store = slowKeyStore(0)
+  const context = await buildApp({ getSecrets: store.getSecrets, secretCacheMaxEntries: 10, maxConcurrentLookups: 1000 })
+  t.teardown(() => context.app.close())
+  const inject = (token: string) => context.app.inject({ url: '/protected', headers: bearer(token) })
+  t.equal((await inject(notifyToken({ jti: 'a' }))).statusCode, 200)
+  for (let i = 0; i < 50; i++) await inject(notifyToken({ iss: `unknown-${i}` }))
+  const calls = store.calls()
+  t.equal((await inject(notifyToken({ jti: 'b' }))).statusCode, 200)
+  t.equal(store.calls(), calls, 'the genuine service\'s keys were still cached')
+  t.equal((await inject(notifyToken({ iss: 'unknown-49' }))).statusCode, 403)
+  t.equal(store.calls(), calls, 'a recent unknown issuer is answered from its own cache')
+})
+
+test('clearSecretCache(issuer) forgets one issuer; clearSecretCache() every one, unknown issuers included', async t => {
+  const store = slowKeyStore(0)
+  const context = await buildApp({ getSecrets: store.getSecrets })
+  t.teardown(() => context.app.close())
+  const inject = (token: string) => context.app.inject({ url: '/protected', headers: bearer(token) })
+  await inject(notifyToken({ jti: '1' }))
+  await inject(notifyToken({ iss: NEWCOMER, jti: '1' }))
+  await inject(notifyToken({ iss: 'nobody' }))
+  t.equal(store.calls(), 3)
+  requestJwtApi(context.app).clearSecretCache(NEWCOMER)
+  await inject(notifyToken({ jti: '2' }))
+  await inject(notifyToken({ iss: NEWCOMER, jti: '2' }))
+  await inject(notifyToken({ iss: 'nobody' }))
+  t.equal(store.calls(), 4, 'only the cleared issuer was looked up again')
+  requestJwtApi(context.app).clearSecretCache('nobody')
+  await inject(notifyToken({ iss: 'nobody' }))
+  t.equal(store.calls(), 5, 'an unknown issuer can be cleared too')
+  requestJwtApi(context.app).clearSecretCache()
+  await inject(notifyToken({ jti: '3' }))
+  await inject(notifyToken({ iss: 'nobody' }))
+  t.equal(store.calls(), 7, 'clearing everything forgets known and unknown issuers')
+})
+
+test('with unknownIssuerCacheTtl 0, an unknown issuer is looked up every time', async t => {
+  const store = slowKeyStore(0)
+  const context = await buildApp({ getSecrets: store.getSecrets, unknownIssuerCacheTtl: 0 })
+  t.teardown(() => context.app.close())
+  for (let i = 0; i < 3; i++) await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iss: 'nobody' })) })
+  t.equal(store.calls(), 3)
+  requestJwtApi(context.app).clearSecretCache()
+  requestJwtApi(context.app).clearSecretCache('nobody')
+  t.equal(store.calls(), 3)
+})
