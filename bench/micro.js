@@ -36,7 +36,7 @@ const noop = () => {}
 const log = { info: noop, warn: noop, error: noop, debug: noop, trace: noop, fatal: noop, child: () => log }
 
 // The plugin's pipeline, assembled as plugin.ts assembles it, with the plugin's defaults.
-const options = resolveOptions({ getSecrets: () => SECRETS, replay: { maxEntries: 4_000_000 } }, {})
+const options = resolveOptions({ getSecrets: () => SECRETS, replay: { maxEntries: 4_000_000 } })
 const verifier = createTokenVerifier(options, log)
 const store = options.replayStore
 

@@ -61,11 +61,11 @@ test('an invalid rollout document is refused at registration with a message nami
 test('a route key that matches no registered route fails at ready()', async t => {
   const err = await registerWith(t, { routes: { 'POST /v2/notifications/letter': { scope: 'path' }, [SMS]: { scope: 'path' } } })
   t.equal((err as { code?: string }).code, 'FST_REQUEST_JWT_INVALID_OPTION')
-  t.match(err?.message, /rollout.routes names no registered route: "POST \/v2\/notifications\/letter"/)
+  t.match(err?.message, /rollout.routes names no route of the app: "POST \/v2\/notifications\/letter"/)
   t.equal(await registerWith(t, { routes: { [SMS]: { scope: 'path' } } }), undefined)
 })
 
-test('the rollout may be a JSON file, named by the option or by REQUEST_JWT_ROLLOUT', async t => {
+test('the rollout may be a JSON file the option names; the environment is never read behind the app\'s back', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'rollout-'))
   const file = join(dir, 'rollout.json')
   writeFileSync(file, JSON.stringify({ routes: { [SMS]: { scope: 'path+body' } } }))
@@ -76,15 +76,18 @@ test('the rollout may be a JSON file, named by the option or by REQUEST_JWT_ROLL
 
   process.env.REQUEST_JWT_ROLLOUT = file
   t.teardown(() => { delete process.env.REQUEST_JWT_ROLLOUT })
-  const fromEnv = await buildApp({ routes })
+  const notFromEnv = await buildApp({ routes })
+  t.teardown(() => notFromEnv.app.close())
+  t.same(requestJwtApi(notFromEnv.app).getRollout(), {}, 'a variable the app did not pass changes nothing')
+  const fromEnv = await buildApp({ routes, rollout: process.env.REQUEST_JWT_ROLLOUT })
   t.teardown(() => fromEnv.app.close())
   assertRefused(t, await send(fromEnv.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.equal(await registerWith(t, ''), undefined, 'an empty path (an unset variable passed through) means no document')
 
   const broken = join(dir, 'broken.json')
   writeFileSync(broken, '{ "routes": ')
-  process.env.REQUEST_JWT_ROLLOUT = broken
-  const err = await registerWith(t, undefined)
-  t.match(err?.message, /rollout file .*broken\.json \(from REQUEST_JWT_ROLLOUT\) could not be read as JSON/)
+  const err = await registerWith(t, broken)
+  t.match(err?.message, /rollout file .*broken\.json could not be read as JSON/)
   const missing = await registerWith(t, join(dir, 'missing.json'))
   t.match(missing?.message, /rollout file .*missing\.json could not be read as JSON: ENOENT/)
   const invalid = join(dir, 'invalid.json')
@@ -122,7 +125,7 @@ test('setRollout swaps atomically; an invalid document throws and the old one st
   const api = requestJwtApi(context.app)
   api.setRollout({ routes: { [SMS]: { scope: 'path' } } })
   t.throws(() => api.setRollout({ routes: { [SMS]: { scope: 'everything' } } } as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /setRollout: rollout\["routes"\]/ })
-  t.throws(() => api.setRollout({ routes: { 'GET /nowhere': { scope: 'path' } } }), { message: /names no registered route: "GET \/nowhere"/ })
+  t.throws(() => api.setRollout({ routes: { 'GET /nowhere': { scope: 'path' } } }), { message: /names no route of the app: "GET \/nowhere"/ })
   t.same(api.getRollout(), { routes: { [SMS]: { scope: 'path' } } })
   t.ok(Object.isFrozen(api.getRollout().routes), 'the document in force cannot be changed in place')
   assertRefused(t, await send(context.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
@@ -360,4 +363,27 @@ test('setRollout keeps a copy: changing the document passed in afterwards change
   assertRefused(t, await send(context.app, forged), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE')
   assertRefused(t, await send(context.app, unscoped()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
   t.same(requestJwtApi(context.app).getRollout(), { default: { mode: 'enforce', scope: 'path' } })
+})
+
+test('one document serves two plugin instances in sibling contexts: each checks only the keys of the app\'s routes', async t => {
+  const { default: Fastify } = await import('fastify')
+  const { default: requestJwt } = await import('../lib/index.js')
+  const { testKeys } = await import('./helpers/app.js')
+  const build = async (document: Record<string, unknown>) => {
+    const app = Fastify()
+    for (const prefix of ['/v2', '/partner']) {
+      await app.register(async context => {
+        await context.register(requestJwt, { getSecrets: testKeys, rollout: document })
+        context.post('/notifications/sms', async () => 'ok')
+      }, { prefix })
+    }
+    app.get('/_status', async () => 'ok')
+    return app
+  }
+  const shared = await build({ routes: { [SMS]: { scope: 'path+body' }, 'POST /partner/notifications/sms': { scope: 'path' } } })
+  t.teardown(() => shared.close())
+  await t.resolves(async () => { await shared.ready() }, 'each instance leaves the other\'s keys alone')
+  const typo = await build({ routes: { 'POST /v2/notifications/smss': { scope: 'path' } } })
+  t.teardown(() => typo.close())
+  await t.rejects(async () => { await typo.ready() }, /names no route of the app: "POST \/v2\/notifications\/smss"/, 'a typo still fails')
 })

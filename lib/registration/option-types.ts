@@ -59,7 +59,7 @@ export interface RequestJwtOptions {
   allowContentEncoding?: boolean
   /** The path prefix a proxy in front strips, e.g. `'/notify'`: `req` names the path the client sent, with it. Default `''`. */
   pathPrefix?: string
-  /** The rollout document, or the path of a JSON file holding it. Default: the file named by `REQUEST_JWT_ROLLOUT`, if set. */
+  /** The rollout document, or the path of a JSON file holding it (`''`: none). Default none. */
   rollout?: RolloutDocument | string
   /** The form of the service's ids: an `iss` of another form is refused before any lookup. Default: any string. */
   issuerFormat?: IssuerFormat

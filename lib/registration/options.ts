@@ -57,7 +57,7 @@ const OPTION_NAMES = new Set([
 const REGISTER_OPTION_NAMES = new Set(['prefix', 'logLevel', 'logSerializers'])
 const REPLAY_OPTION_NAMES = new Set(['requireJti', 'store', 'maxEntries'])
 
-export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
   if (input === null || typeof input !== 'object') fail('options must be an object with at least getSecrets')
   rejectUnknown(input, OPTION_NAMES, '', REGISTER_OPTION_NAMES)
   if (typeof input.getSecrets !== 'function') {
@@ -89,7 +89,7 @@ export function resolveOptions (input: RequestJwtOptions, env: NodeJS.ProcessEnv
       allowContentEncoding: flag(input.allowContentEncoding, false, 'allowContentEncoding')
     }),
     pathPrefix: pathPrefix(input.pathPrefix),
-    rollout: loadRolloutDocument(input.rollout, env),
+    rollout: loadRolloutDocument(input.rollout),
     issuerFormat: issuerFormat(input.issuerFormat),
     audience: audience(input.audience),
     requireAudience: flag(input.requireAudience, true, 'requireAudience'),

@@ -55,7 +55,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     clearSecretCache: (issuer) => verifier.clearSecretCache(issuer),
     setRollout (document) {
       const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
-      if (routesChecked) checkRouteKeys(next, registeredRoutes)
+      if (routesChecked) checkRouteKeys(next, registeredRoutes, routedElsewhere)
       rollout = next
       app.log.info({ requestJwt: { rollout: next.document } }, 'fastify-request-jwt: rollout document replaced')
     },
@@ -79,9 +79,15 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   // Route keys are checked once every route is known; a key that matches none is a typo that would silently
   // leave a route unscoped.
   app.addHook('onReady', async () => {
-    checkRouteKeys(rollout, registeredRoutes)
+    checkRouteKeys(rollout, registeredRoutes, routedElsewhere)
     routesChecked = true
   })
+
+  /** Whether a "METHOD /url" key names a route of the app outside this context (another instance's, say). */
+  function routedElsewhere (key: string): boolean {
+    const space = key.indexOf(' ')
+    return app.hasRoute({ method: key.slice(0, space), url: key.slice(space + 1) } as Parameters<typeof app.hasRoute>[0])
+  }
 
   function settingsOf (request: FastifyRequest): RouteSettings {
     const config = request.routeOptions.config as unknown as RouteConfig

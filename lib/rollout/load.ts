@@ -1,22 +1,19 @@
-// Where the rollout document comes from at registration: the `rollout` option, a JSON file it names, or the file
-// named by REQUEST_JWT_ROLLOUT.
+// Where the rollout document comes from at registration: the `rollout` option, or the JSON file it names. Nothing is
+// read from the environment: as with the Fastify organisation's plugins, every input is an option the app passes
+// (`rollout: process.env.REQUEST_JWT_ROLLOUT`, say), so two instances of the plugin never share a hidden one.
 import { readFileSync } from 'node:fs'
 import { InvalidOptionError } from '../errors/codes.js'
 import type { RolloutDocument } from './document.js'
 import { checkRolloutDocument } from './schema.js'
 
-/** The environment variable naming a rollout file when the `rollout` option is not given. */
-export const ROLLOUT_ENV = 'REQUEST_JWT_ROLLOUT'
-
-/** The rollout document named by the `rollout` option, or else by the REQUEST_JWT_ROLLOUT environment variable. */
-export function loadRolloutDocument (option: RolloutDocument | string | undefined, env: NodeJS.ProcessEnv): RolloutDocument {
-  const source = option ?? env[ROLLOUT_ENV]
-  if (source === undefined || source === '') return {}
-  if (typeof source !== 'string') return checkRolloutDocument(source, 'rollout')
-  const where = option === undefined ? `rollout file ${source} (from ${ROLLOUT_ENV})` : `rollout file ${source}`
+/** The rollout document the `rollout` option gives or names (`{}` when none). */
+export function loadRolloutDocument (option: RolloutDocument | string | undefined): RolloutDocument {
+  if (option === undefined || option === '') return {}
+  if (typeof option !== 'string') return checkRolloutDocument(option, 'rollout')
+  const where = `rollout file ${option}`
   let parsed: unknown
   try {
-    parsed = JSON.parse(readFileSync(source, 'utf8'))
+    parsed = JSON.parse(readFileSync(option, 'utf8'))
   } catch (err) {
     throw new InvalidOptionError(`${where} could not be read as JSON: ${(err as Error).message}`)
   }
