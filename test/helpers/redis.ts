@@ -60,7 +60,8 @@ export function redisServerSkipReason (): string | false {
   return ciFailsInsteadOf('Redis fault-injection tests', reason)
 }
 
-function ciFailsInsteadOf (tests: string, reason: string | false): string | false {
+/** `reason` as a skip message, or, under CI=true, a thrown failure. */
+export function ciFailsInsteadOf (tests: string, reason: string | false): string | false {
   if (reason === false) return false
   if (IN_CI) throw new Error(`${tests} cannot run, and under CI=true that is a failure, not a skip: ${reason}`)
   return `${tests} skipped: ${reason}`
@@ -191,7 +192,7 @@ async function freePort (): Promise<number> {
 }
 
 /** Polls until a Redis answers PING on `port` (at most about 10 s), as long as `alive()` says the server runs. */
-async function waitForPong (port: number, alive: () => boolean): Promise<void> {
+export async function waitForPong (port: number, alive: () => boolean): Promise<void> {
   for (let attempt = 0; attempt < 200 && alive(); attempt++) {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false })
     client.on('error', () => {})
