@@ -181,7 +181,7 @@ export async function startSpareRedis (t: Teardown): Promise<SpareRedis> {
   }
 }
 
-async function freePort (): Promise<number> {
+export async function freePort (): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
