@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 const LIB = fileURLToPath(new URL('../lib/', import.meta.url))
 /** Server folders, top of the pipeline first. */
-const ORDER = ['.', 'registration', 'guard', 'rollout', 'binding', 'replay', 'token', 'keys', 'errors', 'events', 'rules', 'support']
+const ORDER = ['.', 'registration', 'fleet', 'guard', 'rollout', 'binding', 'replay', 'token', 'keys', 'errors', 'events', 'rules', 'support']
 const ALLOWED: Record<string, readonly string[]> = { client: ['rules'], cli: ['client'], prometheus: ['events'] }
 
 const files = readdirSync(LIB, { recursive: true }).map(String).filter(file => file.endsWith('.ts'))

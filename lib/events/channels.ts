@@ -8,6 +8,8 @@ import type { FastifyRequest } from 'fastify'
 export const DECISION_CHANNEL = 'fastify-request-jwt:decision'
 /** The channel of the secret cache: a hit or a miss per verified token, and each `getSecrets` call with its duration. */
 export const KEYS_CHANNEL = 'fastify-request-jwt:keys'
+/** The channel of the fleet: an instance's fleet status (`FleetStatus`) after each read of the fleet's source. */
+export const FLEET_CHANNEL = 'fastify-request-jwt:fleet'
 
 export interface DecisionMessage {
   readonly request: FastifyRequest
@@ -37,3 +39,4 @@ export type KeysMessage =
 
 export const decisionChannel = channel(DECISION_CHANNEL)
 export const keysChannel = channel(KEYS_CHANNEL)
+export const fleetChannel = channel(FLEET_CHANNEL)

@@ -2,8 +2,8 @@
 // prom-client (an optional peer dependency: only this entry point needs it). Process-wide, like the channels: every
 // plugin instance of the process is counted, by route.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client'
-import { DECISION_CHANNEL, KEYS_CHANNEL, type DecisionMessage, type KeysMessage } from '../events/channels.js'
+import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client'
+import { DECISION_CHANNEL, FLEET_CHANNEL, KEYS_CHANNEL, type DecisionMessage, type KeysMessage } from '../events/channels.js'
 
 export interface RequestJwtMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global registry. */
@@ -56,6 +56,14 @@ export function requestJwtMetrics ({ registry = defaultRegistry, prefix = 'reque
     registers
   })
 
+  const rolloutVersion = new Gauge({ name: `${prefix}fleet_rollout_version`, help: 'The fleet rollout version this process runs (0: its own options)', registers })
+  const reachable = new Gauge({ name: `${prefix}fleet_source_reachable`, help: '1 when the last read of the fleet source succeeded, else 0', registers })
+
+  const onFleet = (message: unknown): void => {
+    const status = message as { version: number, reachable: boolean }
+    rolloutVersion.set(status.version)
+    reachable.set(status.reachable ? 1 : 0)
+  }
   const onDecision = (message: unknown): void => {
     const { route, issuer, outcome, reason, verifyMs, replayStoreMs } = message as DecisionMessage
     decisions.inc({ route, issuer: issuer ?? '', outcome, reason })
@@ -69,11 +77,14 @@ export function requestJwtMetrics ({ registry = defaultRegistry, prefix = 'reque
   }
   subscribe(DECISION_CHANNEL, onDecision)
   subscribe(KEYS_CHANNEL, onKeys)
+  subscribe(FLEET_CHANNEL, onFleet)
   return {
     close () {
       unsubscribe(DECISION_CHANNEL, onDecision)
       unsubscribe(KEYS_CHANNEL, onKeys)
-      for (const name of ['decisions_total', 'verify_duration_seconds', 'replay_store_duration_seconds', 'key_lookup_duration_seconds', 'secret_cache_requests_total']) {
+      unsubscribe(FLEET_CHANNEL, onFleet)
+      for (const name of ['decisions_total', 'verify_duration_seconds', 'replay_store_duration_seconds', 'key_lookup_duration_seconds', 'secret_cache_requests_total',
+        'fleet_rollout_version', 'fleet_source_reachable']) {
         registry.removeSingleMetric(`${prefix}${name}`)
       }
     }

@@ -1,6 +1,7 @@
 // The plugin's options, as a service writes them; options.ts checks and normalises them.
 import type { ErrorFormat } from '../errors/refusal-body.js'
 import type { ErrorResponseBuilder } from '../errors/refusal-reply.js'
+import type { FleetSource } from '../fleet/source.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { ReplayStore } from '../replay/store.js'
 import type { RolloutDocument } from '../rollout/document.js'
@@ -59,6 +60,10 @@ export interface RequestJwtOptions {
   allowContentEncoding?: boolean
   /** The path prefix a proxy in front strips, e.g. `'/notify'`: `req` names the path the client sent, with it. Default `''`. */
   pathPrefix?: string
+  /** Where the rollout document and clear orders of every instance come from, e.g. `redisFleet(...)`. Default none. */
+  fleet?: FleetSource
+  /** How often an instance reads the fleet's state, should an announcement be lost, in seconds. Default 1. */
+  fleetPollInterval?: number
   /** The rollout document, or the path of a JSON file holding it (`''`: none). Default none. */
   rollout?: RolloutDocument | string
   /** The form of the service's ids: an `iss` of another form is refused before any lookup. Default: any string. */

@@ -8,6 +8,7 @@ import type { ReplayStore } from '../replay/store.js'
 import { loadRolloutDocument } from '../rollout/load.js'
 import type { ErrorFormat } from '../errors/refusal-body.js'
 import type { ErrorResponseBuilder } from '../errors/refusal-reply.js'
+import type { FleetSource } from '../fleet/source.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import { issuerCheck } from '../token/issuer-format.js'
@@ -28,6 +29,8 @@ export interface ResolvedOptions {
   readonly errorResponseBuilder: ErrorResponseBuilder | undefined
   readonly useErrorHandler: boolean
   readonly protect: 'all' | 'strategy'
+  readonly fleet: FleetSource | undefined
+  readonly fleetPollIntervalMs: number
   readonly maxTokenLength: number
   readonly weakSecrets: 'warn' | 'reject'
   readonly retryAfter: number
@@ -49,7 +52,7 @@ export interface ResolvedOptions {
 
 const OPTION_NAMES = new Set([
   'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'maxConcurrentLookups', 'lookupTimeout',
-  'replay', 'errorFormat', 'errorResponseBuilder', 'useErrorHandler', 'protect', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
+  'replay', 'errorFormat', 'errorResponseBuilder', 'useErrorHandler', 'protect', 'fleet', 'fleetPollInterval', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
   'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
   'requireAudience', 'openapi'
 ])
@@ -78,6 +81,8 @@ export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
     errorResponseBuilder: optionalFunction(input.errorResponseBuilder, 'errorResponseBuilder'),
     useErrorHandler: flag(input.useErrorHandler, false, 'useErrorHandler'),
     protect: oneOf(input.protect, ['all', 'strategy'] as const, 'protect'),
+    fleet: fleet(input.fleet),
+    fleetPollIntervalMs: positiveSeconds(input.fleetPollInterval, 1, 'fleetPollInterval') * 1000,
     maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
     weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
     retryAfter: count(input.retryAfter, 1, 'retryAfter'),
@@ -111,6 +116,15 @@ function audience (value: unknown): readonly string[] {
     fail(`audience must be a non-empty string or a non-empty array of them, got ${describe(value)}`)
   }
   return Object.freeze([...values])
+}
+
+function fleet (value: unknown): FleetSource | undefined {
+  if (value === undefined) return undefined
+  const methods = ['read', 'subscribe', 'publishRollout', 'publishClear', 'close'] as const
+  if (value === null || typeof value !== 'object' || !methods.every(name => typeof (value as Record<string, unknown>)[name] === 'function')) {
+    fail(`fleet must be a fleet source, e.g. redisFleet({ client, subscriber }), got ${describe(value)}`)
+  }
+  return value as FleetSource
 }
 
 function optionalFunction<F> (value: F | undefined, name: string): F | undefined {

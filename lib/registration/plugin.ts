@@ -17,6 +17,8 @@ import type { DecisionCount } from '../guard/decision-stats.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import type { RequestJwtOptions } from './option-types.js'
 import { createTokenVerifier } from './create-verifier.js'
+import { FleetSync } from '../fleet/sync.js'
+import type { FleetStatus } from '../fleet/source.js'
 import { describeRoutesForOpenapi } from './openapi.js'
 
 /** The route's settings, put into its config by `onRoute` (Fastify copies config, symbols included). */
@@ -38,6 +40,8 @@ export interface RequestJwtApi {
   takeStats(): DecisionCount[]
   /** The `@fastify/auth` strategy (also decorated as `app.verifyRequestJwt`): see "@fastify/auth" in the README. */
   readonly strategy: RequestJwtStrategy
+  /** This instance's part in the fleet (the `fleet` option): the rollout version it runs; `undefined` without one. */
+  fleetStatus(): FleetStatus | undefined
 }
 
 export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtOptions): Promise<void> {
@@ -62,8 +66,17 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     getRollout: () => rollout.document,
     stats: () => decisions.rows(),
     takeStats: () => decisions.takeRows(),
-    strategy: createAuthStrategy({ guard, settings: options, rollout: () => rollout, settingsOf })
+    strategy: createAuthStrategy({ guard, settings: options, rollout: () => rollout, settingsOf }),
+    fleetStatus: () => fleet?.status()
   }
+  const fleet = options.fleet === undefined
+    ? undefined
+    : new FleetSync(options.fleet, {
+      applyRollout: document => api.setRollout(document as RolloutDocument),
+      clearSecretCache: issuer => verifier.clearSecretCache(issuer),
+      log: app.log,
+      now: options.now
+    }, options.fleetPollIntervalMs)
   app.decorate('requestJwt', api)
   app.decorateRequest('requestJwt', null)
 
@@ -81,7 +94,9 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   app.addHook('onReady', async () => {
     checkRouteKeys(rollout, registeredRoutes, routedElsewhere)
     routesChecked = true
+    await fleet?.start()
   })
+  app.addHook('onClose', async () => { await fleet?.stop() })
 
   /** Whether a "METHOD /url" key names a route of the app outside this context (another instance's, say). */
   function routedElsewhere (key: string): boolean {

@@ -1,0 +1,125 @@
+// The fleet's state in Redis: one hash (`<prefix>state`: epoch, version, document, clears) and one pub/sub channel
+// (`<prefix>events`). A rollout is written and its version taken in one MULTI, so two operators publishing at once
+// never leave a document under the other's version; each announcement follows its write. The epoch is set by the
+// first write after the hash was lost, so that instances do not wait for the new versions to pass the old ones.
+import { randomUUID } from 'node:crypto'
+import { InvalidOptionError } from '../errors/codes.js'
+import type { RolloutDocument } from '../rollout/document.js'
+import { checkRolloutDocument } from '../rollout/schema.js'
+import type { FleetEvent, FleetSource, FleetState } from './source.js'
+
+/** The commands the fleet sends, as an ioredis client (`Redis` or `Cluster`) offers them; declared, not imported. */
+export interface FleetRedisClient {
+  hmget (key: string, ...fields: string[]): Promise<Array<string | null>>
+  hincrby (key: string, field: string, increment: number): Promise<number>
+  publish (channel: string, message: string): Promise<number>
+  multi (): FleetRedisTransaction
+}
+
+export interface FleetRedisTransaction {
+  hsetnx (key: string, field: string, value: string): FleetRedisTransaction
+  hincrby (key: string, field: string, increment: number): FleetRedisTransaction
+  hset (key: string, field: string, value: string): FleetRedisTransaction
+  exec (): Promise<Array<[Error | null, unknown]> | null>
+}
+
+/** A connection in subscriber mode (ioredis: a dedicated client, e.g. `client.duplicate()`). */
+export interface FleetRedisSubscriber {
+  subscribe (channel: string): Promise<unknown>
+  unsubscribe (channel: string): Promise<unknown>
+  on (event: 'message', listener: (channel: string, message: string) => void): unknown
+  off (event: 'message', listener: (channel: string, message: string) => void): unknown
+}
+
+export interface RedisFleetOptions {
+  /** The client for commands. Give it a `commandTimeout`, as the replay store's. */
+  client: FleetRedisClient
+  /** A second connection, for the subscription (a connection that subscribes can send no other command). */
+  subscriber: FleetRedisSubscriber
+  /** Prefix of the fleet's key and channel. Default `'request-jwt:fleet:'`. */
+  prefix?: string
+}
+
+export class RedisFleet implements FleetSource {
+  readonly #client: FleetRedisClient
+  readonly #subscriber: FleetRedisSubscriber
+  readonly #state: string
+  readonly #channel: string
+  #listener: ((channel: string, message: string) => void) | undefined
+
+  constructor ({ client, subscriber, prefix = 'request-jwt:fleet:' }: RedisFleetOptions) {
+    if (typeof client?.hmget !== 'function' || typeof client.multi !== 'function') fail('client must be an ioredis client')
+    if (typeof subscriber?.subscribe !== 'function') fail('subscriber must be an ioredis client of its own (client.duplicate())')
+    if (typeof prefix !== 'string') fail('prefix must be a string')
+    this.#client = client
+    this.#subscriber = subscriber
+    this.#state = `${prefix}state`
+    this.#channel = `${prefix}events`
+  }
+
+  /** Checks `document` and makes it the rollout of every instance; resolves to its version. */
+  async setRollout (document: RolloutDocument): Promise<number> {
+    return await this.publishRollout(JSON.stringify(checkRolloutDocument(document, 'fleet.setRollout')))
+  }
+
+  /** Orders every instance to forget the cached keys of `issuer`, or of every issuer: after revoking a key. */
+  async clearSecretCache (issuer?: string): Promise<void> {
+    await this.publishClear(issuer)
+  }
+
+  async read (): Promise<FleetState> {
+    const [epoch, version, document, clears] = await this.#client.hmget(this.#state, 'epoch', 'version', 'document', 'clears')
+    return { epoch: epoch ?? undefined, version: Number(version ?? 0), document: document ?? undefined, clears: Number(clears ?? 0) }
+  }
+
+  async subscribe (onEvent: (event: FleetEvent) => void): Promise<void> {
+    const channel = this.#channel
+    this.#listener = (from, message) => {
+      if (from !== channel) return
+      let event: FleetEvent
+      try {
+        event = JSON.parse(message)
+      } catch {
+        return // not the fleet's: the next read of the state brings whatever was meant
+      }
+      onEvent(event)
+    }
+    this.#subscriber.on('message', this.#listener)
+    await this.#subscriber.subscribe(channel)
+  }
+
+  async publishRollout (document: string): Promise<number> {
+    // Without WATCH, EXEC always runs the transaction: its answer is one reply per command.
+    const replies = await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'version', 1)
+      .hset(this.#state, 'document', document).exec() as Array<[Error | null, unknown]>
+    const [error, version] = replies[1] as [Error | null, unknown]
+    if (error !== null) throw error
+    await this.#announce({ type: 'rollout', version: Number(version) })
+    return Number(version)
+  }
+
+  async publishClear (issuer: string | undefined): Promise<void> {
+    const clears = await this.#client.hincrby(this.#state, 'clears', 1)
+    await this.#announce({ type: 'clear', issuer: issuer ?? null, clears })
+  }
+
+  async close (): Promise<void> {
+    if (this.#listener === undefined) return
+    this.#subscriber.off('message', this.#listener)
+    this.#listener = undefined
+    await this.#subscriber.unsubscribe(this.#channel)
+  }
+
+  async #announce (event: FleetEvent): Promise<void> {
+    await this.#client.publish(this.#channel, JSON.stringify(event))
+  }
+}
+
+/** The fleet's state in Redis, shared by every instance and by the operator's tools. See {@link RedisFleet}. */
+export function redisFleet (options: RedisFleetOptions): RedisFleet {
+  return new RedisFleet(options)
+}
+
+function fail (message: string): never {
+  throw new InvalidOptionError(`redisFleet: ${message}`)
+}

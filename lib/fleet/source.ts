@@ -1,0 +1,49 @@
+// What every instance of a service shares to act as one fleet: the rollout document in force (with a version that
+// only grows) and a count of "clear the secret cache" orders, read on demand and announced as they change. The Redis
+// implementation is redis-fleet.ts; sync.ts is an instance's side.
+
+/** The shared state: the rollout document (JSON text, `undefined` before the first) and its version, and the clears. */
+export interface FleetState {
+  /**
+   * Names the state's life: a source that lost its data (a Redis restarted without persistence) starts a new one,
+   * whose versions count from 1 again. Versions are compared within one epoch only.
+   */
+  readonly epoch: string | undefined
+  readonly version: number
+  readonly document: string | undefined
+  /** How many clear orders were given so far: an instance that sees it grow without the message clears everything. */
+  readonly clears: number
+}
+
+/** An announcement: a new rollout version, or an order to forget one issuer's cached keys (or everyone's, `null`). */
+export type FleetEvent =
+  | { readonly type: 'rollout', readonly version: number }
+  | { readonly type: 'clear', readonly issuer: string | null, readonly clears: number }
+
+/** A transport for the fleet's state and announcements. */
+export interface FleetSource {
+  /** The current state. Rejects when the source cannot be reached. */
+  read (): Promise<FleetState>
+  /** Delivers every announcement from now on to `onEvent` (until `close`). */
+  subscribe (onEvent: (event: FleetEvent) => void): Promise<void>
+  /** Makes `document` (checked JSON) the rollout in force; resolves to its version. */
+  publishRollout (document: string): Promise<number>
+  /** Orders every instance to forget the cached keys of `issuer` (`undefined`: all of them). */
+  publishClear (issuer: string | undefined): Promise<void>
+  /** Stops the announcements. */
+  close (): Promise<void>
+}
+
+/** What an instance reports about its part in the fleet (`app.requestJwt.fleetStatus()`). */
+export interface FleetStatus {
+  /** The epoch of the fleet state whose document this instance runs (see FleetState). */
+  readonly epoch: string | undefined
+  /** The fleet's rollout version this instance runs; 0 while it runs the document of its own options. */
+  readonly version: number
+  /** A version this instance refused (the document was invalid for it), which it does not run. */
+  readonly refusedVersion: number | undefined
+  /** Whether the last read of the source succeeded. */
+  readonly reachable: boolean
+  /** When the source was last read successfully (epoch ms), if ever. */
+  readonly lastSyncAt: number | undefined
+}
