@@ -170,6 +170,12 @@ t.test('an ioredis Cluster needs redisOptions.commandTimeout and enableOfflineQu
   }
   t.notMatch((() => { try { redisReplayStore({ client: made({ enableOfflineQueue: false }) }) } catch (err) { return (err as Error).message } })(),
     /ignores a commandTimeout/, 'the ignored timeout is named only when one was given')
+  // docs/several-instances.md: a Cluster's duplicate takes (nodes, options) and replaces redisOptions as a whole.
+  const shared = made({ redisOptions: { password: 'x' } })
+  const own = shared.duplicate([], { redisOptions: { ...shared.options.redisOptions, commandTimeout: 500 }, enableOfflineQueue: false })
+  t.teardown(() => own.disconnect())
+  t.ok(redisReplayStore({ client: own }), "a shared Cluster's duplicate, as the docs write it, is accepted")
+  t.equal(own.options.redisOptions?.password, 'x', 'and keeps the shared redisOptions')
 })
 
 t.test(`against the real Redis at ${REDIS_URL}`, { skip }, async t => {
