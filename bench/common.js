@@ -25,6 +25,10 @@ export const CONFIGS = [
   { name: 'bare-64k', label: 'bare Fastify, 64 KiB JSON body', route: 'body-64k', tokens: 'pool', anchor: 'bare' },
   { name: 'plugin-body-64k', label: 'plugin, scope path+body, 64 KiB JSON body', route: 'body-64k', tokens: 'distinct', bind: 'path+body', anchor: 'bare-64k' },
   { name: 'plugin-redis', label: 'plugin, unscoped, Redis replay store', route: 'hello', tokens: 'distinct', anchor: 'plugin' },
+  // Notify's clients send no jti and one token per second: a few clients, each reusing its token (a small pool).
+  { name: 'floor-notify', label: 'floor hook, Notify\'s pattern (no jti, each client\'s token reused)', route: 'hello', tokens: 'notify', anchor: 'bare' },
+  { name: 'plugin-notify', label: 'plugin, Notify\'s pattern, verified-token cache', route: 'hello', tokens: 'notify', anchor: 'floor-notify' },
+  { name: 'plugin-notify-uncached', label: 'plugin, Notify\'s pattern, verifiedTokenCache: false', route: 'hello', tokens: 'notify', anchor: 'plugin-notify' },
   // A flood of forged tokens: a known issuer, a signature made with another key. Every answer is a 403, by design.
   { name: 'plugin-forged', label: 'plugin refusing forged tokens (known issuer, bad signature)', route: 'hello', tokens: 'distinct', forged: true, anchor: 'plugin' }
 ]
@@ -86,7 +90,7 @@ export function tokenMinter (config) {
   if (config.bind === 'path' || config.bind === 'path+body') extra.req = `${route.method} ${route.path}`
   if (config.bind === 'path+body') extra.pay = payOf(route.body)
   return function mint () {
-    const claims = { iss: SERVICE_ID, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...extra }
+    const claims = { iss: SERVICE_ID, iat: Math.floor(Date.now() / 1000), ...(config.tokens === 'notify' ? {} : { jti: randomUUID() }), ...extra }
     return `Bearer ${mintToken(claims, config.forged === true ? FORGER_SECRET : SECRET)}`
   }
 }
@@ -119,7 +123,7 @@ export function requestFeeder (config, port, count) {
   for (let i = 0; i < count; i++) requests[i] = build(mint())
   let next = 0
   let late = 0
-  const nextHead = config.tokens === 'pool'
+  const nextHead = config.tokens === 'pool' || config.tokens === 'notify'
     ? () => requests[next++ % count]
     : () => next < count ? requests[next++] : (late++, build(mint()))
   // A body is appended per request (as autocannon does), not kept once per token: 64 KiB a token would not fit.

@@ -178,6 +178,9 @@ async function redisCpuSeconds (client) {
 
 // ------------------------------------------------------------------------------------------------------ measurement
 
+/** Notify's pattern: how many clients, each sending its one token (no jti) for the whole slice. */
+const NOTIFY_CLIENTS = 50
+
 /** The highest rate each configuration reached so far; sizes the next batch of tokens. */
 const lastRate = new Map()
 /** Configurations measured at least once outside the warm-up. */
@@ -190,7 +193,8 @@ async function measure (server, duration, redisInfo, warmup = false) {
   // (A warm-up is slower than what follows: more room after it.)
   const headroom = measuredRounds.has(config.name) ? 1.5 : 2.5
   const expected = Math.ceil((lastRate.get(config.name) ?? (quick ? 15_000 : 45_000)) * headroom * duration) + 100 * settings.connections
-  const count = config.tokens === 'pool' ? Math.min(expected, 20_000) : expected
+  // Notify's pattern: one token per client, each sent over and over (a slice lasts about a second).
+  const count = config.tokens === 'pool' ? Math.min(expected, 20_000) : config.tokens === 'notify' ? NOTIFY_CLIENTS : expected
   const mintStarted = performance.now()
   const feeder = requestFeeder(config, port, count)
   const mintMs = performance.now() - mintStarted
@@ -487,6 +491,8 @@ const microRatios = micro === undefined
   ? undefined
   : micro.contenders.pipeline.perRound.map((ops, i) => ops / micro.contenders['fast-jwt'].perRound[i])
 const targets = [
+  target('Notify\'s pattern: plugin >= 0.9x bare Fastify, req/s', 'plugin-notify', 'bare', 0.9),
+  target('Notify\'s pattern: plugin >= 1.2x the floor hook, req/s', 'plugin-notify', 'floor-notify', 1.2),
   target('plugin (memory store) >= 0.95x floor hook, req/s', 'plugin', 'floor', 0.95),
   target('plugin (memory store) >= 1.3x @fastify/jwt, req/s', 'plugin', 'fastify-jwt', 1.3),
   target('path+body, 64 KiB >= 0.85x bare Fastify with the same bodies, req/s', 'plugin-body-64k', 'bare-64k', 0.85),

@@ -117,6 +117,12 @@ export class SecretCache {
     })
   }
 
+  /** The key set cached for `issuer` now, if any: no lookup, no hit counted, nothing refreshed. */
+  peek (issuer: string): KeySet | undefined {
+    const entry = this.#cache.peek(issuer)
+    return entry === UNKNOWN ? undefined : entry
+  }
+
   /** Forgets the cached keys of `issuer`, or of every issuer, e.g. after a key was revoked. */
   clear (issuer?: string): void {
     if (issuer === undefined) {

@@ -4,10 +4,13 @@ import type { FastifyBaseLogger } from 'fastify'
 import { KeySetBuilder } from '../keys/key-set.js'
 import { SecretCache } from '../keys/secret-cache.js'
 import { TokenVerifier } from '../token/verifier.js'
+import { VerifiedTokenCache } from '../token/verified-cache.js'
 import type { ResolvedOptions } from './options.js'
 
 /** The verifier for resolved plugin options, with its secret cache; `log` hears about unusable or weak keys. */
 export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseLogger): TokenVerifier {
+  const { verifiedTokenCache } = options
+  const verified = verifiedTokenCache === undefined ? undefined : new VerifiedTokenCache({ ...verifiedTokenCache, now: options.now })
   return new TokenVerifier(options, new SecretCache({
     getSecrets: options.getSecrets,
     keySets: new KeySetBuilder({ weakSecrets: options.weakSecrets, log }),
@@ -17,5 +20,5 @@ export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseL
     maxLookups: options.maxConcurrentLookups,
     timeoutMs: options.lookupTimeoutMs,
     now: options.now
-  }))
+  }), verified)
 }

@@ -32,6 +32,11 @@ export interface RequestJwtOptions {
   maxConcurrentLookups?: number
   /** How long a `getSecrets` call may take before the request gets a 503, in seconds. Default 5. */
   lookupTimeout?: number
+  /**
+   * Reuse the verification of a token without `jti` that comes again (today's Notify clients send the same token for a
+   * second): `false` turns it off. Default `{ maxEntries: 10000, maxChars: 20000000 }`.
+   */
+  verifiedTokenCache?: { maxEntries?: number, maxChars?: number } | false
   /** Replay protection. `false` turns it off. Default `{ requireJti: false }` with an in-memory store. */
   replay?: ReplayOptions | false
   /** Shape of error bodies. Default `'fastify'`. */

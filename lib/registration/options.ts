@@ -29,6 +29,8 @@ export interface ResolvedOptions {
   readonly errorResponseBuilder: ErrorResponseBuilder | undefined
   readonly useErrorHandler: boolean
   readonly protect: 'all' | 'strategy'
+  /** `undefined`: off. */
+  readonly verifiedTokenCache: { readonly maxEntries: number, readonly maxChars: number } | undefined
   readonly fleet: FleetSource | undefined
   readonly fleetPollIntervalMs: number
   readonly maxTokenLength: number
@@ -52,7 +54,7 @@ export interface ResolvedOptions {
 
 const OPTION_NAMES = new Set([
   'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'maxConcurrentLookups', 'lookupTimeout',
-  'replay', 'errorFormat', 'errorResponseBuilder', 'useErrorHandler', 'protect', 'fleet', 'fleetPollInterval', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
+  'replay', 'errorFormat', 'errorResponseBuilder', 'useErrorHandler', 'protect', 'fleet', 'fleetPollInterval', 'verifiedTokenCache', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
   'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
   'requireAudience', 'openapi'
 ])
@@ -82,6 +84,7 @@ export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
     useErrorHandler: flag(input.useErrorHandler, false, 'useErrorHandler'),
     protect: oneOf(input.protect, ['all', 'strategy'] as const, 'protect'),
     fleet: fleet(input.fleet),
+    verifiedTokenCache: verifiedTokenCache(input.verifiedTokenCache),
     fleetPollIntervalMs: positiveSeconds(input.fleetPollInterval, 1, 'fleetPollInterval') * 1000,
     maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
     weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
@@ -116,6 +119,16 @@ function audience (value: unknown): readonly string[] {
     fail(`audience must be a non-empty string or a non-empty array of them, got ${describe(value)}`)
   }
   return Object.freeze([...values])
+}
+
+function verifiedTokenCache (value: RequestJwtOptions['verifiedTokenCache']): ResolvedOptions['verifiedTokenCache'] {
+  if (value === false) return undefined
+  if (value !== undefined && (value === null || typeof value !== 'object')) fail(`verifiedTokenCache must be false or an object, got ${describe(value)}`)
+  rejectUnknown(value ?? {}, new Set(['maxEntries', 'maxChars']), 'verifiedTokenCache.')
+  return Object.freeze({
+    maxEntries: count(value?.maxEntries, 10_000, 'verifiedTokenCache.maxEntries'),
+    maxChars: count(value?.maxChars, 20_000_000, 'verifiedTokenCache.maxChars')
+  })
 }
 
 function fleet (value: unknown): FleetSource | undefined {

@@ -11,6 +11,7 @@ import type { ApiKey, KeySet } from '../keys/key-set.js'
 import type { SecretCache } from '../keys/secret-cache.js'
 import { revokedKey, verifySignature } from './signature.js'
 import { decodeToken, type DecodedToken } from './decode.js'
+import type { VerifiedEntry, VerifiedTokenCache } from './verified-cache.js'
 
 /** A token whose signature and claims passed; binding and replay checks come later, in `preHandler`. */
 export interface VerifiedToken {
@@ -39,15 +40,20 @@ export interface VerifierOptions {
 export class TokenVerifier {
   readonly #options: VerifierOptions
   readonly #secrets: SecretCache
+  /** Verifications of tokens without jti, reused while their key set lasts (verified-cache.ts); `undefined`: off. */
+  readonly #verified: VerifiedTokenCache | undefined
+  readonly #keysNow = (issuer: string): KeySet | undefined => this.#secrets.peek(issuer)
 
-  constructor (options: VerifierOptions, secrets: SecretCache) {
+  constructor (options: VerifierOptions, secrets: SecretCache, verified?: VerifiedTokenCache) {
     this.#options = options
     this.#secrets = secrets
+    this.#verified = verified
   }
 
-  /** Forgets the cached keys of `issuer`, or every cached key. */
+  /** Forgets the cached keys of `issuer`, or every cached key (and so every verification made with them). */
   clearSecretCache (issuer?: string): void {
     this.#secrets.clear(issuer)
+    if (issuer === undefined) this.#verified?.clear()
   }
 
   /**
@@ -56,7 +62,10 @@ export class TokenVerifier {
    * route accepts. Throws, or rejects with, a refusal.
    */
   verify (request: FastifyRequest, callers?: ReadonlySet<string>): VerifiedToken | Promise<VerifiedToken> {
-    const decoded = decodeToken(readBearerToken(request.raw, this.#options.maxTokenLength))
+    const token = readBearerToken(request.raw, this.#options.maxTokenLength)
+    const cached = this.#verified?.get(token, this.#keysNow)
+    if (cached !== undefined) return this.#reuse(cached, callers)
+    const decoded = decodeToken(token)
     const kid = checkHeaderParameters(decoded.header)
     const issuer = readIssuer(decoded.claims)
     try {
@@ -67,16 +76,26 @@ export class TokenVerifier {
       }
       const keys = this.#secrets.get(issuer, request)
       if (isThenable(keys)) {
-        return Promise.resolve(keys).then(found => this.#verifyWithKeys(decoded, kid, issuer, found))
+        return Promise.resolve(keys).then(found => this.#verifyWithKeys(token, decoded, kid, issuer, found))
           .catch((err: unknown) => { throw annotate(err, issuer) })
       }
-      return this.#verifyWithKeys(decoded, kid, issuer, keys)
+      return this.#verifyWithKeys(token, decoded, kid, issuer, keys)
     } catch (err) {
       throw annotate(err, issuer)
     }
   }
 
-  #verifyWithKeys (decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
+  /** A cached verification: only what depends on the route and the clock is checked, in the full path's order. */
+  #reuse ({ issuer, key, claims }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken {
+    if (callers !== undefined && !callers.has(issuer)) throw annotate(reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED'), issuer)
+    try {
+      return { issuer, key, claims, jti: undefined, validUntilMs: checkTime(claims, this.#options.now(), this.#options.clockSkew) }
+    } catch (err) {
+      throw annotate(err, issuer, key)
+    }
+  }
+
+  #verifyWithKeys (token: string, decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
     checkAlgorithm(decoded.header)
     const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
     try {
@@ -86,6 +105,8 @@ export class TokenVerifier {
       const jti = readJti(decoded.claims, options.requireJti)
       // Notify decodes with a revoked key as with any other, and says "revoked" only once the claims passed.
       if (key.revoked) throw revokedKey(key)
+      // A token with a jti is single use: nothing to reuse.
+      if (jti === undefined) this.#verified?.set(token, { issuer, key, claims: decoded.claims, keys }, validUntilMs - options.now())
       return { issuer, key, claims: decoded.claims, jti, validUntilMs }
     } catch (err) {
       // The signature passed: the issuer is genuine even though the token is refused.

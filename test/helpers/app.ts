@@ -63,6 +63,8 @@ export async function buildApp ({ routes, afterPlugin, ...options }: TestAppOpti
   const getSecrets = options.getSecrets ?? testKeys
   await app.register(requestJwt, {
     now: clock.now,
+    // `npm run test:cache-off` runs the tests again with the verified-token cache off: it must change no decision.
+    ...(process.env.REQUEST_JWT_TEST_VERIFIED_CACHE === 'off' ? { verifiedTokenCache: false } : {}),
     ...options,
     getSecrets: (issuer, request, context) => {
       calls++
