@@ -49,7 +49,7 @@ const needMoreThanTheToken: RequestJwtErrorCode[] = [
   'FST_REQUEST_JWT_REPLAYED', 'FST_REQUEST_JWT_AMBIGUOUS_PATH', 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED',
   'FST_REQUEST_JWT_REQUEST_MISMATCH', 'FST_REQUEST_JWT_BODY_CLAIM_REQUIRED', 'FST_REQUEST_JWT_BODY_MISMATCH',
   'FST_REQUEST_JWT_UNEXPECTED_PAYLOAD', 'FST_REQUEST_JWT_CONTENT_ENCODING', 'FST_REQUEST_JWT_BODY_NOT_BINDABLE',
-  'FST_REQUEST_JWT_SECRETS_UNAVAILABLE', 'FST_REQUEST_JWT_SECRETS_TIMEOUT', 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE',
+  'FST_REQUEST_JWT_SECRETS_UNAVAILABLE', 'FST_REQUEST_JWT_SECRETS_TIMEOUT', 'FST_REQUEST_JWT_LOOKUPS_BUSY', 'FST_REQUEST_JWT_REPLAY_STORE_UNAVAILABLE',
   'FST_REQUEST_JWT_REPLAY_STORE_FULL', 'FST_REQUEST_JWT_ISSUER_FORMAT', 'FST_REQUEST_JWT_ISSUER_NOT_ALLOWED',
   'FST_REQUEST_JWT_NO_KEYS', 'FST_REQUEST_JWT_SERVICE_ARCHIVED'
 ]
@@ -88,4 +88,55 @@ test('a token the server accepts has no failing check in explainToken', async t 
   t.equal((await app.inject({ method: 'GET', url: '/protected', headers: bearer(token) })).statusCode, 200)
   const { checks } = await explainToken(token, { now: () => NOW_MS, credentials })
   t.same(checks.filter(check => check.ok === false), [])
+})
+
+// The usual mistakes of a hand-written client get the same words from both sides: the part of the server's message
+// that names the mistake (`shared`) is in explainToken's explanation too.
+const header = b64url({ alg: 'HS256', typ: 'JWT' })
+const claimsText = JSON.stringify(claims())
+const signedParts = (h: string, c: string) => `${h}.${c}.${hs256(`${h}.${c}`, SECRET)}`
+const mistakes: Array<{ name: string, token: string, code: RequestJwtErrorCode, shared: RegExp }> = [
+  { name: 'a service id cut one character off', token: makeToken({ claims: claims({ iss: credentials.apiKey.slice(-72, -36) }) }), code: 'FST_REQUEST_JWT_UNKNOWN_ISSUER', shared: /service not found: (.*)$/ },
+  { name: 'a whole key as iss', token: makeToken({ claims: claims({ iss: credentials.apiKey }) }), code: 'FST_REQUEST_JWT_UNKNOWN_ISSUER', shared: /service not found: (.*)$/ },
+  { name: 'iat in milliseconds', token: makeToken({ claims: claims({ iat: NOW_MS }) }), code: 'FST_REQUEST_JWT_INVALID_IAT', shared: /^Invalid token: (.*)$/ },
+  { name: 'iat as a string', token: makeToken({ claims: claims({ iat: String(NOW_S) }) }), code: 'FST_REQUEST_JWT_INVALID_IAT', shared: /^Invalid token: (.*)$/ },
+  { name: 'a token made 45 s before', token: makeToken({ claims: claims({ iat: NOW_S - 45 }) }), code: 'FST_REQUEST_JWT_CLOCK_SKEW', shared: /\): (.*)$/ },
+  { name: 'a clock 45 s fast', token: makeToken({ claims: claims({ iat: NOW_S + 45 }) }), code: 'FST_REQUEST_JWT_CLOCK_SKEW', shared: /\): (.*)$/ },
+  { name: 'a header ending in a newline', token: signedParts(b64url('{"alg":"HS256","typ":"JWT"}\n'), b64url(claimsText)), code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'claims with a byte order mark', token: signedParts(header, b64url(`\ufeff${claimsText}`)), code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'claims with padding', token: signedParts(header, `${b64url(claimsText)}=`), code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'claims with white space', token: signedParts(header, `${b64url(claimsText).slice(0, 8)} ${b64url(claimsText).slice(8)}`), code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'claims that are not UTF-8', token: signedParts(header, b64url(Buffer.from([0x7b, 0xff, 0x7d]))), code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'an empty header', token: `.${b64url(claimsText)}.x`, code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'a signature with padding', token: `${header}.${b64url(claimsText)}.${'A'.repeat(42)}=`, code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'a short signature', token: `${header}.${b64url(claimsText)}.${'A'.repeat(40)}`, code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'an empty signature', token: `${header}.${b64url(claimsText)}.`, code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ },
+  { name: 'four parts', token: `${header}.${b64url(claimsText)}.x.y`, code: 'FST_REQUEST_JWT_MALFORMED', shared: /^Invalid token: (.*)$/ }
+]
+
+for (const { name, token, code, shared } of mistakes) {
+  test(`${name}: the server and explainToken name the same mistake in the same words`, async t => {
+    const { app } = await buildApp()
+    t.teardown(() => app.close())
+    const body = (await app.inject({ method: 'GET', url: '/protected', headers: bearer(token) })).json()
+    t.equal(body.code, code, `the server: ${body.message}`)
+    const words = shared.exec(body.message)?.[1] as string
+    t.ok(words.length > 10, `the server's words: ${words}`)
+    const explanation = await explained(token, { credentials })
+    t.ok(explanation.includes(words), `explainToken says it too: ${explanation}`)
+    t.ok(explanation.includes(code), 'with the code')
+  })
+}
+
+test('a signature that is not 32 bytes is left to the alg when the alg is not HS256, as the server leaves it', async t => {
+  const hs512 = b64url({ alg: 'HS512' })
+  for (const signature of ['', 'A'.repeat(40)]) {
+    const token = `${hs512}.${b64url(claimsText)}.${signature}`
+    const { app } = await buildApp()
+    t.teardown(() => app.close())
+    t.equal((await app.inject({ url: '/protected', headers: bearer(token) })).json().code, 'FST_REQUEST_JWT_ALGORITHM')
+    t.notMatch(await explained(token, {}), /MALFORMED/)
+  }
+  const unparsable = `${b64url('{alg}')}.${b64url(claimsText)}.`
+  t.match(await explained(unparsable, {}), /^not a JWT: .*\(FST_REQUEST_JWT_MALFORMED\)$/, 'a header that is not JSON: jose says why')
 })

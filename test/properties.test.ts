@@ -7,7 +7,8 @@
 //   refused on another request-target, then accepted exactly once (memory store; and the Redis store when Redis is
 //   available).
 // - H62: unknown issuer, bad signature and replay give the same response shape, in both error formats, and the
-//   body is exactly the documented one for the reason code: nothing of the token or claims is echoed.
+//   body is exactly the documented one for the reason code: nothing of the token or claims is echoed but the unknown
+//   iss, escaped and cut (the client's own mistake to see), and never a control character.
 // - H63: every run checks the log lines it caused for the secrets and for the token it sent.
 //
 // A failing property prints its seed and path (fast-check's error); rerun one with FC_SEED=<seed>.
@@ -21,6 +22,7 @@ import { connectRedis, deleteKeysAtTeardown, randomPrefix, REDIS_URL, redisSkipR
 import { b64url, bearer, hs256, makeToken, NOW_S, OTHER_SECRET, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
 import { ambiguityOf } from '../lib/rules/request-target.js'
 import { poisonousName } from '../lib/rules/prototype-poisoning.js'
+import { describeIssuer, issuerHint } from '../lib/rules/issuer-hint.js'
 import { SentTokens, TEST_SECRETS } from './fixtures/log-leaks.js'
 
 /** Runs per property: thousands in all, in CI and locally alike. */
@@ -314,8 +316,9 @@ t.test('unknown issuer, bad signature and replay get the same response shape; th
     t.teardown(() => test.app.close())
     return { errorFormat, test }
   }))
-  const expectedBody = (errorFormat: 'fastify' | 'notify', code: RequestJwtErrorCode) => errorFormat === 'fastify'
-    ? { statusCode: 403, code, error: 'Forbidden', message: new codes[code]().message }
+  // The unknown issuer's message shows the iss it sent; the other two are fixed texts.
+  const expectedBody = (errorFormat: 'fastify' | 'notify', code: RequestJwtErrorCode, iss: string) => errorFormat === 'fastify'
+    ? { statusCode: 403, code, error: 'Forbidden', message: code === 'FST_REQUEST_JWT_UNKNOWN_ISSUER' ? reject(code, describeIssuer(iss), issuerHint(iss)).message : new codes[code]().message }
     : { status_code: 403, errors: [{ error: 'AuthError', message: reject(code).notifyMessage }] }
   const names = fc.record({
     unknownIssuer: utf16({ minLength: 1, maxLength: 30 }).filter(issuer => !issuer.startsWith(KNOWN_PREFIX) && issuer !== SERVICE_ID),
@@ -345,7 +348,11 @@ t.test('unknown issuer, bad signature and replay get the same response shape; th
       if (shapes.size !== 1) throw new Error(`${errorFormat}: the three refusals differ in status or headers: ${[...shapes].join(' | ')}`)
       for (const { code, response } of refusals) {
         const body = JSON.stringify(response.json())
-        if (body !== JSON.stringify(expectedBody(errorFormat, code))) throw new Error(`${errorFormat} ${code}: body ${body}`)
+        if (body !== JSON.stringify(expectedBody(errorFormat, code, unknownIssuer))) throw new Error(`${errorFormat} ${code}: body ${body}`)
+        // eslint-disable-next-line no-control-regex -- control characters are what must not be there
+        if (/[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e]/.test(response.json().message ?? response.json().errors[0].message)) {
+          throw new Error(`${errorFormat} ${code}: a control or format character in ${body}`)
+        }
       }
     }
   }), params(Math.ceil(RUNS / 2)))

@@ -33,7 +33,7 @@ test('a wrong number of parts is malformed (B6)', async t => {
 test('an empty part is malformed (including a null signature) (B7)', async t => {
   const sig = notifyToken().split('.')[2]
   await expectMalformed(t, `.${CLAIMS}.${sig}`, /header is empty/)
-  await expectMalformed(t, `${HEADER}..${sig}`, /payload is empty/)
+  await expectMalformed(t, `${HEADER}..${sig}`, /claims is empty/)
   await expectMalformed(t, `${HEADER}.${CLAIMS}.`, /signature is empty/)
 })
 
@@ -43,7 +43,7 @@ test('characters outside base64url are malformed (B8)', async t => {
     await expectMalformed(t, `${h}.${p}.${s.slice(0, 10)}${bad}${s.slice(10)}`, /signature is not canonical/)
     await expectMalformed(t, `${h}${bad}.${p}.${s}`, /header is not canonical/)
   }
-  await expectMalformed(t, `${h}.${p}==.${s}`, /payload is not canonical/)
+  await expectMalformed(t, `${h}.${p}==.${s}`, /claims is not canonical/)
 })
 
 test('a non-canonical last base64url character is malformed (B9)', async t => {
@@ -58,11 +58,11 @@ test('a non-canonical last base64url character is malformed (B9)', async t => {
   await expectMalformed(t, `${h}.${p}.${s.slice(0, 40)}`, /signature is 30 bytes/)
 })
 
-test('a header or payload that is not a JSON object is malformed (B10)', async t => {
+test('a header or claims that are not a JSON object is malformed (B10)', async t => {
   for (const text of ['[]', '"HS256"', '1', 'null', 'true', 'not json', '{"alg":"HS256"', '']) {
     if (text === '') continue
     await expectMalformed(t, signedRaw(text, JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })), /header is not (a JSON object|valid JSON)/)
-    await expectMalformed(t, signedRaw(JSON.stringify({ alg: 'HS256' }), text), /payload is not (a JSON object|valid JSON)/)
+    await expectMalformed(t, signedRaw(JSON.stringify({ alg: 'HS256' }), text), /claims is not (a JSON object|valid JSON)/)
   }
 })
 
@@ -70,7 +70,7 @@ test('invalid UTF-8 is malformed (B11)', async t => {
   const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
   for (const bytes of [[0xc0, 0xaf], [0x80], [0xed, 0xa0, 0x80]]) {
     const payload = Buffer.concat([Buffer.from('{"iss":"'), Buffer.from(bytes), Buffer.from(`","iat":${NOW_S}}`)])
-    await expectMalformed(t, signedRaw('{"alg":"HS256"}', payload), /payload is not valid UTF-8/)
+    await expectMalformed(t, signedRaw('{"alg":"HS256"}', payload), /claims is not valid UTF-8/)
     const header = Buffer.concat([Buffer.from('{"alg":"HS256","x":"'), Buffer.from(bytes), Buffer.from('"}')])
     await expectMalformed(t, signedRaw(header, claims), /header is not valid UTF-8/)
   }
@@ -79,7 +79,7 @@ test('invalid UTF-8 is malformed (B11)', async t => {
 test('a BOM, white space or trailing bytes around the JSON are malformed (B12)', async t => {
   const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
   for (const payload of [`\uFEFF${claims}`, ` ${claims}`, `${claims}\n`, `${claims}x`, `${claims}{}`]) {
-    await expectMalformed(t, signedRaw('{"alg":"HS256"}', payload), /payload is not (a JSON object|valid JSON)/)
+    await expectMalformed(t, signedRaw('{"alg":"HS256"}', payload), /claims is not (a JSON object|valid JSON)/)
   }
 })
 
@@ -87,8 +87,8 @@ test('duplicate member names are malformed, also when spelled with escapes and w
   const claims = JSON.stringify({ iss: SERVICE_ID, iat: NOW_S })
   await expectMalformed(t, signedRaw('{"alg":"none","alg":"HS256"}', claims), /header has a member name twice/)
   await expectMalformed(t, signedRaw('{"alg":"HS256","\\u0061lg":"HS256"}', claims), /header has a member name twice/)
-  await expectMalformed(t, signedRaw('{"alg":"HS256"}', `{"iss":"${SERVICE_ID}","iat":${NOW_S},"iss":"other"}`), /payload has a member name twice/)
-  await expectMalformed(t, signedRaw('{"alg":"HS256"}', `{"iss":"${SERVICE_ID}","iat":${NOW_S},"x":[{"a":1,"b":{"c":1,"c":2}}]}`), /payload has a member name twice/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', `{"iss":"${SERVICE_ID}","iat":${NOW_S},"iss":"other"}`), /claims has a member name twice/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', `{"iss":"${SERVICE_ID}","iat":${NOW_S},"x":[{"a":1,"b":{"c":1,"c":2}}]}`), /claims has a member name twice/)
 })
 
 test('the same name in different objects, and names with escaped quotes, are fine (B13)', async t => {
@@ -155,9 +155,9 @@ test('"constructor", "prototype" and "__proto__" that poison nothing are accepte
 
 test('nesting deeper than 32 levels is malformed, so no handler or logger meets it (B15)', async t => {
   const nested = (depth: number) => `{"iss":"${SERVICE_ID}","iat":${NOW_S},"d":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`
-  await expectMalformed(t, signedRaw('{"alg":"HS256"}', nested(33)), /payload is nested deeper than 32 levels/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', nested(33)), /claims is nested deeper than 32 levels/)
   await expectMalformed(t, signedRaw(`{"alg":"HS256","x":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`, nested(2)), /header is nested deeper/)
-  await expectMalformed(t, signedRaw('{"alg":"HS256"}', nested(2500)), /payload is nested deeper than 32 levels/)
+  await expectMalformed(t, signedRaw('{"alg":"HS256"}', nested(2500)), /claims is nested deeper than 32 levels/)
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ url: '/protected', headers: bearer(signedRaw('{"alg":"HS256"}', nested(32))) })

@@ -1,14 +1,15 @@
 // What a token says and what the plugin would make of it: each check the server runs that can be run from the token
 // alone (or with the key, or with the request it is meant for), with the server's error code when it would fail.
-// Decoding here is jose's, which is more lenient than the server's strict decoder: a token that decodes here can
-// still be refused as FST_REQUEST_JWT_MALFORMED.
+// Decoding here is jose's, which is more lenient than the server's strict decoder; encoding-check.ts runs the
+// server's encoding rules first, so a token with padding, white space or a newline in its JSON fails a check here too.
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import type { ClaimFormat, Scope } from '../rules/policy-values.js'
 import { checkPay, checkReq } from './binding-checks.js'
+import { encodingProblem } from './encoding-check.js'
 import { signingKey, type Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
 import type { RequestDescription } from './request-claims.js'
-import type { TokenCheck } from './token-check.js'
+import { fail, type TokenCheck } from './token-check.js'
 import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning, checkSignature, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
 
 export interface TokenExplanation {
@@ -56,13 +57,14 @@ const STANDARD_BASE64_HMAC = /^[A-Za-z0-9+/]{43}=$/
 export async function explainToken (token: string, options: ExplainTokenOptions = {}): Promise<TokenExplanation> {
   if (typeof token !== 'string') throw invalidArgument('token must be a string')
   const compact = token.trim().replace(/^bearer\s+/i, '')
+  const malformed = encodingProblem(compact)
   let header: Record<string, unknown>
   let claims: Record<string, unknown>
   try {
     header = decodeProtectedHeader(compact) as Record<string, unknown>
     claims = decodeJwt(compact) as Record<string, unknown>
   } catch (err) {
-    throw new RequestJwtClientError('ERR_REQUEST_JWT_MALFORMED_TOKEN', `not a JWT: ${(err as Error).message} (FST_REQUEST_JWT_MALFORMED)`)
+    throw new RequestJwtClientError('ERR_REQUEST_JWT_MALFORMED_TOKEN', `not a JWT: ${malformed ?? (err as Error).message} (FST_REQUEST_JWT_MALFORMED)`)
   }
   const now = Math.floor((options.now ?? Date.now)() / 1000)
   const skew = options.clockSkew ?? 30
@@ -70,6 +72,7 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   const format = options.claimFormat ?? guessFormat(claims)
   const checks: TokenCheck[] = [
     ...checkLength(compact, options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH),
+    ...(malformed === undefined ? [] : [fail('token', `${malformed} (FST_REQUEST_JWT_MALFORMED)`)]),
     ...checkPrototypePoisoning(header, claims),
     checkHeader(header),
     checkIssuer(claims.iss, key?.issuer),

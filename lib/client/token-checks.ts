@@ -1,10 +1,12 @@
 // The checks `explainToken` runs on the token alone (and the key, when given): the members that poison a prototype,
 // the header, the issuer, the time claims, the jti and the signature, by the server's rules.
 import { compactVerify } from 'jose'
-import { ageOf, audienceProblem, hasExpired, isInMilliseconds, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
+import { ageOf, audienceProblem, hasExpired, isIssuedAt, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
 import { ALGORITHM, headerViolation, MAX_KID_LENGTH } from '../rules/header.js'
+import { describeIssuer, issuerHint } from '../rules/issuer-hint.js'
 import { printable } from '../rules/printable.js'
 import { describePoisonousName, poisonousName } from '../rules/prototype-poisoning.js'
+import { clockSkewAdvice, iatHint } from '../rules/time-hints.js'
 import { fail, note, pass, show, type TokenCheck } from './token-check.js'
 
 /** The server's default `maxTokenLength`. */
@@ -46,6 +48,11 @@ export function checkIssuer (iss: unknown, keyIssuer: string | undefined): Token
   if (!isValidIssuer(iss)) {
     return fail('iss', `iss must be the service id, a string of 1 to ${MAX_ISSUER_LENGTH} characters (FST_REQUEST_JWT_INVALID_ISSUER)`)
   }
+  // The usual mistakes (a key split one character off, a whole key, white space) name no service.
+  const hint = issuerHint(iss)
+  if (hint !== '' && keyIssuer !== iss) {
+    return fail('iss', `iss is ${describeIssuer(iss)}${hint}; the server finds no service of that id (FST_REQUEST_JWT_UNKNOWN_ISSUER)`)
+  }
   if (keyIssuer !== undefined && keyIssuer !== iss) {
     return fail('iss', `iss is ${show(iss)} but the key given is service ${show(keyIssuer)}'s; the server checks the signature with the keys of ${show(iss)} (FST_REQUEST_JWT_BAD_SIGNATURE)`)
   }
@@ -53,15 +60,11 @@ export function checkIssuer (iss: unknown, keyIssuer: string | undefined): Token
 }
 
 export function checkIat (iat: unknown, now: number, skew: number): TokenCheck {
-  if (!isNumericDate(iat)) return fail('iat', 'iat must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_IAT)')
-  if (isInMilliseconds(iat)) return fail('iat', 'iat is in milliseconds; send whole seconds since the epoch, Math.floor(Date.now() / 1000) (FST_REQUEST_JWT_INVALID_IAT)')
+  if (!isIssuedAt(iat)) return fail('iat', `iat must be a number of seconds since the epoch${iatHint(iat)} (FST_REQUEST_JWT_INVALID_IAT)`)
   const age = ageOf(iat, now)
   const when = `${new Date(iat * 1000).toISOString()}, ${age >= 0 ? `${age} s ago` : `${-age} s in the future`}`
   if (!outsideWindow(age, skew)) return pass('iat', `issued ${when}: inside the server's ±${skew} s window`)
-  const fix = age > 0
-    ? 'make a new token for each request, just before sending it; if it is new, your clock is slow'
-    : 'your clock is ahead of the server\'s: set it by NTP'
-  return fail('iat', `issued ${when}: outside the server's ±${skew} s window; ${fix} (FST_REQUEST_JWT_CLOCK_SKEW)`)
+  return fail('iat', `issued ${when}: outside the server's ±${skew} s window; ${clockSkewAdvice(age, skew)} (FST_REQUEST_JWT_CLOCK_SKEW)`)
 }
 
 export function checkExp (exp: unknown, now: number, skew: number): TokenCheck {

@@ -3,6 +3,8 @@
 export const NOTIFY = {
   /** Notify's answer to a token it cannot decode, and to any check PyJWT fails that it has no message of its own for. */
   general: 'Invalid token: make sure your API token matches the example at https://docs.notifications.service.gov.uk/rest-api.html#authorisation-header',
+  /** No service has the token's iss. */
+  serviceNotFound: 'Invalid token: service not found',
   /** No key of the service verifies the token (or one verifies it and it has no iat). */
   apiKeyNotFound: 'Invalid token: API key not found',
   /** Anything wrong with the token's time: iat too far off either way, not a number, or nbf ahead. */

@@ -28,7 +28,8 @@ const SCHEMAS: Record<ErrorFormat, RefusalSchema> = {
       statusCode: 403,
       code: 'FST_REQUEST_JWT_CLOCK_SKEW',
       error: 'Forbidden',
-      message: 'Invalid token: iat is 45 s behind server time; your system clock must be accurate to within 30 seconds'
+      message: 'Invalid token: iat is 45 s behind server time (more than 30 s): make the token just before the request, ' +
+        'and a new one for each retry; if it was new, your system clock is slow'
     }]
   },
   notify: {

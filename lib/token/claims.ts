@@ -2,6 +2,7 @@
 // time and `jti` are read after, so a forged token is reported as forged and not as, say, expired.
 import { reject } from '../errors/refusal.js'
 import { ageOf, audienceProblem, hasExpired, isNotYetValid, isIssuedAt, isNumericDate, isValidIssuer, isValidJti, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
+import { clockSkewAdvice, iatHint } from '../rules/time-hints.js'
 import type { JsonObject } from './strict-json.js'
 
 /** The token's issuer (see isValidIssuer). */
@@ -21,10 +22,11 @@ export function readIssuer (claims: JsonObject): string {
 export function checkTime (claims: JsonObject, nowMs: number, skew: number): number {
   const now = Math.floor(nowMs / 1000)
   const iat = claims.iat
-  if (!isIssuedAt(iat)) throw reject('FST_REQUEST_JWT_INVALID_IAT', skew, iat === undefined)
+  if (!isIssuedAt(iat)) throw reject('FST_REQUEST_JWT_INVALID_IAT', iatHint(iat), skew, iat === undefined)
   const age = ageOf(iat, now)
   if (outsideWindow(age, skew)) {
-    throw reject('FST_REQUEST_JWT_CLOCK_SKEW', Math.round(Math.abs(age) * 1000) / 1000, age > 0 ? 'behind' : 'ahead of', skew)
+    throw reject('FST_REQUEST_JWT_CLOCK_SKEW', Math.round(Math.abs(age) * 1000) / 1000, age > 0 ? 'behind' : 'ahead of', skew,
+      clockSkewAdvice(age, skew))
   }
   let lastSecond = now - age + skew
   const exp = readNumericDate(claims, 'exp')

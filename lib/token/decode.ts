@@ -1,10 +1,12 @@
 // A compact JWS, decoded strictly. Three canonical base64url parts (the signature may be empty), UTF-8 that is
 // valid, JSON objects with unique member names and no member that poisons a prototype. Nothing is trusted yet: the
-// signature is checked later, against the issuer's keys.
+// signature is checked later, against the issuer's keys. A refusal names the part as the docs do (header, claims,
+// signature) and, when the part shows one, the usual mistake (../rules/token-encoding.ts).
 import { isUtf8 } from 'node:buffer'
 import { NOTIFY } from '../errors/notify-messages.js'
 import { reject } from '../errors/refusal.js'
 import { describePoisonousName } from '../rules/prototype-poisoning.js'
+import { encodingHint, jsonTextHint, type TokenPart } from '../rules/token-encoding.js'
 import { decodeBase64url } from './base64url.js'
 import { parseJsonObject, type JsonObject } from './strict-json.js'
 
@@ -34,7 +36,7 @@ export function decodeToken (token: string): DecodedToken {
     throw reject('FST_REQUEST_JWT_MALFORMED', `expected 3 dot-separated parts, found ${token.split('.').length}`)
   }
   const header = decodeHeader(token.slice(0, firstDot))
-  const claims = decodeJsonPart(token.slice(firstDot + 1, secondDot), 'payload')
+  const claims = decodeJsonPart(token.slice(firstDot + 1, secondDot), 'claims')
   // Only an HS256 token's signature must be 32 bytes: any other alg is refused as such once the keys are known
   // (Notify reads alg before it looks at the signature). Notify itself answers a wrong length "API key not found".
   const signature = secondDot === token.length - 1 ? EMPTY : decodePart(token.slice(secondDot + 1), 'signature')
@@ -56,23 +58,22 @@ function decodeHeader (text: string): JsonObject {
   return header
 }
 
-function decodePart (text: string, name: string): Buffer {
+function decodePart (text: string, name: TokenPart): Buffer {
   if (text.length === 0) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is empty`)
   const bytes = decodeBase64url(text)
-  if (bytes === undefined) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is not canonical unpadded base64url`)
+  if (bytes === undefined) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is not canonical unpadded base64url${encodingHint(text)}`)
   return bytes
 }
 
-function decodeJsonPart (text: string, name: string): JsonObject {
+function decodeJsonPart (text: string, name: 'header' | 'claims'): JsonObject {
   const bytes = decodePart(text, name)
   if (!isUtf8(bytes)) throw reject('FST_REQUEST_JWT_MALFORMED', `${name} is not valid UTF-8`)
-  const parsed = parseJsonObject(bytes.toString('utf8'))
+  const json = bytes.toString('utf8')
+  const parsed = parseJsonObject(json)
   if (!parsed.ok) {
-    // Well-formed JSON, but a member Fastify would refuse in a body: its own code, naming the part as the docs do.
-    if (parsed.poisonous !== undefined) {
-      throw reject('FST_REQUEST_JWT_PROTOTYPE_POISONING', describePoisonousName(parsed.poisonous), name === 'payload' ? 'claims' : name)
-    }
-    throw reject('FST_REQUEST_JWT_MALFORMED', `${name} ${parsed.reason}`)
+    // Well-formed JSON, but a member Fastify would refuse in a body: its own code.
+    if (parsed.poisonous !== undefined) throw reject('FST_REQUEST_JWT_PROTOTYPE_POISONING', describePoisonousName(parsed.poisonous), name)
+    throw reject('FST_REQUEST_JWT_MALFORMED', `${name} ${parsed.reason}${jsonTextHint(json)}`)
   }
   return parsed.value
 }
