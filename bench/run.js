@@ -4,6 +4,7 @@
 //
 //   node bench/run.js [--quick] [--duration S] [--slices N] [--rounds N] [--warmup S] [--connections N] [--out PATH]
 //                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S] [--same-process]
+//   node bench/run.js --soak [--duration S] [--rate N] [--quick] [--json PATH]     (the soak: see bench/soak.js)
 //
 // Each configuration's server runs in a child process of its own (bench/server.js), all started up front and each
 // started anew, and warmed up again, at the start of every later round (--same-process keeps the first); the load
@@ -31,6 +32,12 @@ import { CONFIGS, median, REDIS_URL, requestFeeder, ROUTES } from './common.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = join(BENCH_DIR, '..')
+
+// `npm run bench -- --soak`: the soak instead of the benchmark (bench/soak.js, which reads the options after --soak).
+if (process.argv.includes('--soak')) {
+  const { runSoak } = await import('./soak.js')
+  process.exit(await runSoak(process.argv.slice(2).filter(arg => arg !== '--soak')))
+}
 
 const { values: args } = parseArgs({
   options: {

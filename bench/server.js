@@ -2,6 +2,8 @@
 // and prints `listening <port>` once it can take requests. Stops on SIGINT/SIGTERM, when the parent's IPC channel
 // closes, or after BENCH_SERVER_MAX_SECONDS (default 1800) whatever happens: it never outlives a benchmark run.
 // BENCH_LOG=1 logs every request (to see why a configuration answers non-2xx; never while measuring).
+// The parent's IPC message 'memory' (used by bench/soak.js) is answered with process.memoryUsage(), after a full GC
+// when node runs with --expose-gc, so that the heap it reports is what is live, not what awaits collection.
 // BENCH_CPU_PROFILE=path (used by bench/profile.js): the parent's IPC messages 'profile-start' and 'profile-stop'
 // start the V8 CPU profiler and write its profile to `path`, so that start-up and warm-up stay out of it.
 import { writeFileSync } from 'node:fs'
@@ -27,6 +29,12 @@ process.on('SIGINT', () => shutdown(0))
 process.on('SIGTERM', () => shutdown(0))
 process.on('disconnect', () => shutdown(0))
 setTimeout(() => shutdown(1), Number(process.env.BENCH_SERVER_MAX_SECONDS ?? 1800) * 1000).unref()
+
+process.on('message', (message) => {
+  if (message !== 'memory') return
+  globalThis.gc?.()
+  process.send({ memory: process.memoryUsage() })
+})
 
 if (process.env.BENCH_CPU_PROFILE !== undefined) {
   const { Session } = await import('node:inspector/promises')
