@@ -15,7 +15,7 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu
 
 /** How a refusal shows `iss`: quoted, unprintable characters as `\uXXXX`, cut at 64 characters; a key is not shown. */
 export function describeIssuer (iss: string): string {
-  if (holdsSecret(iss)) return 'a whole API key (not shown)'
+  if (holdsApiKey(iss)) return 'a whole API key (not shown)'
   const chars = Array.from(iss)
   const cut = chars.length > SHOWN_ISSUER_LENGTH ? `${chars.slice(0, SHOWN_ISSUER_LENGTH).join('')}...` : iss
   const escaped = cut.replace(/["\\]/g, c => `\\${c}`).replace(UNPRINTABLE, c =>
@@ -25,7 +25,7 @@ export function describeIssuer (iss: string): string {
 
 /** The likely mistake behind an unknown `iss`, as a clause to append ("; it looks like ..."), or ''. */
 export function issuerHint (iss: string): string {
-  if (holdsSecret(iss)) {
+  if (holdsApiKey(iss)) {
     return `; send only its service id, never the key (in ${API_KEY_FORMAT}, the service id is the 36 characters before "-" and the secret)`
   }
   if (iss.trim() !== iss) return '; it has white space at one end (a newline from a file?): send the service id alone'
@@ -43,8 +43,11 @@ export function looksMisSplit (iss: string): boolean {
   return iss.length !== UUID_LENGTH || iss.startsWith('-') || iss.endsWith('-')
 }
 
-/** Whether `iss` ends with a service id and a secret, as a whole key (or all but its name) does. */
-function holdsSecret (iss: string): boolean {
+/**
+ * Whether `iss` ends with a service id and a secret, as a whole key (or all but its name) does: then it holds a
+ * secret, and must not be shown in a response or written to a log.
+ */
+export function holdsApiKey (iss: string): boolean {
   const secretAt = iss.length - UUID_LENGTH
   return secretAt > UUID_LENGTH && isUuid(iss.slice(secretAt)) && iss.charAt(secretAt - 1) === '-' &&
     isUuid(iss.slice(secretAt - 1 - UUID_LENGTH, secretAt - 1))
