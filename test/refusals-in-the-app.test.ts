@@ -122,3 +122,15 @@ test('a token only a revoked key verifies is logged as a warning, with that key'
   t.equal(line?.level, 40)
   t.match(line?.requestJwt, { code: 'FST_REQUEST_JWT_KEY_REVOKED', keyId: 'old' })
 })
+
+test('a whole API key sent as iss by mistake is never written to the log (H63)', async t => {
+  const { generateApiKey } = await import('../lib/index.js')
+  const key = generateApiKey({ keyName: 'live' })
+  for (const mode of ['enforce', 'report'] as const) {
+    const context = await buildApp({ mode })
+    t.teardown(() => context.app.close())
+    await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iss: key.apiKey })) })
+    t.notOk(context.rawLogs.some(line => line.includes(key.secret)), `${mode}: the secret is in no log line`)
+    t.ok(context.logs.some(line => (line.requestJwt as { claimedIssuer?: string } | undefined)?.claimedIssuer === '(an API key: not logged)'), `${mode}: the line says why`)
+  }
+})

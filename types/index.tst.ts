@@ -115,7 +115,7 @@ describe('routes and requests', () => {
 
   test('app.requestJwt offers the operator API', () => {
     const api = requestJwtApi(Fastify())
-    expect(api.clearSecretCache).type.toBe<() => void>()
+    expect(api.clearSecretCache).type.toBe<(issuer?: string) => void>()
     expect(api.setRollout).type.toBe<(document: RolloutDocument) => void>()
     expect(api.getRollout()).type.toBe<Readonly<RolloutDocument>>()
     expect(api.stats()).type.toBe<DecisionCount[]>()

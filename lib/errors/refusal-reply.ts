@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestJwtError } from './refusal.js'
 import { refusalBody, type ErrorFormat } from './refusal-body.js'
+import { holdsApiKey } from '../rules/issuer-hint.js'
 
 /** Makes the body of a refusal; the status (`refusal.statusCode`) and the log line stay the plugin's. */
 export type ErrorResponseBuilder = (request: FastifyRequest, refusal: RequestJwtError) => unknown
@@ -12,6 +13,11 @@ export interface RefusalReplyOptions {
   readonly retryAfter: number
   readonly errorResponseBuilder: ErrorResponseBuilder | undefined
   readonly useErrorHandler: boolean
+}
+
+/** An issuer a token only claimed, as a log may hold it: a whole API key sent as `iss` by mistake holds a secret. */
+export function loggableIssuer (issuer: string | undefined): string | undefined {
+  return issuer !== undefined && holdsApiKey(issuer) ? '(an API key: not logged)' : issuer
 }
 
 /** Refusals that point at an attack or a leaked token rather than a client's mistake: an operator should see them. */
@@ -50,7 +56,7 @@ export function answerRefusal (request: FastifyRequest, reply: FastifyReply, don
 function logRefusal (request: FastifyRequest, err: RequestJwtError): void {
   const verified = err.verifiedIssuer
   const details = {
-    requestJwt: { code: err.code, issuer: verified, claimedIssuer: verified === undefined ? err.issuer : undefined, keyId: err.keyId },
+    requestJwt: { code: err.code, issuer: verified, claimedIssuer: verified === undefined ? loggableIssuer(err.issuer) : undefined, keyId: err.keyId },
     err: err.cause
   }
   const status = err.statusCode

@@ -17,7 +17,7 @@ import { bodyDigest, readsNoBody, type BodyDigest } from '../binding/body-digest
 import { checkContentEncoding } from '../binding/content-encoding.js'
 import { checkRequestClaim } from '../binding/request-claim.js'
 import { hasUnparsedBody, readUnparsedBody } from '../binding/unparsed-body.js'
-import { answerRefusal, type RefusalReplyOptions } from '../errors/refusal-reply.js'
+import { answerRefusal, loggableIssuer, type RefusalReplyOptions } from '../errors/refusal-reply.js'
 import { isRefusal, reject } from '../errors/refusal.js'
 import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
 import type { Rollout } from '../rollout/rollout.js'
@@ -83,7 +83,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       return false
     }
     state.reported ??= err
-    const issuers = err.verifiedIssuer === undefined ? { claimedIssuer: err.issuer } : { issuer: err.verifiedIssuer }
+    const issuers = err.verifiedIssuer === undefined ? { claimedIssuer: loggableIssuer(err.issuer) } : { issuer: err.verifiedIssuer }
     request.log.info({ requestJwt: { code: err.code, ...issuers, mode: 'report' } }, 'fastify-request-jwt: request would be refused (report mode)')
     return true
   }
