@@ -74,8 +74,8 @@ test('the route\'s callers, its binding and the rollout in force are checked on 
 test('a flood of distinct tokens without jti never holds more than the bound', async t => {
   const clock = { now: 1_000_000 } // lru-cache reads a start time of 0 as "no TTL"
   const cache = new VerifiedTokenCache({ maxEntries: 100, maxChars: 1_000_000, now: () => clock.now })
-  const keys = { live: [], revoked: [], byId: new Map(), service: 'active' as const }
-  const key = { id: null, secret: Buffer.from(SECRET), revoked: false }
+  const keys = { live: [], revoked: [], byId: new Map(), service: 'active' as const, algorithms: new Set(['HS256'] as const) }
+  const key = { id: null, alg: 'HS256' as const, secret: Buffer.from(SECRET), revoked: false }
   for (let i = 0; i < 10_000; i++) cache.set(`token-${i}`, { issuer: SERVICE_ID, key, claims: { i }, keys }, 30_000)
   t.equal(cache.size, 100, 'by entries')
   const small = new VerifiedTokenCache({ maxEntries: 10_000, maxChars: 50_000, now: () => clock.now })

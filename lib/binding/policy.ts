@@ -1,7 +1,7 @@
 // Scoped tokens: which request binding a route asks for, and how strictly. A policy is resolved from four levels,
 // the first that sets a field wins: the rollout's entry for the issuer, its entry for the route, the route's config
 // in code, and the plugin-wide default (the rollout's default, then the plugin options).
-import type { ClaimFormat, Mode, Scope } from '../rules/policy-values.js'
+import type { ClaimFormat, Mode, Scope, Signing } from '../rules/policy-values.js'
 
 /**
  * A route's settings in code (`config: { requestJwt: { ... } }`), and one level of the policy: unset fields fall
@@ -16,6 +16,8 @@ export interface RequestJwtRouteOptions {
   claimFormat?: ClaimFormat
   /** Accept a compressed body on a body-bound route; the digest then covers the bytes on the wire. */
   allowContentEncoding?: boolean
+  /** `key-pair`: only a token signed with one of the service's key pairs (EdDSA, ES256) passes; `mode` applies. */
+  signing?: Signing
 }
 
 export interface BindingPolicy {
@@ -23,6 +25,7 @@ export interface BindingPolicy {
   readonly mode: Mode
   readonly claimFormat: ClaimFormat
   readonly allowContentEncoding: boolean
+  readonly signing: Signing
   /** Derived: the scope asks for `req`. */
   readonly bindsPath: boolean
   /** Derived: the scope asks for `pay`. */
@@ -37,6 +40,7 @@ export function resolvePolicy (levels: ReadonlyArray<RequestJwtRouteOptions | un
     mode: pick(levels, base, 'mode'),
     claimFormat: pick(levels, base, 'claimFormat'),
     allowContentEncoding: pick(levels, base, 'allowContentEncoding'),
+    signing: pick(levels, base, 'signing'),
     bindsPath: scope === 'path' || scope === 'path+body',
     bindsBody: scope === 'body' || scope === 'path+body'
   })

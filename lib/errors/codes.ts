@@ -1,8 +1,7 @@
-// Every reason a request can be refused, one `@fastify/error` code each. The README's error table is this file;
-// refusal.ts makes the errors.
-// `notify` is GOV.UK Notify's message for the same failure, sent with `errorFormat: 'notify'`; where Notify has no
-// such check, the plugin's own message is sent in Notify's body shape. `notify2016` is the same for the API of 2016
-// (the scoped tokens' time), which told apart only a few failures; without it, 'notify-2016' sends the 'notify' one.
+// Every reason a request can be refused, one `@fastify/error` code each: the README's error table is this file, and
+// refusal.ts makes the errors. `notify` is GOV.UK Notify's message for the same failure (`errorFormat: 'notify'`);
+// where Notify has no such check, the plugin's own message is sent in Notify's body shape. `notify2016` is the same
+// for the API of 2016, which told apart only a few failures; without it, 'notify-2016' sends the 'notify' one.
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
 import { NOTIFY } from './notify-messages.js'
 
@@ -66,7 +65,8 @@ export const specs = {
   },
   FST_REQUEST_JWT_ALGORITHM: {
     status: 403,
-    message: 'Invalid token: algorithm used is not HS256',
+    message: 'Invalid token: algorithm used is not %s',
+    notify: 'Invalid token: algorithm used is not HS256',
     notify2016: SIGNATURE_2016
   },
   FST_REQUEST_JWT_HEADER_PARAMETER: {
@@ -112,6 +112,10 @@ export const specs = {
     message: 'Invalid token: signature does not match any API key of this service',
     notify: NOTIFY.apiKeyNotFound,
     notify2016: SIGNATURE_2016
+  },
+  FST_REQUEST_JWT_KEY_PAIR_REQUIRED: {
+    status: 403,
+    message: 'Invalid token: this service requires your token to be signed with your key pair (EdDSA or ES256), not a shared secret'
   },
   FST_REQUEST_JWT_KEY_REVOKED: {
     status: 403,

@@ -20,6 +20,12 @@ export function loggableIssuer (issuer: string | undefined): string | undefined 
   return issuer !== undefined && holdsApiKey(issuer) ? '(an API key: not logged)' : issuer
 }
 
+/** The line of a failure report mode lets through. */
+export function logReported (request: FastifyRequest, err: RequestJwtError): void {
+  const issuers = err.verifiedIssuer === undefined ? { claimedIssuer: loggableIssuer(err.issuer) } : { issuer: err.verifiedIssuer }
+  request.log.info({ requestJwt: { code: err.code, ...issuers, mode: 'report' } }, 'fastify-request-jwt: request would be refused (report mode)')
+}
+
 /** Refusals that point at an attack or a leaked token rather than a client's mistake: an operator should see them. */
 const WARN_CODES = new Set(['FST_REQUEST_JWT_REPLAYED', 'FST_REQUEST_JWT_KEY_REVOKED'])
 

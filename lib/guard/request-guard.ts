@@ -1,12 +1,11 @@
 // The per-request flow, data flowing one way: header -> token -> key -> claims -> binding -> replay -> handler. Every
 // step reports a refusal the same way (errors/refusal.ts): it throws, or its promise rejects.
 //
-// - `onRequest` runs the checks that need no body (token, keys, signature, time, the `req` binding, the content
-//   encoding), so a request without a valid token is refused before its body is read. A request without a body
-//   goes on to the caller and replay checks there and then: its `request.requestJwt` is final from then on.
+// - `onRequest` runs the checks that need no body (token, keys, signature, time, signing, `req`, content encoding),
+//   so a request without a valid token is refused before its body is read; one without a body is finished there.
 // - `preParsing` hashes the body as it streams in, on the requests whose token or route binds the body.
-// - `preHandler` finishes the body-bound requests: the `pay` binding, then the caller and replay checks, which use up
-//   the token's jti only once every other check (and the body) has passed.
+// - `preHandler` finishes requests with a body: `pay`, then the caller and replay checks, which use up the jti only
+//   once every other check (and the body) has passed.
 //
 // With `protect: 'strategy'` the same checks run only when the `@fastify/auth` strategy (auth-strategy.ts) asks.
 // Report mode threads through all of it: a failure it tolerates is logged and counted, and the request goes on.
@@ -17,7 +16,7 @@ import { bodyDigest, readsNoBody, type BodyDigest } from '../binding/body-digest
 import { checkContentEncoding } from '../binding/content-encoding.js'
 import { checkRequestClaim } from '../binding/request-claim.js'
 import { hasUnparsedBody, readUnparsedBody } from '../binding/unparsed-body.js'
-import { answerRefusal, loggableIssuer, type RefusalReplyOptions } from '../errors/refusal-reply.js'
+import { answerRefusal, logReported, type RefusalReplyOptions } from '../errors/refusal-reply.js'
 import { isRefusal, reject } from '../errors/refusal.js'
 import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
 import type { Rollout } from '../rollout/rollout.js'
@@ -83,8 +82,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       return false
     }
     state.reported ??= err
-    const issuers = err.verifiedIssuer === undefined ? { claimedIssuer: loggableIssuer(err.issuer) } : { issuer: err.verifiedIssuer }
-    request.log.info({ requestJwt: { code: err.code, ...issuers, mode: 'report' } }, 'fastify-request-jwt: request would be refused (report mode)')
+    logReported(request, err)
     return true
   }
 
@@ -147,6 +145,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
   function checkBeforeBody (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, token: VerifiedToken): void {
     const policy = state.rollout.policyFor(state.target, state.route.fields, token.issuer)
     state.policy = policy
+    if (policy.signing === 'key-pair' && token.key.alg === 'HS256' &&
+      stops(request, reply, done, state, reject('FST_REQUEST_JWT_KEY_PAIR_REQUIRED'), true)) return
     const claim = token.claims.req
     // The request line is read only when a claim or the route asks for it (most requests of an unscoped rollout).
     if (claim !== undefined || policy.bindsPath) {
@@ -164,8 +164,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       if (state.bodyStarted || readsNoBody(request.method, request.headers)) return finish(request, reply, done, state, token)
       return done()
     }
-    // The body is hashed as it streams in (preParsing). A strategy that runs once the body has been read finds the
-    // SHA-256 preParsing took in case it would be needed: the one digest that needs no key.
+    // The body is hashed as it streams in (preParsing). A strategy run once the body was read finds the SHA-256
+    // preParsing took in case: the one digest that needs no key.
     if (!state.bodyStarted) {
       state.digest = bodyDigest(policy.claimFormat, token.key.secret)
       return done()

@@ -1,13 +1,23 @@
 // What `getSecrets` returned, made into keys the signature check can use. A secret that must never be a
-// key (empty, missing, a PEM public key: key confusion) is dropped here, with an error in the log for the operator.
+// key (empty, missing, a PEM public key: key confusion) is dropped here, with an error in the log for the operator;
+// so is a public key of a kind the plugin does not verify (public-key.ts). Each key verifies one algorithm only.
 import type { FastifyBaseLogger } from 'fastify'
-import type { SecretRecord, ServiceRecord } from './lookup.js'
+import type { KeyObject } from 'node:crypto'
+import type { PublicKeyRecord, SecretRecord, ServiceRecord } from './lookup.js'
+import { parsePublicKey } from './public-key.js'
+
+/** The algorithms a key may verify: HMAC with a shared secret, or a client's public key. */
+export type KeyAlgorithm = 'HS256' | 'EdDSA' | 'ES256'
 
 export interface ApiKey {
   /** The record's id; `null` for a bare-string secret. */
   id: string | null
-  /** HMAC key bytes. */
+  /** The one algorithm this key verifies: a secret is never used as a public key, nor the reverse. */
+  alg: KeyAlgorithm
+  /** HMAC key bytes; empty for a public key (it holds no secret). */
   secret: Buffer
+  /** The public key, for EdDSA and ES256. */
+  publicKey?: KeyObject
   revoked: boolean
 }
 
@@ -20,6 +30,8 @@ export interface KeySet {
   byId: ReadonlyMap<string, ApiKey>
   /** What `getSecrets` said of the service: `'no keys'` and `'archived'` refuse every token. */
   service: 'active' | 'no keys' | 'archived'
+  /** The algorithms the service's keys verify: a token's `alg` must be one of them. */
+  algorithms: ReadonlySet<KeyAlgorithm>
 }
 
 /** Secrets shorter than this many bytes are weak for HS256 (RFC 7518 section 3.2). Notify's are 36. */
@@ -27,6 +39,8 @@ export const MIN_SECRET_BYTES = 32
 const PEM = /-----BEGIN [A-Z ]+-----/
 
 export class InvalidLookupResultError extends Error {}
+
+const NO_SECRET = Buffer.alloc(0)
 
 export interface KeySetBuilderOptions {
   weakSecrets: 'warn' | 'reject'
@@ -62,19 +76,22 @@ export class KeySetBuilder {
     const live: ApiKey[] = []
     const revoked: ApiKey[] = []
     const byId = new Map<string, ApiKey>()
+    const algorithms = new Set<KeyAlgorithm>()
     for (const [index, entry] of result.entries()) {
       const key = this.#toKey(issuer, index, entry)
       if (key === undefined) continue
       ;(key.revoked ? revoked : live).push(key)
+      algorithms.add(key.alg)
       if (key.id !== null && !byId.has(key.id)) byId.set(key.id, key)
     }
-    return { live, revoked, byId, service }
+    return { live, revoked, byId, service, algorithms }
   }
 
   #toKey (issuer: string, index: number, entry: unknown): ApiKey | undefined {
     const record: Partial<SecretRecord> = typeof entry === 'string' ? { secret: entry } : (entry ?? {}) as Partial<SecretRecord>
     const id = typeof record.id === 'string' ? record.id : null
     const where = { requestJwt: { issuer, keyId: id ?? `#${index}` } }
+    if (Object.hasOwn(record, 'publicKey')) return this.#publicKey(where, id, record as Partial<PublicKeyRecord>)
     const secret = toBytes(record.secret)
     if (secret === undefined || secret.length === 0) {
       this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a key with no secret; it is never used')
@@ -91,7 +108,16 @@ export class KeySetBuilder {
       }
       this.#warnOnce(where, `${issuer}\u0000${where.requestJwt.keyId}`)
     }
-    return { id, secret, revoked: record.revoked === true }
+    return { id, alg: 'HS256', secret, revoked: record.revoked === true }
+  }
+
+  #publicKey (where: object, id: string | null, record: Partial<PublicKeyRecord>): ApiKey | undefined {
+    const parsed = parsePublicKey(record.publicKey, record.alg)
+    if ('problem' in parsed) {
+      this.#options.log.error(where, `fastify-request-jwt: getSecrets gave a public key that cannot be used (${parsed.problem}); it is never used`)
+      return undefined
+    }
+    return { id, alg: parsed.alg, secret: NO_SECRET, publicKey: parsed.key, revoked: record.revoked === true }
   }
 
   #warnOnce (where: object, name: string): void {

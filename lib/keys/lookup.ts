@@ -1,5 +1,6 @@
 // The service's side of key lookup: what `getSecrets` is given and what it answers.
 import type { FastifyRequest } from 'fastify'
+import type { JsonWebKey, KeyObject } from 'node:crypto'
 
 /** One API key of a service, as the service's key store knows it. */
 export interface SecretRecord {
@@ -12,17 +13,30 @@ export interface SecretRecord {
 }
 
 /**
+ * A client's public key: it signs with the private key it alone holds, so a leaked key table cannot mint a token.
+ * `alg` pins what the key verifies: `'EdDSA'` (an Ed25519 key) or `'ES256'` (a P-256 key); inferred from the key when
+ * left out. Parsed once per lookup, never per request.
+ */
+export interface PublicKeyRecord {
+  id: string
+  /** A public JWK (no `d`), SPKI PEM text, or a `KeyObject` of type 'public'. */
+  publicKey: JsonWebKey | string | KeyObject
+  alg?: 'EdDSA' | 'ES256'
+  revoked?: boolean
+}
+
+/**
  * What `getSecrets` resolves to: the keys of the issuer, as records or bare secrets.
  * `null`, `undefined` or an empty array mean "unknown issuer".
  */
-export type SecretLookupResult = ReadonlyArray<SecretRecord | string> | ServiceRecord | null | undefined
+export type SecretLookupResult = ReadonlyArray<SecretRecord | PublicKeyRecord | string> | ServiceRecord | null | undefined
 
 /**
  * A service that exists, with its keys, as Notify's service model knows it: a service with no keys, or an archived
  * one, is refused with its own message instead of "service not found".
  */
 export interface ServiceRecord {
-  keys: ReadonlyArray<SecretRecord | string>
+  keys: ReadonlyArray<SecretRecord | PublicKeyRecord | string>
   /** An archived (inactive) service: every token is refused with `FST_REQUEST_JWT_SERVICE_ARCHIVED`. */
   archived?: boolean
 }

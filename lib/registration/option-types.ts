@@ -6,7 +6,7 @@ import type { GetSecrets } from '../keys/lookup.js'
 import type { ReplayStore } from '../replay/store.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import type { IssuerFormat } from '../token/issuer-format.js'
-import type { ClaimFormat, Mode, Scope } from '../rules/policy-values.js'
+import type { ClaimFormat, Mode, Scope, Signing } from '../rules/policy-values.js'
 
 export interface ReplayOptions {
   /** Reject tokens without a `jti` (today's Notify clients send none). Default `false`. */
@@ -63,6 +63,8 @@ export interface RequestJwtOptions {
   claimFormat?: ClaimFormat
   /** Accept a `Content-Encoding` other than identity on body-bound routes (the digest covers the bytes on the wire). Default `false`. */
   allowContentEncoding?: boolean
+  /** Default for every route: `'key-pair'` accepts only tokens signed with a key pair (EdDSA, ES256). Default `'any'`. */
+  signing?: Signing
   /** The path prefix a proxy in front strips, e.g. `'/notify'`: `req` names the path the client sent, with it. Default `''`. */
   pathPrefix?: string
   /** Where the rollout document and clear orders of every instance come from, e.g. `redisFleet(...)`. Default none. */

@@ -1,7 +1,7 @@
 // Registration: the plugin's options, checked and normalised once into a frozen object. A security option is never
 // silently coerced: anything unexpected throws FST_REQUEST_JWT_INVALID_OPTION before the server can start.
 import { type RequestJwtRouteOptions } from '../binding/policy.js'
-import { CLAIM_FORMATS, MODES, SCOPES } from '../rules/policy-values.js'
+import { CLAIM_FORMATS, MODES, SCOPES, SIGNINGS } from '../rules/policy-values.js'
 import { InvalidOptionError } from '../errors/codes.js'
 import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from '../replay/memory-store.js'
 import type { ReplayStore } from '../replay/store.js'
@@ -55,7 +55,7 @@ export interface ResolvedOptions {
 const OPTION_NAMES = new Set([
   'getSecrets', 'clockSkew', 'secretCacheTtl', 'unknownIssuerCacheTtl', 'secretCacheMaxEntries', 'maxConcurrentLookups', 'lookupTimeout',
   'replay', 'errorFormat', 'errorResponseBuilder', 'useErrorHandler', 'protect', 'fleet', 'fleetPollInterval', 'verifiedTokenCache', 'maxTokenLength', 'weakSecrets', 'retryAfter', 'now',
-  'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
+  'scope', 'mode', 'claimFormat', 'allowContentEncoding', 'signing', 'pathPrefix', 'rollout', 'issuerFormat', 'audience',
   'requireAudience', 'openapi'
 ])
 /** Options Fastify's `register` itself reads; they may ride along in the same object. */
@@ -94,7 +94,8 @@ export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
       scope: oneOf(input.scope, SCOPES, 'scope'),
       mode: oneOf(input.mode, MODES, 'mode'),
       claimFormat: oneOf(input.claimFormat, CLAIM_FORMATS, 'claimFormat'),
-      allowContentEncoding: flag(input.allowContentEncoding, false, 'allowContentEncoding')
+      allowContentEncoding: flag(input.allowContentEncoding, false, 'allowContentEncoding'),
+      signing: oneOf(input.signing, SIGNINGS, 'signing')
     }),
     pathPrefix: pathPrefix(input.pathPrefix),
     rollout: loadRolloutDocument(input.rollout),

@@ -1,11 +1,13 @@
 // The rollout document: what an operator writes to roll scoped tokens out, per route and per client.
-import type { ClaimFormat, Mode, Scope } from '../rules/policy-values.js'
+import type { ClaimFormat, Mode, Scope, Signing } from '../rules/policy-values.js'
 
 /** One entry of a rollout document. Unset fields fall through to the next level. */
 export interface RolloutEntry {
   scope?: Scope
   mode?: Mode
   claimFormat?: ClaimFormat
+  /** `key-pair`: the client must sign with a key pair (EdDSA, ES256), not a shared secret. */
+  signing?: Signing
 }
 
 /**

@@ -2,7 +2,7 @@
 // route's scope, mode, claim format, and who may call it. Bad config throws while the route is registered, never on
 // a request.
 import { type RequestJwtRouteOptions } from '../binding/policy.js'
-import { CLAIM_FORMATS, MODES, SCOPES } from '../rules/policy-values.js'
+import { CLAIM_FORMATS, MODES, SCOPES, SIGNINGS } from '../rules/policy-values.js'
 import { InvalidOptionError } from '../errors/codes.js'
 import type { FastifyRequest } from 'fastify'
 import type { VerifiedRequestJwt } from '../token/verified-request-jwt.js'
@@ -62,7 +62,8 @@ const CHOICES: Record<string, readonly unknown[]> = {
   scope: SCOPES,
   mode: MODES,
   claimFormat: CLAIM_FORMATS,
-  allowContentEncoding: [true, false]
+  allowContentEncoding: [true, false],
+  signing: SIGNINGS
 }
 
 /** Settings of the route serving `methods` at `url`, whose `config.requestJwt` is `value`. */

@@ -2,7 +2,7 @@
 // the bad field.
 import { Ajv, type ErrorObject } from 'ajv'
 import { InvalidOptionError } from '../errors/codes.js'
-import { CLAIM_FORMATS, MODES, SCOPES } from '../rules/policy-values.js'
+import { CLAIM_FORMATS, MODES, SCOPES, SIGNINGS } from '../rules/policy-values.js'
 import type { RolloutDocument } from './document.js'
 
 const entrySchema = {
@@ -11,7 +11,8 @@ const entrySchema = {
   properties: {
     scope: { enum: SCOPES },
     mode: { enum: MODES },
-    claimFormat: { enum: CLAIM_FORMATS }
+    claimFormat: { enum: CLAIM_FORMATS },
+    signing: { enum: SIGNINGS }
   }
 }
 

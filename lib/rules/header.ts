@@ -1,9 +1,16 @@
-// What the JOSE header of a token may hold. The algorithm is pinned to HS256 whatever the token says, and the
-// parameters that make a verifier fetch keys, trust embedded keys or change how the payload is read are refused.
-// The server refuses a token for these; the client helpers explain it.
+// What the JOSE header of a token may hold. The algorithm is one of three, each pinned to its kind of key (the
+// service's keys decide which of them a token may use), and the parameters that make a verifier fetch keys, trust
+// embedded keys or change how the payload is read are refused. The server refuses a token for these; the client
+// helpers explain it.
 
-/** The one algorithm accepted. */
+/** The algorithm of a shared secret (GOV.UK Notify's). */
 export const ALGORITHM = 'HS256'
+
+/** Every algorithm accepted: HMAC with a shared secret, Ed25519 and P-256 signatures with a client's key pair. */
+export const ALGORITHMS: readonly string[] = Object.freeze(['HS256', 'EdDSA', 'ES256'])
+
+/** How many signature bytes each algorithm gives (JOSE form: ES256 is r || s, 32 bytes each, never DER). */
+export const SIGNATURE_BYTES: Readonly<Record<string, number>> = Object.freeze({ HS256: 32, EdDSA: 64, ES256: 64 })
 
 /** Parameters that point at or embed keys (never fetched, never trusted) or change processing (`crit`, `b64`, `zip`). */
 export const REFUSED_HEADER_PARAMETERS = ['crit', 'jku', 'jwk', 'x5u', 'x5c', 'b64', 'zip'] as const
@@ -21,7 +28,7 @@ const INVALID_KID: HeaderViolation = Object.freeze({ code: 'FST_REQUEST_JWT_INVA
 
 /** The first rule `header` breaks, or `undefined` when it is accepted. */
 export function headerViolation (header: Readonly<Record<string, unknown>>): HeaderViolation | undefined {
-  return header.alg === ALGORITHM ? parameterViolation(header) : WRONG_ALGORITHM
+  return typeof header.alg === 'string' && ALGORITHMS.includes(header.alg) ? parameterViolation(header) : WRONG_ALGORITHM
 }
 
 /**

@@ -7,6 +7,10 @@ export type Mode = 'enforce' | 'report'
 /** How `req` and `pay` are made: plain values and SHA-256 (`standard`), or Notify's 2016 HMACs (`notify-2016`). */
 export type ClaimFormat = 'standard' | 'notify-2016'
 
+/** What a token must be signed with: any key of the service (`any`), or one of its key pairs (`key-pair`: EdDSA, ES256). */
+export type Signing = 'any' | 'key-pair'
+
+export const SIGNINGS: readonly Signing[] = ['any', 'key-pair']
 export const SCOPES: readonly Scope[] = ['none', 'path', 'body', 'path+body']
 export const MODES: readonly Mode[] = ['enforce', 'report']
 export const CLAIM_FORMATS: readonly ClaimFormat[] = ['standard', 'notify-2016']

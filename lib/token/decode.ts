@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer'
 import { NOTIFY } from '../errors/notify-messages.js'
 import { reject } from '../errors/refusal.js'
+import { SIGNATURE_BYTES } from '../rules/header.js'
 import { describePoisonousName } from '../rules/prototype-poisoning.js'
 import { encodingHint, jsonTextHint, type TokenPart } from '../rules/token-encoding.js'
 import { decodeBase64url } from './base64url.js'
@@ -15,12 +16,11 @@ export interface DecodedToken {
   claims: JsonObject
   /** `header.payload` as sent: the bytes the signature covers. */
   signingInput: string
-  /** The raw signature bytes: 32 when `alg` is HS256; any length (even none) otherwise, refused for its alg. */
+  /** The raw signature bytes: as long as `alg` gives (HS256 32, EdDSA and ES256 64); any length for another alg. */
   signature: Buffer
 }
 
 const EMPTY = Buffer.alloc(0)
-const HS256_SIGNATURE_BYTES = 32
 /**
  * Decoded headers by their base64url text. A client sends the same header with every token, so the common case
  * skips decoding it; entries are frozen, only well-formed headers are kept, and the map is emptied when full.
@@ -37,11 +37,14 @@ export function decodeToken (token: string): DecodedToken {
   }
   const header = decodeHeader(token.slice(0, firstDot))
   const claims = decodeJsonPart(token.slice(firstDot + 1, secondDot), 'claims')
-  // Only an HS256 token's signature must be 32 bytes: any other alg is refused as such once the keys are known
-  // (Notify reads alg before it looks at the signature). Notify itself answers a wrong length "API key not found".
+  // The signature of an algorithm the plugin knows must have its length: any other alg is refused as such once the
+  // keys are known (Notify reads alg before it looks at the signature). Notify answers a wrong length "API key not
+  // found". A DER-encoded ES256 signature (70-72 bytes) is the usual mistake of a hand-made ECDSA client.
   const signature = secondDot === token.length - 1 ? EMPTY : decodePart(token.slice(secondDot + 1), 'signature')
-  if (header.alg === 'HS256' && signature.length !== HS256_SIGNATURE_BYTES) {
-    const err = reject('FST_REQUEST_JWT_MALFORMED', signature.length === 0 ? 'signature is empty' : `signature is ${signature.length} bytes, HS256 gives ${HS256_SIGNATURE_BYTES}`)
+  const expected = typeof header.alg === 'string' && Object.hasOwn(SIGNATURE_BYTES, header.alg) ? SIGNATURE_BYTES[header.alg] : undefined
+  if (expected !== undefined && signature.length !== expected) {
+    const der = header.alg === 'ES256' && signature[0] === 0x30 ? ' (this looks DER-encoded: JOSE wants r || s, 32 bytes each)' : ''
+    const err = reject('FST_REQUEST_JWT_MALFORMED', signature.length === 0 ? 'signature is empty' : `signature is ${signature.length} bytes, ${header.alg as string} gives ${expected}${der}`)
     err.notifyMessage = NOTIFY.apiKeyNotFound
     throw err
   }

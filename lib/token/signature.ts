@@ -1,24 +1,27 @@
-// The signature. HMAC-SHA256 over `header.payload` with each live key of the issuer (or just the key the
-// `kid` names), compared in constant time. Revoked keys are tried last, only to give the better error.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+// The signature, with the keys of the token's algorithm only: HMAC-SHA256 with a shared secret, compared in constant
+// time; Ed25519 and ECDSA P-256 (JOSE form, r || s) with a client's public key, by node:crypto. A key verifies one
+// algorithm and no other, so a public key is never used as an HMAC secret (the key confusion attack) nor the
+// reverse. Each live key of the issuer is tried (or just the key the `kid` names); revoked keys last, only to give the
+// better error.
+import { createHmac, timingSafeEqual, verify } from 'node:crypto'
 import { reject, type RequestJwtError } from '../errors/refusal.js'
-import type { ApiKey, KeySet } from '../keys/key-set.js'
+import type { ApiKey, KeyAlgorithm, KeySet } from '../keys/key-set.js'
 
 /**
  * The key that signed the token, live keys first; throws `BAD_SIGNATURE` when none did. A revoked key is returned
  * too: the caller checks the claims first and refuses it after, in Notify's order (see revokedKey).
  */
-export function verifySignature (signingInput: string, signature: Buffer, keys: KeySet, kid: string | undefined): ApiKey {
+export function verifySignature (signingInput: string, signature: Buffer, keys: KeySet, kid: string | undefined, alg: KeyAlgorithm): ApiKey {
   if (kid !== undefined) {
     const key = keys.byId.get(kid)
-    if (key === undefined || !signs(key, signingInput, signature)) throw reject('FST_REQUEST_JWT_BAD_SIGNATURE')
+    if (key === undefined || key.alg !== alg || !signs(key, signingInput, signature)) throw reject('FST_REQUEST_JWT_BAD_SIGNATURE')
     return key
   }
   for (const key of keys.live) {
-    if (signs(key, signingInput, signature)) return key
+    if (key.alg === alg && signs(key, signingInput, signature)) return key
   }
   for (const key of keys.revoked) {
-    if (signs(key, signingInput, signature)) return key
+    if (key.alg === alg && signs(key, signingInput, signature)) return key
   }
   throw reject('FST_REQUEST_JWT_BAD_SIGNATURE')
 }
@@ -35,7 +38,11 @@ export function sign (key: Buffer, message: string | Buffer): Buffer {
   return createHmac('sha256', key).update(message).digest()
 }
 
+/** The decoder guarantees the signature's length for the algorithm, and timingSafeEqual would throw on another. */
 function signs (key: ApiKey, signingInput: string, signature: Buffer): boolean {
-  // The decoder guarantees 32 bytes for HS256, and alg was checked before; timingSafeEqual would throw on any other.
-  return timingSafeEqual(sign(key.secret, signingInput), signature)
+  switch (key.alg) {
+    case 'HS256': return timingSafeEqual(sign(key.secret, signingInput), signature)
+    case 'EdDSA': return verify(null, Buffer.from(signingInput, 'latin1'), key.publicKey as NonNullable<ApiKey['publicKey']>, signature)
+    case 'ES256': return verify('sha256', Buffer.from(signingInput, 'latin1'), { key: key.publicKey as NonNullable<ApiKey['publicKey']>, dsaEncoding: 'ieee-p1363' }, signature)
+  }
 }

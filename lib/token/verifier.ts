@@ -96,8 +96,8 @@ export class TokenVerifier {
   }
 
   #verifyWithKeys (token: string, decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
-    checkAlgorithm(decoded.header)
-    const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid)
+    const alg = checkAlgorithm(decoded.header, keys)
+    const key = verifySignature(decoded.signingInput, decoded.signature, keys, kid, alg)
     try {
       const options = this.#options
       const validUntilMs = checkTime(decoded.claims, options.now(), options.clockSkew)

@@ -5,6 +5,9 @@
 // redis-server binary, needed for fault injection) is a failure, never a skip: `.ci/run` installs and starts one.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -144,11 +147,14 @@ export interface SpareRedis {
 
 /** Starts a redis-server on a free loopback port; it is killed at teardown. Nothing is persisted. */
 export async function startSpareRedis (t: Teardown): Promise<SpareRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'request-jwt-redis-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   let child: ChildProcess | undefined
   let port = 0
   const start = async (): Promise<void> => {
+    // A directory of its own: a replica writes the RDB it receives from its master there, never into the checkout.
     const started = spawn('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', dir
     ], { stdio: 'ignore' })
     child = started
     await waitForPong(port, () => started.exitCode === null && started.signalCode === null)

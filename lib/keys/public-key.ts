@@ -1,0 +1,43 @@
+// A client's public key, parsed once when the issuer's keys are looked up. Only the two algorithms the plugin accepts
+// besides HS256 are taken, each pinned to its key type: Ed25519 for EdDSA, P-256 for ES256. A private key (a service
+// must never hold one), an RSA key, another curve or text that is no key at all is refused, with the reason.
+import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto'
+
+export type AsymmetricAlgorithm = 'EdDSA' | 'ES256'
+
+/** The key and the one algorithm it verifies, or why it cannot be used. */
+export type ParsedPublicKey = { readonly key: KeyObject, readonly alg: AsymmetricAlgorithm } | { readonly problem: string }
+
+export function parsePublicKey (value: unknown, alg: unknown): ParsedPublicKey {
+  if (alg !== undefined && alg !== 'EdDSA' && alg !== 'ES256') return { problem: `alg must be 'EdDSA' or 'ES256', got ${JSON.stringify(alg)}` }
+  let key: KeyObject
+  try {
+    key = toKeyObject(value)
+  } catch (err) {
+    return { problem: (err as Error).message }
+  }
+  const type = key.asymmetricKeyType
+  const found = type === 'ed25519' ? 'EdDSA' : type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? 'ES256' : undefined
+  if (found === undefined) {
+    const kind = type === 'ec' ? `an EC key on ${String(key.asymmetricKeyDetails?.namedCurve)}` : `a ${String(type)} key`
+    return { problem: `${kind} is not accepted: only Ed25519 (EdDSA) and P-256 (ES256) keys are` }
+  }
+  if (alg !== undefined && alg !== found) return { problem: `alg is ${alg} but the key is for ${found}` }
+  return { key, alg: found }
+}
+
+function toKeyObject (value: unknown): KeyObject {
+  if (value instanceof KeyObject) {
+    if (value.type !== 'public') throw new Error(`a ${value.type} KeyObject is not a public key; register the public key only`)
+    return value
+  }
+  if (typeof value === 'string') {
+    if (/PRIVATE KEY-----/.test(value)) throw new Error('PEM text of a private key: register the public key only')
+    return createPublicKey(value)
+  }
+  if (value !== null && typeof value === 'object') {
+    if (Object.hasOwn(value, 'd')) throw new Error('a private JWK (it has "d"): register the public key only')
+    return createPublicKey({ key: value as JsonWebKey, format: 'jwk' })
+  }
+  throw new Error('publicKey must be a JWK, SPKI PEM text or a KeyObject')
+}

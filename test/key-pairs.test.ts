@@ -1,0 +1,142 @@
+// Keys with no shared secret: a service registers its clients' public keys (Ed25519 for EdDSA, P-256 for ES256) beside
+// HMAC secrets, each key pinned to its algorithm. Tokens are signed here with node:crypto, independently of the
+// client helpers; hostile cases per algorithm are refused with their documented code (J72-J80 in docs/security.md).
+import { test } from 'tap'
+import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { requestJwtApi, type SecretLookupResult } from '../lib/index.js'
+import { buildApp } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
+import { bearer, NOW_S, SECRET, SERVICE_ID } from './helpers/tokens.js'
+
+const ED = generateKeyPairSync('ed25519')
+const ED_OTHER = generateKeyPairSync('ed25519')
+const P256 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+const P384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' })
+const RSA = generateKeyPairSync('rsa', { modulusLength: 1024 })
+const ED_SERVICE = '1e0c2f7b-8a91-4b8e-a6d1-9d2a6c555e0c'
+const EC_SERVICE = '2f7b8a91-1e0c-4e8b-b6d1-6c555e0c9d2a'
+const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')
+const ED25519_ORDER = (1n << 252n) + 27742317777372353535851937790883648493n
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+function token (alg: string, iss: string, signer: (input: Buffer) => Buffer, header: Record<string, unknown> = {}): string {
+  const input = `${b64({ alg, typ: 'JWT', ...header })}.${b64({ iss, iat: NOW_S })}`
+  return `${input}.${signer(Buffer.from(input)).toString('base64url')}`
+}
+const eddsa = (key: KeyObject) => (input: Buffer) => sign(null, input, key)
+const es256 = (key: KeyObject, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363') => (input: Buffer) => sign('sha256', input, { key, dsaEncoding })
+const hs256 = (secret: string | Buffer) => (input: Buffer) => createHmac('sha256', secret).update(input).digest()
+
+function keysOf (issuer: string): SecretLookupResult {
+  if (issuer === SERVICE_ID) return [{ id: 'shared', secret: SECRET }, { id: 'ed-pem', publicKey: ED.publicKey.export({ type: 'spki', format: 'pem' }) as string }]
+  if (issuer === ED_SERVICE) {
+    return [
+      { id: 'ed-jwk', publicKey: ED.publicKey.export({ format: 'jwk' }), alg: 'EdDSA' },
+      { id: 'ed-old', publicKey: ED_OTHER.publicKey, revoked: true },
+      { id: 'private', publicKey: ED.privateKey.export({ format: 'jwk' }) },
+      { id: 'rsa', publicKey: RSA.publicKey },
+      { id: 'secret-as-key', publicKey: SECRET },
+      { id: 'wrong-alg', publicKey: ED.publicKey, alg: 'ES256' },
+      { id: 'p384', publicKey: P384.publicKey },
+      { id: 'private-pem', publicKey: ED.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string },
+      { id: 'private-object', publicKey: ED.privateKey },
+      { id: 'number', publicKey: 42 as never },
+      { id: 'rs256', publicKey: ED.publicKey, alg: 'RS256' as never }
+    ]
+  }
+  if (issuer === EC_SERVICE) return [{ id: 'ec', publicKey: P256.publicKey.export({ format: 'jwk' }) }, { id: 'pem-as-secret', secret: P256.publicKey.export({ type: 'spki', format: 'pem' }) as string }]
+  return null
+}
+
+async function app (t: import('tap').Test, options = {}) {
+  const context = await buildApp({ getSecrets: keysOf, ...options })
+  t.teardown(() => context.app.close())
+  return { ...context, send: (jwt: string, url = '/protected') => context.app.inject({ url, headers: bearer(jwt) }) }
+}
+
+test('one service with an HS256 client and an Ed25519 client, another with a P-256 client: all accepted (J72)', async t => {
+  const { send } = await app(t)
+  for (const [name, jwt] of [
+    ['HS256', token('HS256', SERVICE_ID, hs256(SECRET))],
+    ['EdDSA, PEM key beside a secret', token('EdDSA', SERVICE_ID, eddsa(ED.privateKey))],
+    ['EdDSA, JWK with alg', token('EdDSA', ED_SERVICE, eddsa(ED.privateKey))],
+    ['EdDSA, with its kid', token('EdDSA', ED_SERVICE, eddsa(ED.privateKey), { kid: 'ed-jwk' })],
+    ['ES256, JWK without alg', token('ES256', EC_SERVICE, es256(P256.privateKey))]
+  ] as const) {
+    const res = await send(jwt)
+    t.equal(res.statusCode, 200, name)
+  }
+  t.equal((await send(token('EdDSA', ED_SERVICE, eddsa(ED.privateKey)))).json().requestJwt.keyId, 'ed-jwk')
+})
+
+test('keys that cannot be used are dropped at lookup, each with the reason in the log (J73)', async t => {
+  const { send, logs } = await app(t)
+  await send(token('EdDSA', ED_SERVICE, eddsa(ED.privateKey)))
+  await send(token('ES256', EC_SERVICE, es256(P256.privateKey)))
+  const dropped = logs.filter(line => line.level === 50).map(line => [(line.requestJwt as { keyId: string }).keyId, line.msg])
+  t.match(dropped, [
+    ['private', /a private JWK \(it has "d"\): register the public key only/],
+    ['rsa', /a rsa key is not accepted: only Ed25519 \(EdDSA\) and P-256 \(ES256\) keys are/],
+    ['secret-as-key', /cannot be used/],
+    ['wrong-alg', /alg is ES256 but the key is for EdDSA/],
+    ['p384', /an EC key on secp384r1 is not accepted/],
+    ['private-pem', /PEM text of a private key: register the public key only/],
+    ['private-object', /a private KeyObject is not a public key/],
+    ['number', /publicKey must be a JWK, SPKI PEM text or a KeyObject/],
+    ['rs256', /alg must be 'EdDSA' or 'ES256', got "RS256"/],
+    ['pem-as-secret', /a PEM key as an HMAC secret/]
+  ])
+})
+
+test('hostile tokens per algorithm are refused with their code (J74-J79)', async t => {
+  const { send } = await app(t)
+  const ecInput = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ iss: EC_SERVICE, iat: NOW_S })}`
+  const ecSignature = sign('sha256', Buffer.from(ecInput), { key: P256.privateKey, dsaEncoding: 'ieee-p1363' })
+  const withSignature = (input: string, bytes: Buffer) => `${input}.${bytes.toString('base64url')}`
+  const highS = Buffer.from(ecSignature)
+  const s = BigInt(`0x${ecSignature.subarray(32).toString('hex')}`)
+  highS.set(Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex'), 32)
+  const edInput = `${b64({ alg: 'EdDSA', typ: 'JWT' })}.${b64({ iss: ED_SERVICE, iat: NOW_S })}`
+  const edSignature = sign(null, Buffer.from(edInput), ED.privateKey)
+  const nonCanonical = Buffer.from(edSignature)
+  const edS = BigInt(`0x${Buffer.from(edSignature.subarray(32)).reverse().toString('hex')}`) + ED25519_ORDER
+  nonCanonical.set(Buffer.from(edS.toString(16).padStart(64, '0'), 'hex').reverse(), 32)
+  const cases: Array<[string, string, number, string]> = [
+    ['EdDSA signed with a key the service does not hold (J74)', token('EdDSA', ED_SERVICE, eddsa(ED_OTHER.privateKey), { kid: 'ed-jwk' }), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
+    ['EdDSA signed with a revoked key (J74)', token('EdDSA', ED_SERVICE, eddsa(ED_OTHER.privateKey)), 403, 'FST_REQUEST_JWT_KEY_REVOKED'],
+    ['an Ed25519 signature with S + L, not canonical (J75)', withSignature(edInput, nonCanonical), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
+    ['an Ed25519 signature cut to 63 bytes (J75)', withSignature(edInput, edSignature.subarray(1)), 403, 'FST_REQUEST_JWT_MALFORMED'],
+    ['a DER-encoded ES256 signature (J76)', token('ES256', EC_SERVICE, es256(P256.privateKey, 'der')), 403, 'FST_REQUEST_JWT_MALFORMED'],
+    ['ES256 with r and s zero (J76)', withSignature(ecInput, Buffer.alloc(64)), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
+    ['ES256 with s = n, out of range (J76)', withSignature(ecInput, Buffer.concat([ecSignature.subarray(0, 32), Buffer.from(P256_ORDER.toString(16), 'hex')])), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
+    ['EdDSA for a service that holds only a P-256 key (J77)', token('EdDSA', EC_SERVICE, eddsa(ED.privateKey)), 403, 'FST_REQUEST_JWT_ALGORITHM'],
+    ['HS256 with the service\'s public key as the HMAC secret: key confusion (J77)', token('HS256', ED_SERVICE, hs256(ED.publicKey.export({ type: 'spki', format: 'pem' }) as string)), 403, 'FST_REQUEST_JWT_ALGORITHM'],
+    ['HS256 with a public key PEM as the secret, where the service also holds a secret (J77)', token('HS256', SERVICE_ID, hs256(ED.publicKey.export({ type: 'spki', format: 'pem' }) as string)), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
+    ['EdDSA whose kid names the HS256 key (J78)', token('EdDSA', SERVICE_ID, eddsa(ED.privateKey), { kid: 'shared' }), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE'],
+    ['a jwk in the header, to be trusted (J79)', token('EdDSA', ED_SERVICE, eddsa(ED_OTHER.privateKey), { jwk: ED_OTHER.publicKey.export({ format: 'jwk' }) }), 403, 'FST_REQUEST_JWT_HEADER_PARAMETER'],
+    ['ES256 signed with a P-384 key (J79)', token('ES256', EC_SERVICE, (input) => sign('sha384', input, { key: P384.privateKey, dsaEncoding: 'ieee-p1363' })), 403, 'FST_REQUEST_JWT_MALFORMED']
+  ]
+  for (const [name, jwt, status, code] of cases) {
+    const res = await send(jwt)
+    t.equal(res.json().code, code, name)
+    assertRefused(t, res, status, code)
+  }
+  const accepted = await send(withSignature(ecInput, highS))
+  t.equal(accepted.statusCode, 200, 'a high-S ES256 signature is valid ECDSA (WebCrypto makes either half): accepted, and harmless, since a jti and the verified-token cache key on the whole token')
+  t.match((await send(token('EdDSA', EC_SERVICE, eddsa(ED.privateKey)))).json().message, /algorithm used is not ES256/)
+})
+
+test('signing: "key-pair" refuses a shared-secret token, report before enforce, per client (J80)', async t => {
+  const { send, app: fastify } = await app(t, {
+    routes: (instance: import('fastify').FastifyInstance) => {
+      instance.get('/protected', { config: { requestJwt: { signing: 'key-pair' } } }, async () => 'ok')
+    }
+  })
+  assertRefused(t, await send(token('HS256', SERVICE_ID, hs256(SECRET))), 403, 'FST_REQUEST_JWT_KEY_PAIR_REQUIRED')
+  t.equal((await send(token('EdDSA', SERVICE_ID, eddsa(ED.privateKey)))).statusCode, 200)
+  requestJwtApi(fastify).takeStats()
+  requestJwtApi(fastify).setRollout({ issuers: { [SERVICE_ID]: { signing: 'key-pair', mode: 'report' } }, routes: { 'GET /protected': { signing: 'any' } } })
+  t.equal((await send(token('HS256', SERVICE_ID, hs256(SECRET)))).statusCode, 200, 'reported, not refused')
+  t.match(requestJwtApi(fastify).stats(), [{ outcome: 'reported', reason: 'FST_REQUEST_JWT_KEY_PAIR_REQUIRED' }])
+})
