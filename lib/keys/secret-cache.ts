@@ -117,10 +117,12 @@ export class SecretCache {
     })
   }
 
-  /** The key set cached for `issuer` now, if any: no lookup, no hit counted, nothing refreshed. */
-  peek (issuer: string): KeySet | undefined {
-    const entry = this.#cache.peek(issuer)
-    return entry === UNKNOWN ? undefined : entry
+  /**
+   * What is cached for `issuer` now (its key set, or nothing): no lookup, no hit counted, nothing refreshed. Only to
+   * compare by identity with a key set held elsewhere.
+   */
+  peek (issuer: string): unknown {
+    return this.#cache.peek(issuer)
   }
 
   /** Forgets the cached keys of `issuer`, or of every issuer, e.g. after a key was revoked. */

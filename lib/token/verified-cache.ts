@@ -47,7 +47,7 @@ export class VerifiedTokenCache {
   }
 
   /** The verification of `token`, if it is cached and `currentKeys` is still the key set it was verified with. */
-  get (token: string, currentKeys: (issuer: string) => KeySet | undefined): VerifiedEntry | undefined {
+  get (token: string, currentKeys: (issuer: string) => unknown): VerifiedEntry | undefined {
     const entry = this.#cache.get(token)
     if (entry === undefined) return undefined
     if (currentKeys(entry.issuer) === entry.keys) return entry

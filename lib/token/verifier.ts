@@ -42,7 +42,7 @@ export class TokenVerifier {
   readonly #secrets: SecretCache
   /** Verifications of tokens without jti, reused while their key set lasts (verified-cache.ts); `undefined`: off. */
   readonly #verified: VerifiedTokenCache | undefined
-  readonly #keysNow = (issuer: string): KeySet | undefined => this.#secrets.peek(issuer)
+  readonly #keysNow = (issuer: string): unknown => this.#secrets.peek(issuer)
 
   constructor (options: VerifierOptions, secrets: SecretCache, verified?: VerifiedTokenCache) {
     this.#options = options
