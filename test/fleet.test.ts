@@ -1,8 +1,6 @@
 // A fleet, not a process: a rollout document and a clear order given once reach every instance, through Redis, well
 // within a second; an invalid document is refused everywhere and the old one stays; an instance that cannot reach the
 // source keeps its last good document and says so. Two processes, and several instances in one process.
-import { fork, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { channel } from 'node:diagnostics_channel'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
@@ -12,6 +10,7 @@ import { Registry } from 'prom-client'
 import { requestJwtMetrics } from '../lib/prometheus/index.js'
 import requestJwt, { FLEET_CHANNEL, redisFleet, requestJwtApi, type FleetStatus, type SecretRecord } from '../lib/index.js'
 import { bearer, makeToken, NOW_MS, NOW_S, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { ask, startChildService, type ChildService } from './helpers/child-service.js'
 import { connectRedis, deleteKeysAtTeardown, eventually, randomPrefix, REDIS_URL, redisServerSkipReason, redisSkipReason, startSpareRedis } from './helpers/redis.js'
 
 const SERVER = fileURLToPath(new URL('./fixtures/fleet-server.ts', import.meta.url))
@@ -135,8 +134,8 @@ t.test('two processes: a rollout and a revocation reach both within a second', {
   deleteKeysAtTeardown(t, REDIS_URL, prefix)
   const { client, fleet } = await operator(t, REDIS_URL, prefix)
   await client.hset(`${prefix}keys`, SERVICE_ID, JSON.stringify([{ id: 'live', secret: SECRET }]))
-  const children = await Promise.all([startChild(t, prefix), startChild(t, prefix)])
-  const post = (child: Child, jti: string) => fetch(`http://127.0.0.1:${child.port}/v2/notifications/sms`, {
+  const children = await Promise.all([0, 1].map(() => startChildService(t, SERVER, { REDIS_URL, PREFIX: prefix })))
+  const post = (child: ChildService, jti: string) => fetch(`http://127.0.0.1:${child.port}/v2/notifications/sms`, {
     method: 'POST', headers: { ...bearer(unscoped(jti)), 'content-type': 'application/json' }, body: '{}'
   })
   t.same((await Promise.all(children.map((child, i) => post(child, `before-${i}`)))).map(res => res.status), [200, 200])
@@ -154,70 +153,4 @@ t.test('two processes: a rollout and a revocation reach both within a second', {
   await eventually(async () => (await Promise.all(children.map(child => post(child, `r${Math.random()}`)))).every(res => res.status === 403))
   t.ok(Date.now() - revoked < 1000, `the revoked key stopped working on both within a second (${Date.now() - revoked} ms), not after the cache's minute`)
   await fleet.close()
-})
-
-interface Child { child: ChildProcess, port: number }
-
-async function startChild (t: Test, prefix: string): Promise<Child> {
-  const child = fork(SERVER, [], { execArgv: process.execArgv, env: { ...process.env, REDIS_URL, PREFIX: prefix }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-  const exited = once(child, 'exit')
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
-  const [message] = await once(child, 'message') as [{ port: number }]
-  return { child, port: message.port }
-}
-
-async function ask<T> (child: ChildProcess, message: string): Promise<T> {
-  const reply = once(child, 'message')
-  child.send(message)
-  return (await reply)[0] as T
-}
-
-t.test('redisFleet refuses what is not a client, ignores what is not its message, and reports a failed write', { skip }, async t => {
-  const prefix = randomPrefix()
-  deleteKeysAtTeardown(t, REDIS_URL, prefix)
-  const { client } = await operator(t, REDIS_URL, prefix)
-  const subscriber = new Redis(REDIS_URL, { lazyConnect: true })
-  await subscriber.connect()
-  t.teardown(() => subscriber.disconnect())
-  for (const [options, message] of [
-    [{ client: {}, subscriber }, /redisFleet: client must be an ioredis client/],
-    [{ client, subscriber: {} }, /redisFleet: subscriber must be an ioredis client of its own/],
-    [{ client, subscriber, prefix: 7 }, /redisFleet: prefix must be a string/]
-  ] as const) t.throws(() => redisFleet(options as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message })
-  const fleet = redisFleet({ client, subscriber, prefix })
-  await fleet.close() // before subscribing: nothing to undo
-  const events: unknown[] = []
-  await fleet.subscribe(event => events.push(event))
-  await subscriber.subscribe(`${prefix}other`)
-  await client.publish(`${prefix}other`, JSON.stringify({ type: 'clear', issuer: null, clears: 1 }))
-  await client.publish(`${prefix}events`, 'not json')
-  await fleet.clearSecretCache()
-  await eventually(async () => events.length > 0)
-  t.same(events, [{ type: 'clear', issuer: null, clears: 1 }], 'only the fleet\'s own, well-formed announcements')
-  await client.set(`${prefix}state`, 'not a hash')
-  await t.rejects(fleet.setRollout({}), /WRONGTYPE/, 'a write Redis refused rejects')
-  await fleet.close()
-})
-
-t.test('a service whose fleet source is down when it starts starts anyway, on its own document, and says so', { skip: noServer }, async t => {
-  const spare = await startSpareRedis(t)
-  await spare.kill()
-  const offline = { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null, commandTimeout: 200 }
-  const client = new Redis(spare.url, offline)
-  const subscriber = new Redis(spare.url, offline)
-  for (const connection of [client, subscriber]) connection.on('error', () => {})
-  const lines: string[] = []
-  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
-  t.teardown(() => app.close())
-  await app.register(requestJwt, { getSecrets: () => null, rollout: { routes: { [SMS]: { scope: 'path' } } }, fleet: redisFleet({ client, subscriber }) })
-  app.post('/v2/notifications/sms', async () => 'ok')
-  await app.ready()
-  t.match(requestJwtApi(app).fleetStatus(), { reachable: false, version: 0, lastSyncAt: undefined })
-  t.same(requestJwtApi(app).getRollout(), { routes: { [SMS]: { scope: 'path' } } })
-  t.ok(lines.some(line => line.includes('the fleet source cannot be reached')), 'logged once, as a warning')
 })

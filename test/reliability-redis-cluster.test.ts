@@ -8,7 +8,6 @@
 //
 // Token time is the processes' fixed clock (NOW_MS): no token expires while the test runs, whatever the machine's
 // load. The only timing assertions are bounds derived from the configured timeouts, with a wide margin.
-import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -17,6 +16,7 @@ import { Cluster, type ClusterOptions } from 'ioredis'
 import { redisReplayStore } from '../lib/index.js'
 import { bearer, notifyToken, SERVICE_ID } from './helpers/tokens.js'
 import { randomPrefix } from './helpers/redis.js'
+import { ask, startChildService, type ChildService } from './helpers/child-service.js'
 import { redisClusterSkipReason, startSpareCluster, type ClusterNode, type SpareCluster } from './helpers/redis-cluster.js'
 import { get, loopbackAgent } from './fixtures/http.js'
 import { assertNoLeaks, SentTokens } from './fixtures/log-leaks.js'
@@ -39,7 +39,7 @@ if (skip !== false) t.comment(skip)
 
 const sent = new SentTokens()
 
-interface Instance { child: ChildProcess, port: number, logs: string[] }
+type Instance = ChildService
 
 interface Outcome {
   jti: string
@@ -52,38 +52,10 @@ interface Outcome {
   endedAt: number
 }
 
-async function startInstance (t: Test, cluster: Promise<SpareCluster>, prefix: string): Promise<Instance> {
-  // The loader tap gave this process, so that the child runs the TypeScript sources (and reports coverage). It loads
-  // while the cluster starts, and is sent the cluster's nodes then.
-  const child = fork(SERVER, [], {
-    execArgv: process.execArgv,
-    env: { ...process.env, REDIS_CLUSTER: 'ipc', COMMAND_TIMEOUT: String(COMMAND_TIMEOUT_MS), PREFIX: prefix },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc']
-  })
-  const logs: string[] = []
-  let partial = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n')
-    partial = lines.pop() as string
-    logs.push(...lines.filter(Boolean))
-  })
-  const exited = once(child, 'exit')
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
-  const listening = once(child, 'message') as Promise<[{ port: number }]>
-  child.send((await cluster).startupNodes)
-  const [message] = await listening
-  return { child, port: message.port, logs }
-}
-
-async function ask<T> (child: ChildProcess, message: string): Promise<T> {
-  const reply = once(child, 'message')
-  child.send(message)
-  return (await reply)[0] as T
+async function startInstance (t: Test, cluster: Promise<SpareCluster>, prefix: string): Promise<ChildService> {
+  // The child loads while the cluster starts, and is sent the cluster's nodes then.
+  return await startChildService(t, SERVER, { REDIS_CLUSTER: 'ipc', COMMAND_TIMEOUT: String(COMMAND_TIMEOUT_MS), PREFIX: prefix },
+    async child => { child.send((await cluster).startupNodes) })
 }
 
 t.test('the Redis store on a Redis Cluster of 3 masters and 3 replicas, shared by two service processes', { skip }, async t => {

@@ -1,11 +1,11 @@
 // Case G53 across processes (issue 4: "two Fastify processes sharing one Redis"): the same token sent to two
 // instances of a service, many times at once over real HTTP, is accepted exactly once. One instance's client
 // auto-pipelines, the other's does not. Their log lines are searched for secrets and tokens (H63).
-import { fork, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { once } from 'node:events'
 import { bearer, notifyToken } from './helpers/tokens.js'
+import { ask, startChildService, type ChildService } from './helpers/child-service.js'
 import { deleteKeysAtTeardown, randomPrefix, REDIS_URL, redisSkipReason } from './helpers/redis.js'
 import { get, loopbackAgent } from './fixtures/http.js'
 import { assertNoLeaks, SentTokens } from './fixtures/log-leaks.js'
@@ -17,37 +17,9 @@ const COPIES_PER_PROCESS = 8
 const skip = await redisSkipReason()
 if (skip !== false) t.comment(skip)
 
-interface Instance { child: ChildProcess, port: number, logs: string[] }
-
-async function startInstance (t: Test, prefix: string, autoPipelining: boolean): Promise<Instance> {
-  // The same loader tap gave this process, so the child runs the TypeScript sources (and reports coverage).
-  const child = fork(SERVER, [], {
-    execArgv: process.execArgv,
-    env: { ...process.env, REDIS_URL, PREFIX: prefix, AUTO_PIPELINING: autoPipelining ? '1' : '0' },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc']
-  })
-  const logs: string[] = []
-  let partial = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n')
-    partial = lines.pop() as string
-    logs.push(...lines.filter(Boolean))
-  })
-  const exited = once(child, 'exit')
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
-  const [message] = await once(child, 'message') as [{ port: number }]
-  return { child, port: message.port, logs }
-}
-
-async function ask<T> (child: ChildProcess, message: string): Promise<T> {
-  const reply = once(child, 'message')
-  child.send(message)
-  return (await reply)[0] as T
+/** One instance of the service, on the shared Redis; one of the two auto-pipelines. */
+async function startInstance (t: Test, prefix: string, autoPipelining: boolean): Promise<ChildService> {
+  return await startChildService(t, SERVER, { REDIS_URL, PREFIX: prefix, AUTO_PIPELINING: autoPipelining ? '1' : '0' })
 }
 
 t.test('two processes sharing one Redis: each token sent to both, many times at once, is accepted exactly once (G53)', { skip }, async t => {
