@@ -17,6 +17,7 @@ import { redisReplayStore } from '../lib/index.js'
 import { bearer, notifyToken, SERVICE_ID } from './helpers/tokens.js'
 import { randomPrefix } from './helpers/redis.js'
 import { ask, startChildService, type ChildService } from './helpers/child-service.js'
+import { replayLoad } from './helpers/replay-load.js'
 import { redisClusterSkipReason, startSpareCluster, type ClusterNode, type SpareCluster } from './helpers/redis-cluster.js'
 import { get, loopbackAgent } from './fixtures/http.js'
 import { assertNoLeaks, SentTokens } from './fixtures/log-leaks.js'
@@ -103,34 +104,8 @@ t.test('the Redis store on a Redis Cluster of 3 masters and 3 replicas, shared b
     return cluster.node(master.port)
   }
 
-  /**
-   * Runs `workers` loops of requests, to both processes in turn, until `stop()`: fresh tokens, and every fourth
-   * request a copy of a token accepted before (which must be refused as a replay).
-   */
-  const load = (workers: number) => {
-    const outcomes: Outcome[] = []
-    const accepted: string[] = []
-    const state = { stopping: false }
-    let count = 0
-    const worker = async (): Promise<void> => {
-      while (!state.stopping) {
-        const replay = ++count % 4 === 0 && accepted.length > 0
-        const outcome = await send(replay ? accepted[Math.floor(Math.random() * accepted.length)] as string : fresh(), replay)
-        outcomes.push(outcome)
-        if (outcome.status === 200 && !replay) accepted.push(outcome.jti)
-      }
-    }
-    const running = Promise.all(Array.from({ length: workers }, worker))
-    return {
-      outcomes,
-      accepted: () => accepted.length,
-      stop: async () => {
-        state.stopping = true
-        await running
-        return outcomes
-      }
-    }
-  }
+  /** The load of the failover tests, to both processes in turn (see helpers/replay-load.ts). */
+  const load = (workers: number) => replayLoad(workers, send, fresh)
 
   /** 200, 403 for a replay, or 503 with Retry-After and the store's code; answered within ANSWER_BOUND_MS. */
   const checkOutcomes = (t: Test, outcomes: Outcome[], what: string): void => {
@@ -195,7 +170,7 @@ t.test('the Redis store on a Redis Cluster of 3 masters and 3 replicas, shared b
   t.test('a master killed under load: 200, 403 or 503 with Retry-After, recovery after the failover without a restart, and no replay beyond what the docs say a failover can lose', async t => {
     const master = await masterWithReplica()
     const running = load(24)
-    while (running.accepted() < 300) await delay(20)
+    while (running.accepted.length < 300) await delay(20)
     const killedAt = performance.now()
     await master.kill()
     await cluster.settled(10 * NODE_TIMEOUT_MS + 10_000)

@@ -12,6 +12,7 @@ import { redisReplayStore } from '../lib/index.js'
 import { buildApp } from './helpers/app.js'
 import { randomPrefix, redisServerSkipReason } from './helpers/redis.js'
 import { startSpareSentinel } from './helpers/redis-sentinel.js'
+import { replayLoad } from './helpers/replay-load.js'
 import { bearer, notifyToken } from './helpers/tokens.js'
 
 const COMMAND_TIMEOUT_MS = 500
@@ -71,21 +72,9 @@ t.test('a Sentinel-backed ioredis Redis, shared by two instances: taken as it is
   })
 
   t.test('a master killed under load: 200, 403 or 503 with Retry-After, 200s again once the replica is promoted, no replay beyond the docs\' bound', async t => {
-    const outcomes: Outcome[] = []
-    const accepted: string[] = []
-    const state = { stopping: false }
-    let count = 0
-    const worker = async (): Promise<void> => {
-      while (!state.stopping) {
-        const replay = ++count % 4 === 0 && accepted.length > 0
-        const outcome = await send(replay ? accepted[Math.floor(Math.random() * accepted.length)] as string : fresh(), replay)
-        outcomes.push(outcome)
-        if (outcome.status === 200 && !replay) accepted.push(outcome.jti)
-        // inject() never waits on a socket: yield, so that the kill and the polls get their turn.
-        await delay(1)
-      }
-    }
-    const load = Promise.all(Array.from({ length: 16 }, worker))
+    // inject() never waits on a socket: the workers yield, so that the kill and the polls get their turn.
+    const load = replayLoad(16, send, fresh, 1)
+    const { outcomes, accepted } = load
     while (accepted.length < 200) await delay(20)
     const killedAt = performance.now()
     await sentinel.master.kill()
@@ -100,8 +89,7 @@ t.test('a Sentinel-backed ioredis Redis, shared by two instances: taken as it is
       const probe = await Promise.all(Array.from({ length: 20 }, () => send(fresh())))
       if (probe.every(o => o.status === 200)) recoveredAt = performance.now()
     }
-    state.stopping = true
-    await load
+    await load.stop()
     checkOutcomes(t, outcomes, 'master killed')
     t.ok(outcomes.some(o => o.status === 503), 'requests while no master answered got 503s')
 
