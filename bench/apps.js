@@ -1,9 +1,9 @@
 // The benchmark's configurations as Fastify apps: `buildApp(name)` gives the app (routes and hooks registered, not
 // listening) and what to close after it. bench/server.js serves one over HTTP; it can also be driven with
 // `app.inject()`.
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomUUID, timingSafeEqual, verify } from 'node:crypto'
 import Fastify from 'fastify'
-import { configNamed, REDIS_URL, ROUTES, SECRET, SECRETS } from './common.js'
+import { configNamed, KEY_PAIRS, REDIS_URL, ROUTES, SECRET, SECRETS } from './common.js'
 
 /** The plugin's options: its defaults, a constant key lookup, and a replay store large enough for a whole run. */
 const pluginOptions = {
@@ -25,6 +25,10 @@ export async function buildApp (name, { logger = false } = {}) {
     case 'floor-notify':
       app.addHook('onRequest', floorHook())
       break
+    case 'floor-eddsa':
+    case 'floor-es256':
+      app.addHook('onRequest', keyPairFloorHook(config.alg))
+      break
     // Each server loads only what its configuration uses (all of them start at once, on 2 cores).
     case 'fastify-jwt': {
       const { default: fastifyJwt } = await import('@fastify/jwt')
@@ -36,17 +40,14 @@ export async function buildApp (name, { logger = false } = {}) {
     }
     case 'fast-jwt': {
       const { createVerifier } = await import('fast-jwt')
-      const verify = createVerifier({ key: SECRET, algorithms: ['HS256'] })
-      app.addHook('onRequest', function verifyWithFastJwt (request, reply, done) {
-        const header = request.headers.authorization
-        try {
-          request.user = verify(header.slice(7))
-        } catch {
-          reply.code(401).send({ error: 'Unauthorized' })
-          return
-        }
-        done()
-      })
+      app.addHook('onRequest', fastJwtHook(createVerifier({ key: SECRET, algorithms: ['HS256'] })))
+      break
+    }
+    case 'fast-jwt-eddsa':
+    case 'fast-jwt-es256': {
+      // The public key as SPKI PEM text, and the one algorithm it verifies.
+      const { createVerifier } = await import('fast-jwt')
+      app.addHook('onRequest', fastJwtHook(createVerifier({ key: KEY_PAIRS[config.alg].publicPem, algorithms: [config.alg] })))
       break
     }
     case 'plugin':
@@ -59,6 +60,11 @@ export async function buildApp (name, { logger = false } = {}) {
       break
     case 'plugin-path':
       await app.register(await plugin(), { ...pluginOptions, scope: 'path' })
+      break
+    case 'plugin-eddsa':
+    case 'plugin-es256':
+      // The client's public key record, as a service registers it (the public JWK); the plugin's defaults otherwise.
+      await app.register(await plugin(), { ...pluginOptions, getSecrets: () => KEY_PAIRS[config.alg].secrets })
       break
     case 'plugin-body-1k':
     case 'plugin-body-64k':
@@ -95,6 +101,20 @@ async function plugin () {
   return (await import('fastify-request-jwt')).default
 }
 
+/** fast-jwt's `verify` (from createVerifier) in a hook: the claims on `request.user`, a 401 for a refused token. */
+function fastJwtHook (verifyToken) {
+  return function verifyWithFastJwt (request, reply, done) {
+    const header = request.headers.authorization
+    try {
+      request.user = verifyToken(header.slice(7))
+    } catch {
+      reply.code(401).send({ error: 'Unauthorized' })
+      return
+    }
+    done()
+  }
+}
+
 /**
  * The floor: what no HS256 verifier with replay protection can skip, and nothing else. One HMAC over the signing
  * input, one constant-time compare, one JSON.parse of the payload, a Set of jtis (cleared when it holds a million,
@@ -115,14 +135,46 @@ function floorHook () {
     }
     const claims = JSON.parse(Buffer.from(token.slice(firstDot + 1, lastDot), 'base64url').toString())
     // A token without jti (Notify's) has nothing to remember; no cache: every token is verified in full.
-    if (claims.jti !== undefined) {
-      if (seen.has(claims.jti)) {
-        reply.code(403).send({ error: 'replayed' })
-        return
-      }
-      if (seen.size >= 1_000_000) seen.clear()
-      seen.add(claims.jti)
+    if (replayed(seen, claims.jti)) {
+      reply.code(403).send({ error: 'replayed' })
+      return
     }
     done()
   }
+}
+
+/**
+ * The floor of a key pair's algorithm (EdDSA or ES256), as the HS256 floor: one `crypto.verify` with the public key
+ * as a KeyObject made once (ES256 signatures in JOSE form, r || s), one JSON.parse of the payload, a Set of jtis.
+ */
+function keyPairFloorHook (alg) {
+  const publicKey = KEY_PAIRS[alg].publicKey
+  const digest = alg === 'ES256' ? 'sha256' : null
+  const key = alg === 'ES256' ? { key: publicKey, dsaEncoding: 'ieee-p1363' } : publicKey
+  const seen = new Set()
+  return function floor (request, reply, done) {
+    const token = request.headers.authorization.slice(7)
+    const firstDot = token.indexOf('.')
+    const lastDot = token.lastIndexOf('.')
+    const signature = Buffer.from(token.slice(lastDot + 1), 'base64url')
+    if (!verify(digest, Buffer.from(token.slice(0, lastDot), 'latin1'), key, signature)) {
+      reply.code(403).send({ error: 'bad signature' })
+      return
+    }
+    const claims = JSON.parse(Buffer.from(token.slice(firstDot + 1, lastDot), 'base64url').toString())
+    if (replayed(seen, claims.jti)) {
+      reply.code(403).send({ error: 'replayed' })
+      return
+    }
+    done()
+  }
+}
+
+/** Whether `jti` was seen already; remembers it if not (nothing to remember without one). */
+function replayed (seen, jti) {
+  if (jti === undefined) return false
+  if (seen.has(jti)) return true
+  if (seen.size >= 1_000_000) seen.clear()
+  seen.add(jti)
+  return false
 }

@@ -1,6 +1,6 @@
-// What the benchmark's processes share: the service and its key, the configurations, request bodies, and a token
+// What the benchmark's processes share: the service and its keys, the configurations, request bodies, and a token
 // minter (made by hand with node:crypto, independent of the plugin's code).
-import { createHash, createHmac, randomUUID } from 'node:crypto'
+import { createECDH, createHash, createHmac, createPrivateKey, createPublicKey, randomUUID, sign } from 'node:crypto'
 
 export const SERVICE_ID = '26785a09-ab16-4eb0-8407-a37497a57506'
 export const SECRET = '3d844edf-8d35-48ac-975b-e847b4f122b0' // 36 characters, like a Notify key's secret
@@ -9,9 +9,57 @@ export const SECRETS = Object.freeze([Object.freeze({ id: 'bench-key', secret: S
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /**
+ * The client's key pair for an algorithm, the same in every process of a run (the parent minting tokens, each server
+ * in its child process) with no file to share and no key text kept here: derived from a fixed seed. node:crypto does
+ * not generate a pair from a seed, but it imports a private key's bytes and derives the public key from them: an
+ * Ed25519 private key is its 32-byte seed (PKCS#8: a fixed 16-byte prefix, then the seed), a P-256 private key is a
+ * scalar below the curve's order (a SHA-256 output is, but for a chance of 2^-32; ECDH computes its public point).
+ * A benchmark's key, nothing else: anyone can derive it from this file.
+ */
+function benchKeyPair (alg) {
+  const seed = createHash('sha256').update(`fastify-request-jwt bench key ${alg}`).digest()
+  let privateKey
+  if (alg === 'EdDSA') {
+    privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' })
+  } else {
+    const ecdh = createECDH('prime256v1')
+    ecdh.setPrivateKey(seed)
+    const point = ecdh.getPublicKey() // 0x04 || x || y
+    const jwk = { kty: 'EC', crv: 'P-256', d: seed.toString('base64url'), x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') }
+    privateKey = createPrivateKey({ key: jwk, format: 'jwk' })
+  }
+  const publicKey = createPublicKey(privateKey)
+  const publicJwk = publicKey.export({ format: 'jwk' })
+  const id = `bench-${alg.toLowerCase()}`
+  return Object.freeze({
+    alg,
+    id,
+    privateKey,
+    /** A cached KeyObject, as the floor hooks use it. */
+    publicKey,
+    /** SPKI PEM text, as fast-jwt takes it. */
+    publicPem: publicKey.export({ format: 'pem', type: 'spki' }),
+    /** What `getSecrets` returns for SERVICE_ID in this algorithm's plugin configuration: the public JWK, as registered. */
+    secrets: Object.freeze([Object.freeze({ id, publicKey: Object.freeze(publicJwk), alg })]),
+    header: Buffer.from(JSON.stringify({ alg, typ: 'JWT' })).toString('base64url'),
+    /** The JOSE signature of `input`: Ed25519's 64 bytes, or ES256's r || s (64 bytes, not DER). */
+    sign: alg === 'EdDSA'
+      ? (input) => sign(null, input, privateKey)
+      : (input) => sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' })
+  })
+}
+
+/** The key pairs of the EdDSA (Ed25519) and ES256 (P-256) configurations, made once per process at import. */
+export const KEY_PAIRS = Object.freeze({ EdDSA: benchKeyPair('EdDSA'), ES256: benchKeyPair('ES256') })
+
+/**
  * Every configuration measured, in the order of each round. `anchor` is the configuration its own target compares
  * it with; `tokens` says whether each request needs a token of its own (`distinct`) or any valid one will do
  * (`pool`, for servers that do not look at it: they get the same header bytes, so the client does the same work).
+ * `alg` (EdDSA, ES256): tokens signed with that algorithm's key pair (KEY_PAIRS) instead of HS256 with SECRET.
+ * `rateGuess`: a generous guess at the requests a second it can serve, to size its first batch of tokens (else the
+ * HS256 guess, 45,000): a key-pair token costs the client 30 µs or so to sign, and the server 60-90 µs to verify, so
+ * a batch sized for HS256 would take seconds to mint. Should it be too low, the tokens missing are minted on the fly.
  */
 export const CONFIGS = [
   { name: 'bare', label: 'bare Fastify', route: 'hello', tokens: 'pool', anchor: null },
@@ -30,7 +78,15 @@ export const CONFIGS = [
   { name: 'plugin-notify', label: 'plugin, Notify\'s pattern, verified-token cache', route: 'hello', tokens: 'notify', anchor: 'floor-notify' },
   { name: 'plugin-notify-uncached', label: 'plugin, Notify\'s pattern, verifiedTokenCache: false', route: 'hello', tokens: 'notify', anchor: 'plugin-notify' },
   // A flood of forged tokens: a known issuer, a signature made with another key. Every answer is a 403, by design.
-  { name: 'plugin-forged', label: 'plugin refusing forged tokens (known issuer, bad signature)', route: 'hello', tokens: 'distinct', forged: true, anchor: 'plugin' }
+  { name: 'plugin-forged', label: 'plugin refusing forged tokens (known issuer, bad signature)', route: 'hello', tokens: 'distinct', forged: true, anchor: 'plugin' },
+  // Key pairs: tokens signed with the client's private key, verified with its public key. The floor of each algorithm
+  // is anchored on the HS256 floor (what the algorithm costs), the verifiers on their algorithm's floor.
+  { name: 'floor-eddsa', label: 'floor hook, EdDSA (crypto.verify + JSON.parse + Set)', route: 'hello', tokens: 'distinct', alg: 'EdDSA', rateGuess: 10_000, anchor: 'floor' },
+  { name: 'fast-jwt-eddsa', label: 'fast-jwt createVerifier, EdDSA', route: 'hello', tokens: 'distinct', alg: 'EdDSA', rateGuess: 10_000, anchor: 'floor-eddsa' },
+  { name: 'plugin-eddsa', label: 'plugin, unscoped, memory replay store, EdDSA', route: 'hello', tokens: 'distinct', alg: 'EdDSA', rateGuess: 10_000, anchor: 'floor-eddsa' },
+  { name: 'floor-es256', label: 'floor hook, ES256 (crypto.verify + JSON.parse + Set)', route: 'hello', tokens: 'distinct', alg: 'ES256', rateGuess: 10_000, anchor: 'floor' },
+  { name: 'fast-jwt-es256', label: 'fast-jwt createVerifier, ES256', route: 'hello', tokens: 'distinct', alg: 'ES256', rateGuess: 10_000, anchor: 'floor-es256' },
+  { name: 'plugin-es256', label: 'plugin, unscoped, memory replay store, ES256', route: 'hello', tokens: 'distinct', alg: 'ES256', rateGuess: 10_000, anchor: 'floor-es256' }
 ]
 
 export function configNamed (name) {
@@ -73,6 +129,13 @@ export function mintToken (claims, secret = SECRET) {
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
 }
 
+/** An EdDSA or ES256 token over `claims`, signed with that algorithm's bench key pair. */
+export function mintKeyPairToken (claims, alg) {
+  const pair = KEY_PAIRS[alg]
+  const input = `${pair.header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
+  return `${input}.${pair.sign(Buffer.from(input, 'latin1')).toString('base64url')}`
+}
+
 const FORGER_SECRET = 'not-the-service-key-not-the-service-key'
 
 /** `pay` as the plugin's standard claim format makes it: base64url SHA-256 of the body bytes. */
@@ -82,7 +145,8 @@ export function payOf (body) {
 
 /**
  * A minter of `Authorization` header values for one configuration: iat = now (the real clock), a distinct jti per
- * token (a UUID, as the client helpers make), plus `req`/`pay` when the configuration binds the request.
+ * token (a UUID, as the client helpers make), plus `req`/`pay` when the configuration binds the request; signed
+ * with the configuration's `alg` (a key pair) or HS256.
  */
 export function tokenMinter (config) {
   const route = ROUTES[config.route]
@@ -91,6 +155,7 @@ export function tokenMinter (config) {
   if (config.bind === 'path+body') extra.pay = payOf(route.body)
   return function mint () {
     const claims = { iss: SERVICE_ID, iat: Math.floor(Date.now() / 1000), ...(config.tokens === 'notify' ? {} : { jti: randomUUID() }), ...extra }
+    if (config.alg !== undefined) return `Bearer ${mintKeyPairToken(claims, config.alg)}`
     return `Bearer ${mintToken(claims, config.forged === true ? FORGER_SECRET : SECRET)}`
   }
 }

@@ -3,33 +3,43 @@
 // node:crypto limit (createHmac + timingSafeEqual + JSON.parse). Fresh tokens each round (iat = now, distinct jti),
 // shared by every contender of the round; median over rounds.
 //
+// The same for key pairs, EdDSA (Ed25519) and ES256 (P-256): the plugin's TokenVerifier with getSecrets returning the
+// client's public key record ('verify-eddsa', 'verify-es256'), fast-jwt's createVerifier with the public key and that
+// one algorithm, and the raw limit (crypto.verify with a KeyObject + JSON.parse). Their signatures cost about ten times
+// an HMAC, so they verify only the first --asym-share of each chunk (a quarter by default), not to lengthen the run
+// fourfold; their ops/s count the tokens they verified.
+//
 // Contenders are interleaved in chunks of a few hundred tokens (A B C D, B C D A, ... over each round's batch), not
 // one whole batch each: this VM's speed changes within a second (likely other tenants of the host; no load figure
 // shows it), so a contender timed alone for half a second could land in a slow spell that the next one missed.
 //
-//   node --expose-gc bench/micro.js [--tokens 100000] [--rounds 7] [--chunk 500] [--json]
+//   node --expose-gc bench/micro.js [--tokens 100000] [--rounds 7] [--chunk 500] [--asym-share 0.25] [--json]
 //
 // Uses dist/ internals (not part of the package's API): registration/options.js and registration/create-verifier.js.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual, verify } from 'node:crypto'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { parseArgs } from 'node:util'
 import { createVerifier } from 'fast-jwt'
 import { resolveOptions } from '../dist/registration/options.js'
 import { createTokenVerifier } from '../dist/registration/create-verifier.js'
 import { KEYS_CHANNEL } from '../dist/events/channels.js'
-import { median, SECRET, SECRETS, tokenMinter } from './common.js'
+import { KEY_PAIRS, median, SECRET, SECRETS, tokenMinter } from './common.js'
 
 const { values: args } = parseArgs({
   options: {
     tokens: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '7' },
     chunk: { type: 'string', default: '500' },
+    'asym-share': { type: 'string', default: '0.25' },
     json: { type: 'boolean', default: false }
   }
 })
 const TOKENS = Number(args.tokens)
 const ROUNDS = Number(args.rounds)
 const CHUNK = Number(args.chunk)
+/** How many tokens of each chunk the key-pair contenders verify (the first ones). */
+const ASYM_PER_CHUNK = Math.max(1, Math.ceil(CHUNK * Number(args['asym-share'])))
+if (!(ASYM_PER_CHUNK <= CHUNK)) throw new Error('--asym-share must be a number in (0, 1]')
 const gc = globalThis.gc ?? (() => {})
 
 const noop = () => {}
@@ -49,6 +59,9 @@ function remember (token) {
 
 const fastJwtVerify = createVerifier({ key: SECRET, algorithms: ['HS256'] })
 const secretBytes = Buffer.from(SECRET)
+
+/** The key-pair algorithms, by the suffix of their contenders' names (and the property of a batch item). */
+const KEY_PAIR_ALGS = { eddsa: 'EdDSA', es256: 'ES256' }
 
 /**
  * Each contender runs over the whole batch and returns how many it accepted. The plugin's secret cache expires its
@@ -114,10 +127,56 @@ const contenders = {
     return ok
   }
 }
+for (const [suffix, alg] of Object.entries(KEY_PAIR_ALGS)) Object.assign(contenders, keyPairContenders(suffix, alg))
 const NAMES = Object.keys(contenders)
+/** The contenders that verify only the first ASYM_PER_CHUNK tokens of a chunk: those of the key pairs. */
+const ASYM = new Set(NAMES.filter(name => Object.keys(KEY_PAIR_ALGS).some(suffix => name.endsWith(`-${suffix}`))))
+
+/**
+ * The contenders of one key-pair algorithm; each reads the batch items' tokens of that algorithm (`item[suffix]`).
+ * The plugin's verifier is assembled as the HS256 one above, its getSecrets returning the public key record.
+ */
+function keyPairContenders (suffix, alg) {
+  const pair = KEY_PAIRS[alg]
+  const keyVerifier = createTokenVerifier(resolveOptions({ getSecrets: () => pair.secrets }), log)
+  const fastJwt = createVerifier({ key: pair.publicPem, algorithms: [alg] })
+  const digest = alg === 'ES256' ? 'sha256' : null
+  const key = alg === 'ES256' ? { key: pair.publicKey, dsaEncoding: 'ieee-p1363' } : pair.publicKey
+  return {
+    async [`verify-${suffix}`] (batch) {
+      let ok = 0
+      for (const item of batch) {
+        let verified = keyVerifier.verify(item[suffix].request)
+        if (typeof verified.then === 'function') verified = await verified
+        if (verified.jti !== undefined) ok++
+      }
+      return ok
+    },
+    async [`fast-jwt-${suffix}`] (batch) {
+      let ok = 0
+      for (const item of batch) {
+        if (fastJwt(item[suffix].token).jti !== undefined) ok++
+      }
+      return ok
+    },
+    async [`raw-${suffix}`] (batch) {
+      let ok = 0
+      for (const item of batch) {
+        const token = item[suffix].token
+        const firstDot = token.indexOf('.')
+        const lastDot = token.lastIndexOf('.')
+        if (!verify(digest, Buffer.from(token.slice(0, lastDot), 'latin1'), key, Buffer.from(token.slice(lastDot + 1), 'base64url'))) continue
+        if (JSON.parse(Buffer.from(token.slice(firstDot + 1, lastDot), 'base64url').toString()).jti !== undefined) ok++
+      }
+      return ok
+    }
+  }
+}
 
 const mint = tokenMinter({ name: 'micro', route: 'hello' })
 const mintReused = tokenMinter({ name: 'micro-notify', route: 'hello', tokens: 'notify' })
+const mintKeyPair = Object.fromEntries(Object.entries(KEY_PAIR_ALGS).map(([suffix, alg]) =>
+  [suffix, tokenMinter({ name: `micro-${suffix}`, route: 'hello', tokens: 'distinct', alg })]))
 // What the verifier reads of a FastifyRequest: raw.headers.authorization, raw.rawHeaders, and log.
 const requestWith = (authorization) => ({ raw: { headers: { host: '127.0.0.1', authorization }, rawHeaders: ['Host', '127.0.0.1', 'Authorization', authorization] }, log })
 function makeBatch (count) {
@@ -126,6 +185,13 @@ function makeBatch (count) {
   for (let i = 0; i < count; i++) {
     const authorization = mint()
     batch[i] = { token: authorization.slice(7), request: requestWith(authorization), reused: reused[i % reused.length] }
+    // Key-pair tokens only where their contenders read them: the first ASYM_PER_CHUNK of each chunk.
+    if (i % CHUNK < ASYM_PER_CHUNK) {
+      for (const [suffix, mintOne] of Object.entries(mintKeyPair)) {
+        const keyAuthorization = mintOne()
+        batch[i][suffix] = { token: keyAuthorization.slice(7), request: requestWith(keyAuthorization) }
+      }
+    }
   }
   return batch
 }
@@ -139,18 +205,22 @@ async function time (name, batch) {
   return ns
 }
 
-/** Every contender over every token of `batch`, in interleaved chunks; returns ops/s by contender. */
+/** Every contender over every token of `batch` (the key pairs' over their share), in interleaved chunks; ops/s. */
 async function interleaved (batch) {
   const ns = Object.fromEntries(NAMES.map(name => [name, 0]))
+  const tokens = Object.fromEntries(NAMES.map(name => [name, 0]))
   gc()
   for (let from = 0, turn = 0; from < batch.length; from += CHUNK, turn++) {
     const chunk = batch.slice(from, from + CHUNK)
+    const asymChunk = chunk.slice(0, ASYM_PER_CHUNK)
     for (let i = 0; i < NAMES.length; i++) {
       const name = NAMES[(turn + i) % NAMES.length]
-      ns[name] += await time(name, chunk)
+      const its = ASYM.has(name) ? asymChunk : chunk
+      ns[name] += await time(name, its)
+      tokens[name] += its.length
     }
   }
-  return Object.fromEntries(NAMES.map(name => [name, batch.length / (ns[name] / 1e9)]))
+  return Object.fromEntries(NAMES.map(name => [name, tokens[name] / (ns[name] / 1e9)]))
 }
 
 // Warm-up: every contender, twice, on tokens of its own (the JIT settles; the secret cache is filled).
@@ -167,6 +237,9 @@ const results = {
   tokensPerRound: TOKENS,
   chunk: CHUNK,
   rounds: ROUNDS,
+  /** Tokens a round of each key-pair contender (EdDSA, ES256) verifies: the first asymPerChunk of each chunk. */
+  asymTokensPerRound: Math.floor(TOKENS / CHUNK) * ASYM_PER_CHUNK + Math.min(TOKENS % CHUNK, ASYM_PER_CHUNK),
+  asymPerChunk: ASYM_PER_CHUNK,
   contenders: Object.fromEntries(NAMES.map(name => {
     const opsPerSec = median(perRound[name])
     return [name, { opsPerSec, usPerOp: 1e6 / opsPerSec, perRound: perRound[name] }]
@@ -175,5 +248,5 @@ const results = {
 if (args.json) {
   console.log(JSON.stringify(results))
 } else {
-  for (const [name, r] of Object.entries(results.contenders)) console.log(`${name.padEnd(12)} ${Math.round(r.opsPerSec)} ops/s  ${r.usPerOp.toFixed(2)} µs/token`)
+  for (const [name, r] of Object.entries(results.contenders)) console.log(`${name.padEnd(15)} ${Math.round(r.opsPerSec)} ops/s  ${r.usPerOp.toFixed(2)} µs/token`)
 }

@@ -48,13 +48,15 @@ const port = Number(/listening (\d+)/.exec(stdout)[1])
 
 /** `seconds` of load with fresh tokens, one per request, fed as bench/run.js feeds them. */
 async function load (seconds) {
-  const feeder = requestFeeder(config, port, Math.ceil(45_000 * 1.5 * seconds))
+  // The configuration's own guess at its rate (key pairs: their tokens are slow to mint), else HS256's.
+  const rate = config.rateGuess ?? 45_000
+  const feeder = requestFeeder(config, port, Math.ceil(rate * 1.5 * seconds))
   return autocannon({
     url: `http://127.0.0.1:${port}${route.path}`,
     method: route.method,
     connections: Number(args.connections),
     duration: seconds,
-    maxOverallRequests: 45_000 * 4 * seconds,
+    maxOverallRequests: rate * 4 * seconds,
     setupClient: feeder.setupClient
   })
 }

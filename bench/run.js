@@ -199,8 +199,10 @@ async function measure (server, duration, redisInfo, warmup = false) {
   // Enough distinct tokens for the fastest this configuration has gone, with room; a pool for servers that ignore it.
   // (A warm-up is slower than what follows: more room after it.)
   const headroom = measuredRounds.has(config.name) ? 1.5 : 2.5
-  const expected = Math.ceil((lastRate.get(config.name) ?? (quick ? 15_000 : 45_000)) * headroom * duration) + 100 * settings.connections
-  // Notify's pattern: one token per client, each sent over and over (a slice lasts about a second).
+  // Key-pair configurations give a lower guess of their own (their tokens cost the client ten times as much to mint).
+  const guess = Math.min(config.rateGuess ?? Infinity, quick ? 15_000 : 45_000)
+  const expected = Math.ceil((lastRate.get(config.name) ?? guess) * headroom * duration) + 100 * settings.connections
+  // Notify's pattern: one token per client, each sent over and over (a slice lasts a second or less).
   const count = config.tokens === 'pool' ? Math.min(expected, 20_000) : config.tokens === 'notify' ? NOTIFY_CLIENTS : expected
   const mintStarted = performance.now()
   const feeder = requestFeeder(config, port, count)
@@ -216,6 +218,9 @@ async function measure (server, duration, redisInfo, warmup = false) {
     connections: settings.connections,
     pipelining: settings.pipelining,
     duration,
+    // autocannon stops at the first sample after `duration` has passed: with its default of a sample a second, a
+    // slice of 0.5 s would last 1 s (and run out of the tokens minted for 0.5 s). Samples that divide it evenly.
+    sampleInt: duration * 1000 / Math.ceil(duration),
     // A bound on requests as well as on time; far above what the server can do in `duration`.
     maxOverallRequests: expected * 4,
     timeout: 10,
@@ -497,6 +502,8 @@ function sum (list, key) {
 const microRatios = micro === undefined
   ? undefined
   : micro.contenders.pipeline.perRound.map((ops, i) => ops / micro.contenders['fast-jwt'].perRound[i])
+/** The key pairs' algorithms: the suffix of their configurations' and micro contenders' names, and the label. */
+const KEY_PAIR_ALGS = { eddsa: 'EdDSA', es256: 'ES256' }
 const targets = [
   target('Notify\'s pattern: plugin >= 0.9x bare Fastify, req/s', 'plugin-notify', 'bare', 0.9),
   target('Notify\'s pattern: plugin >= 1.2x the floor hook, req/s', 'plugin-notify', 'floor-notify', 1.2),
@@ -505,6 +512,9 @@ const targets = [
   target('path+body, 64 KiB >= 0.85x bare Fastify with the same bodies, req/s', 'plugin-body-64k', 'bare-64k', 0.85),
   target('Redis replay store >= 0.75x memory store, req/s', 'plugin-redis', 'plugin', 0.75),
   target('forged tokens refused >= 1.3x the rate tokens are accepted, req/s', 'plugin-forged', 'plugin', 1.3),
+  ...Object.entries(KEY_PAIR_ALGS).map(([suffix, alg]) =>
+    target(`${alg}: plugin >= 0.9x the ${alg} floor hook (crypto.verify + JSON.parse + Set), req/s`, `plugin-${suffix}`, `floor-${suffix}`, 0.9)),
+  ...Object.entries(KEY_PAIR_ALGS).map(([suffix, alg]) => micro === undefined ? undefined : microTarget(suffix, alg)),
   micro === undefined
     ? undefined
     : {
@@ -537,6 +547,45 @@ const targets = [
 ].filter(t => t !== undefined)
 for (const t of targets) {
   t.pass = t.measured === undefined ? undefined : t.lowerIsBetter === true ? t.measured <= t.threshold : t.measured >= t.threshold
+}
+
+/**
+ * In-process verification of `alg` tokens: the plugin's TokenVerifier (no replay store: fast-jwt has none) against
+ * fast-jwt's createVerifier for the same algorithm, the median of the per-round ratios (both measured in each round).
+ */
+function microTarget (suffix, alg) {
+  const plugin = micro.contenders[`verify-${suffix}`]
+  const fastJwt = micro.contenders[`fast-jwt-${suffix}`]
+  const raw = micro.contenders[`raw-${suffix}`]
+  const perRound = plugin.perRound.map((ops, i) => ops / fastJwt.perRound[i])
+  return {
+    target: `${alg}: verification in-process >= 1.0x fast-jwt for ${alg}, ops/s`,
+    measured: median(perRound),
+    ratioOfMedians: plugin.opsPerSec / fastJwt.opsPerSec,
+    perRound,
+    threshold: 1.0,
+    detail: `${fmtInt(plugin.opsPerSec)} vs ${fmtInt(fastJwt.opsPerSec)} ops/s (${fmt(plugin.usPerOp, 1)} vs ${fmt(fastJwt.usPerOp, 1)} µs/token; ` +
+      `crypto.verify + JSON.parse alone ${fmt(raw.usPerOp, 1)}); per round ${perRound.map(r => r.toFixed(2)).join(' ')}`
+  }
+}
+
+/**
+ * What a request costs in each algorithm against HS256: the server's CPU µs a request, the plugin's configuration
+ * (unscoped, memory store) and the floor hook's, with the ratio to HS256's and the difference; the in-process
+ * verification µs a token. Whatever was measured of it.
+ */
+function algorithmCosts () {
+  const costs = {}
+  for (const [suffix, alg] of [['', 'HS256'], ...Object.entries(KEY_PAIR_ALGS).map(([s, a]) => [`-${s}`, a])]) {
+    const us = (name) => summary[name]?.serverUsPerRequest
+    const verifyUs = micro === undefined ? undefined : micro.contenders[suffix === '' ? 'verify-only' : `verify${suffix}`]?.usPerOp
+    costs[alg] = { pluginUsPerRequest: us(`plugin${suffix}`), floorUsPerRequest: us(`floor${suffix}`), verifyUsPerToken: verifyUs }
+  }
+  for (const cost of Object.values(costs)) {
+    cost.pluginVsHs256 = cost.pluginUsPerRequest / costs.HS256.pluginUsPerRequest
+    cost.floorVsHs256 = cost.floorUsPerRequest / costs.HS256.floorUsPerRequest
+  }
+  return costs
 }
 
 /**
@@ -586,7 +635,8 @@ const results = {
   configurations: Object.fromEntries(Object.entries(summary).map(([name, s]) => [name, { ...s, rounds: rounds[name] }])),
   micro,
   memory,
-  targets
+  targets,
+  algorithmCosts: algorithmCosts()
 }
 mkdirSync(dirname(out), { recursive: true })
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
@@ -621,6 +671,29 @@ function fmtInt (value) {
   return value === undefined || !Number.isFinite(value) ? '-' : Math.round(value).toLocaleString('en-GB')
 }
 
+/** The line after the table: what a request costs in EdDSA and ES256 against HS256 (server CPU µs a request). */
+function algorithmCostLine (costs) {
+  if (costs === undefined) return undefined
+  const parts = []
+  for (const alg of ['EdDSA', 'ES256']) {
+    const c = costs[alg]
+    if (!Number.isFinite(c.pluginUsPerRequest) && !Number.isFinite(c.floorUsPerRequest)) continue
+    const extra = c.pluginUsPerRequest - costs.HS256.pluginUsPerRequest
+    const againstHs256 = Number.isFinite(c.pluginVsHs256)
+      ? ` (${fmt(c.pluginVsHs256, 2)}x HS256's ${fmt(costs.HS256.pluginUsPerRequest, 0)}, ${extra >= 0 ? '+' : ''}${fmt(extra, 0)})`
+      : ''
+    const plugin = Number.isFinite(c.pluginUsPerRequest) ? `the plugin ${fmt(c.pluginUsPerRequest, 0)} µs${againstHs256}` : undefined
+    const floor = Number.isFinite(c.floorUsPerRequest)
+      ? `the floor ${fmt(c.floorUsPerRequest, 0)} µs` + (Number.isFinite(c.floorVsHs256) ? ` (${fmt(c.floorVsHs256, 2)}x HS256's ${fmt(costs.HS256.floorUsPerRequest, 0)})` : '')
+      : undefined
+    const verify = Number.isFinite(c.verifyUsPerToken)
+      ? `; in-process verification ${fmt(c.verifyUsPerToken, 1)} µs a token` + (Number.isFinite(costs.HS256.verifyUsPerToken) ? ` (HS256 ${fmt(costs.HS256.verifyUsPerToken, 1)})` : '')
+      : ''
+    parts.push(`${alg}: ${[plugin, floor].filter(p => p !== undefined).join(', ')}${verify}`)
+  }
+  return parts.length === 0 ? undefined : `What a request costs against HS256 (server CPU a request): ${parts.join('. ')}.`
+}
+
 function markdown (r) {
   const lines = []
   const s = r.settings
@@ -646,6 +719,11 @@ function markdown (r) {
     const anchor = c.anchor === null ? '' : `${fmt(c.ratioToAnchor, 2)} (${c.anchor})`
     lines.push(`| ${c.label} | ${fmtInt(c.reqPerSec)} | ${fmt(c.ratioToBare, 2)} | ${anchor} | ${fmt(c.p99, 0)} | ${c.errors} / ${c.non2xx} | ${fmt(c.serverUsPerRequest, 0)} |`)
   }
+  const costLine = algorithmCostLine(r.algorithmCosts)
+  if (costLine !== undefined) {
+    lines.push('')
+    lines.push(costLine)
+  }
   const redis = r.configurations['plugin-redis']
   if (Number.isFinite(redis?.redisUsPerRequest)) {
     lines.push('')
@@ -664,8 +742,21 @@ function markdown (r) {
       'fast-jwt': 'fast-jwt createVerifier',
       raw: 'createHmac + timingSafeEqual + JSON.parse'
     }
+    for (const [suffix, alg] of Object.entries(KEY_PAIR_ALGS)) {
+      labels[`verify-${suffix}`] = `${alg}: plugin, verify only (no replay store)`
+      labels[`fast-jwt-${suffix}`] = `${alg}: fast-jwt createVerifier`
+      labels[`raw-${suffix}`] = `${alg}: crypto.verify + JSON.parse`
+    }
     for (const [name, label] of Object.entries(labels)) {
-      lines.push(`| ${label} | ${fmtInt(m[name].opsPerSec)} | ${fmt(m[name].usPerOp, 2)} | ${fmt(m[name].opsPerSec / m['fast-jwt'].opsPerSec, 2)} |`)
+      if (m[name] === undefined) continue
+      // Each against fast-jwt for its own algorithm.
+      const suffix = Object.keys(KEY_PAIR_ALGS).find(s => name.endsWith(`-${s}`))
+      const fastJwt = m[suffix === undefined ? 'fast-jwt' : `fast-jwt-${suffix}`]
+      lines.push(`| ${label} | ${fmtInt(m[name].opsPerSec)} | ${fmt(m[name].usPerOp, 2)} | ${fmt(m[name].opsPerSec / fastJwt?.opsPerSec, 2)} |`)
+    }
+    if (r.micro.asymTokensPerRound !== undefined) {
+      lines.push('')
+      lines.push(`The EdDSA and ES256 contenders verify ${fmtInt(r.micro.asymTokensPerRound)} tokens a round (the first ${r.micro.asymPerChunk} of each chunk of ${r.micro.chunk}); "x fast-jwt" compares each with fast-jwt for its own algorithm.`)
     }
   }
   if (r.memory !== undefined) {

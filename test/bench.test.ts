@@ -10,7 +10,8 @@ import { test } from 'tap'
 import { redisSkipReason } from './helpers/redis.js'
 
 const CONFIGURATIONS = ['bare', 'floor', 'fastify-jwt', 'fast-jwt', 'plugin', 'plugin-path', 'bare-1k', 'plugin-body-1k',
-  'bare-64k', 'plugin-body-64k', 'plugin-redis', 'floor-notify', 'plugin-notify', 'plugin-notify-uncached', 'plugin-forged']
+  'bare-64k', 'plugin-body-64k', 'plugin-redis', 'floor-notify', 'plugin-notify', 'plugin-notify-uncached', 'plugin-forged',
+  'floor-eddsa', 'fast-jwt-eddsa', 'plugin-eddsa', 'floor-es256', 'fast-jwt-es256', 'plugin-es256']
 const redisSkip = await redisSkipReason()
 
 interface Slice { requests: number, wallSeconds: number }
@@ -57,7 +58,8 @@ test('the quick benchmark measures every configuration without a single error or
       t.ok(Math.abs(round.reqPerSec - round.requests / wall) < 1e-6, `${name}: the round's rate is its requests over its slices' time`)
     }
   }
-  for (const name of ['pipeline', 'verify-listened', 'verify-reused', 'fast-jwt', 'raw']) {
+  for (const name of ['pipeline', 'verify-listened', 'verify-reused', 'fast-jwt', 'raw',
+    'verify-eddsa', 'fast-jwt-eddsa', 'raw-eddsa', 'verify-es256', 'fast-jwt-es256', 'raw-es256']) {
     t.ok((results.micro.contenders[name]?.opsPerSec ?? 0) > 0, `micro-benchmark: ${name} measured`)
   }
   t.ok(results.memory.fill.entries > 0 && results.memory.fill.bytesPerEntry > 0, 'memory per entry measured')
