@@ -39,7 +39,7 @@ test('each malformed key is refused with what is wrong, and never the key or its
 
 test('credentials are an API key or an issuer and secret, never both, and each part is checked', async t => {
   const cases: Array<[unknown, RegExp]> = [
-    [null, /credentials must be \{ apiKey \} or \{ issuer, secret \}/],
+    [null, /credentials must be \{ apiKey \}, \{ issuer, secret \} or \{ serviceId, privateKey \}/],
     ['key', /credentials must be/],
     [{ apiKey: KEY, issuer: SERVICE_ID }, /either apiKey, or issuer and secret, not both/],
     [{ apiKey: KEY, secret: SECRET }, /not both/],

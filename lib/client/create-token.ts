@@ -1,10 +1,11 @@
-// One token for one request: `{ iss, iat, jti }`, plus `req` and `pay` when a scope is asked for, signed HS256.
+// One token for one request: `{ iss, iat, jti }`, plus `req` and `pay` when a scope is asked for, signed HS256 with a
+// shared secret, or EdDSA or ES256 with a key pair's private key (its `kid` in the header when one is given).
 import { SignJWT } from 'jose'
-import { ALGORITHM } from '../rules/header.js'
 import { isValidJti, MAX_JTI_BYTES } from '../rules/claims.js'
-import { signingKey, type Credentials } from './credentials.js'
+import type { Credentials } from './credentials.js'
 import { invalidArgument } from './errors.js'
 import { requestClaims, type RequestClaimOptions, type RequestDescription } from './request-claims.js'
+import { signerOf } from './signer.js'
 
 export interface CreateTokenOptions extends RequestDescription, RequestClaimOptions {
   /** The clock, in epoch milliseconds; `iat` is its whole seconds. Default `Date.now`. */
@@ -18,7 +19,8 @@ export interface CreateTokenOptions extends RequestDescription, RequestClaimOpti
 /**
  * Makes a token for one request. Without a request it is a Notify-style token with a `jti`; given the request's
  * `url` (and `body`), it is bound to that request (`req`, `pay`) so it is accepted on routes of every scope.
- * Make a new token for every request: each is accepted once, within 30 seconds.
+ * Make a new token for every request: each is accepted once, within 30 seconds. Credentials are an API key (HS256),
+ * or a service id and its private key (`{ serviceId, privateKey, kid? }`: EdDSA for Ed25519, ES256 for P-256).
  *
  * @example
  * const body = JSON.stringify({ phone_number: '07700900123', template_id })
@@ -31,7 +33,7 @@ export interface CreateTokenOptions extends RequestDescription, RequestClaimOpti
  */
 export async function createToken (credentials: Credentials, options: CreateTokenOptions = {}): Promise<string> {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object')
-  const { issuer, key } = signingKey(credentials)
+  const signer = await signerOf(credentials)
   const now = options.now ?? Date.now
   if (typeof now !== 'function') throw invalidArgument('now must be a function returning epoch milliseconds')
   const nowMs = now()
@@ -42,8 +44,12 @@ export async function createToken (credentials: Credentials, options: CreateToke
   }
   const audience = options.audience
   if (audience !== undefined && (typeof audience !== 'string' || audience === '')) throw invalidArgument('audience must be a non-empty string')
-  const claims = await requestClaims(options, { scope: options.scope, claimFormat: options.claimFormat, secret: key })
-  return new SignJWT({ iss: issuer, iat: Math.floor(nowMs / 1000), jti, ...(audience === undefined ? {} : { aud: audience }), ...claims })
-    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-    .sign(key)
+  if (signer.alg !== 'HS256' && options.claimFormat === 'notify-2016') {
+    throw invalidArgument('the notify-2016 claim format is HMACs under a shared secret, which a key pair does not have: use the standard format')
+  }
+  const secret = signer.alg === 'HS256' ? signer.key : undefined
+  const claims = await requestClaims(options, { scope: options.scope, claimFormat: options.claimFormat, secret })
+  return new SignJWT({ iss: signer.issuer, iat: Math.floor(nowMs / 1000), jti, ...(audience === undefined ? {} : { aud: audience }), ...claims })
+    .setProtectedHeader({ alg: signer.alg, typ: 'JWT', ...(signer.kid === undefined ? {} : { kid: signer.kid }) })
+    .sign(signer.key)
 }

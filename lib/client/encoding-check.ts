@@ -1,13 +1,12 @@
 // The server's strict decoding, as far as it can run without Node's Buffer: three parts, each canonical unpadded
-// base64url, the header and the claims valid UTF-8 and one JSON object with nothing around it, an HS256 signature of
-// 32 bytes. jose, which explainToken decodes with, accepts more (padding, white space, a trailing newline in the
+// base64url, the header and the claims valid UTF-8 and one JSON object with nothing around it, a signature as long as
+// its alg gives (HS256 32 bytes; EdDSA and ES256 64, an ES256 one in JOSE form, r || s, never DER). jose, which explainToken decodes with, accepts more (padding, white space, a trailing newline in the
 // JSON): without this check a token the server refuses as FST_REQUEST_JWT_MALFORMED would be explained as fine.
 // The words and hints are the server's own (../rules/token-encoding.ts). Duplicate member names and nesting depth
 // are left to the server.
 import { base64url } from 'jose'
+import { SIGNATURE_BYTES } from '../rules/header.js'
 import { encodingHint, isCanonicalBase64url, jsonTextHint, TOKEN_PARTS } from '../rules/token-encoding.js'
-
-const HS256_SIGNATURE_BYTES = 32
 
 /** Why the server would refuse `token` as malformed, in the words of its refusal, or `undefined`. */
 export function encodingProblem (token: string): string | undefined {
@@ -18,12 +17,17 @@ export function encodingProblem (token: string): string | undefined {
   if (!headerJson.ok) return headerJson.problem
   const claimsJson = jsonText(claims, 'claims')
   if (!claimsJson.ok) return claimsJson.problem
-  // Only an HS256 signature must be 32 bytes (empty included): any other alg is refused as such.
+  // Only the signature of an alg the server knows must have its length (empty included): any other alg is refused as such.
   if (signature !== '' && !isCanonicalBase64url(signature)) return `signature is not canonical unpadded base64url${encodingHint(signature)}`
-  if (headerAlg(headerJson.text) !== 'HS256') return undefined
-  const bytes = base64url.decode(signature).length
-  if (bytes === 0) return 'signature is empty'
-  return bytes === HS256_SIGNATURE_BYTES ? undefined : `signature is ${bytes} bytes, HS256 gives ${HS256_SIGNATURE_BYTES}`
+  const alg = headerAlg(headerJson.text)
+  const expected = typeof alg === 'string' && Object.hasOwn(SIGNATURE_BYTES, alg) ? SIGNATURE_BYTES[alg] : undefined
+  if (expected === undefined) return undefined
+  const bytes = base64url.decode(signature)
+  if (bytes.length === 0) return 'signature is empty'
+  if (bytes.length === expected) return undefined
+  // A hand-made ECDSA client's usual mistake: the DER SEQUENCE (70 to 72 bytes) that OpenSSL and most libraries give.
+  const der = alg === 'ES256' && bytes[0] === 0x30 ? ' (this looks DER-encoded: JOSE wants r || s, 32 bytes each)' : ''
+  return `signature is ${bytes.length} bytes, ${alg as string} gives ${expected}${der}`
 }
 
 /** The JSON text of the header or the claims, or why the server cannot read it as one JSON object. */

@@ -1,10 +1,12 @@
 // The client's one error type: a stable `code` per kind of mistake, and a message that says what to fix. Messages
-// never contain an API key or a secret, whatever the input was.
+// never contain an API key, a secret or a private key, whatever the input was.
 
 /** Why the client refused to make a token or send a request. */
 export type RequestJwtClientErrorCode =
   /** The API key is not `{key_name}-{service_id}-{secret}`. */
   | 'ERR_REQUEST_JWT_INVALID_API_KEY'
+  /** A key pair's key is not an Ed25519 or P-256 key of the half needed (an RSA key, a public key to sign with, ...), or cannot be read. */
+  | 'ERR_REQUEST_JWT_INVALID_KEY'
   /** The credentials, an option or an argument is missing or of the wrong kind. */
   | 'ERR_REQUEST_JWT_INVALID_ARGUMENT'
   /** The request-target is one the server refuses to bind (`//`, dot segments, encoded `/`, ...) or would be sent differently. */

@@ -6,11 +6,13 @@ import { decodeJwt, decodeProtectedHeader } from 'jose'
 import type { ClaimFormat, Scope } from '../rules/policy-values.js'
 import { checkPay, checkReq } from './binding-checks.js'
 import { encodingProblem } from './encoding-check.js'
-import { signingKey, type Credentials } from './credentials.js'
+import type { Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
+import type { PublicKey } from './key-pair.js'
 import type { RequestDescription } from './request-claims.js'
+import { checkingKeys, checkSignature } from './signature-check.js'
 import { fail, type TokenCheck } from './token-check.js'
-import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning, checkSignature, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
+import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
 
 export interface TokenExplanation {
   header: Record<string, unknown>
@@ -27,8 +29,13 @@ export interface TokenExplanation {
 export interface ExplainTokenOptions {
   /** The request the token is meant for: `req` and `pay` are checked against it (no body counts as empty). */
   request?: RequestDescription
-  /** The key the token should be signed with: checks the signature, the issuer and the 2016-format HMACs. */
+  /**
+   * The credentials the token should be made with: checks the issuer and, with an API key, the signature and the
+   * 2016-format HMACs; with a private key, the signature by its public half (unless it is a non-extractable CryptoKey).
+   */
   credentials?: Credentials
+  /** A key pair's public key (a JWK, SPKI PEM text or a CryptoKey): checks an EdDSA or ES256 token's signature. */
+  publicKey?: PublicKey
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   now?: () => number
   /** The server's `clockSkew`, in seconds. Default 30. */
@@ -68,23 +75,23 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   }
   const now = Math.floor((options.now ?? Date.now)() / 1000)
   const skew = options.clockSkew ?? 30
-  const key = options.credentials === undefined ? undefined : signingKey(options.credentials)
+  const keys = await checkingKeys(options.credentials, options.publicKey)
   const format = options.claimFormat ?? guessFormat(claims)
   const checks: TokenCheck[] = [
     ...checkLength(compact, options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH),
     ...(malformed === undefined ? [] : [fail('token', `${malformed} (FST_REQUEST_JWT_MALFORMED)`)]),
     ...checkPrototypePoisoning(header, claims),
     checkHeader(header),
-    checkIssuer(claims.iss, key?.issuer),
+    checkIssuer(claims.iss, keys.issuer),
     checkIat(claims.iat, now, skew)
   ]
   if (claims.exp !== undefined) checks.push(checkExp(claims.exp, now, skew))
   if (claims.nbf !== undefined) checks.push(checkNbf(claims.nbf, now, skew))
   const audience = options.audience === undefined ? [] : typeof options.audience === 'string' ? [options.audience] : options.audience
   if (claims.aud !== undefined || audience.length > 0) checks.push(checkAudience(claims.aud, audience, options.requireAudience ?? true))
-  checks.push(checkJti(claims.jti), await checkSignature(compact, key?.key))
-  checks.push(await checkReq(claims.req, format, options.request, key?.key))
-  checks.push(await checkPay(claims.pay, format, options.request, key?.key))
+  checks.push(checkJti(claims.jti), await checkSignature(compact, header.alg, keys))
+  checks.push(await checkReq(claims.req, format, options.request, keys.secret))
+  checks.push(await checkPay(claims.pay, format, options.request, keys.secret))
   const iat = claims.iat
   return {
     header,

@@ -1,15 +1,17 @@
 // fastify-request-jwt/client: make the tokens a fastify-request-jwt service accepts, in Node, browsers, Deno and edge
-// runtimes (jose and WebCrypto only; nothing from Node).
+// runtimes (jose and WebCrypto only; nothing from Node), signed with an API key (HS256) or a key pair (EdDSA, ES256).
 export { parseApiKey } from './api-key.js'
 export type { ApiKey } from './api-key.js'
 export type { SignableBody } from './body.js'
 export { createToken } from './create-token.js'
 export type { CreateTokenOptions } from './create-token.js'
-export type { Credentials } from './credentials.js'
+export type { Credentials, KeyPairCredentials, SharedSecretCredentials } from './credentials.js'
 export { RequestJwtClientError } from './errors.js'
 export type { RequestJwtClientErrorCode } from './errors.js'
 export { explainToken } from './explain-token.js'
 export type { ExplainTokenOptions, TokenExplanation } from './explain-token.js'
+export type { KeyPairAlgorithm } from './key-kind.js'
+export type { PrivateKey, PublicKey } from './key-pair.js'
 export type { TokenCheck } from './token-check.js'
 export { requestClaims } from './request-claims.js'
 export type { ClaimFormat, RequestClaimOptions, RequestClaims, RequestClaimsOptions, RequestDescription, Scope } from './request-claims.js'
