@@ -129,7 +129,7 @@ test('token: the body from a file is its exact bytes; @- reads stdin', async t =
 test('the API key comes from --api-key or REQUEST_JWT_API_KEY, and is never echoed', async t => {
   const other = `other-${'0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0'}-${SECRET}`
   t.equal(claimsOf((await cli(['token', '--api-key', other])).stdout).iss, '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', '--api-key wins over the environment')
-  assertError(t, await cli(['token'], { env: {} }), /^request-jwt: no API key: set REQUEST_JWT_API_KEY \(or pass --api-key\)$/m)
+  assertError(t, await cli(['token'], { env: {} }), /^request-jwt: no API key: set REQUEST_JWT_API_KEY \(or pass --api-key\), or sign with a key pair: --private-key FILE --service-id ID$/m)
   assertError(t, await cli(['token'], { env: { REQUEST_JWT_API_KEY: '' } }), /no API key/, 2)
   assertError(t, await cli(['token'], { env: { REQUEST_JWT_API_KEY: `${API_KEY}\n` } }), /API key has leading or trailing whitespace/)
   assertError(t, await cli(['token', '--api-key', SECRET]), /the length of the secret alone/)
@@ -244,7 +244,7 @@ test('decode: explains a token and exits 0 when nothing fails', async t => {
     `note  pay        bound to the body whose SHA-256 is ${EMPTY_DIGEST}`,
     '',
     'Give the request (--url, --method, --body) to check req and pay against it.',
-    'Give the API key (REQUEST_JWT_API_KEY or --api-key) to check the signature.'
+    'Give the API key (REQUEST_JWT_API_KEY or --api-key), or a key pair\'s --public-key FILE, to check the signature.'
   ].join('\n') + '\n')
 })
 

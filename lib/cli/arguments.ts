@@ -7,6 +7,9 @@ export type Command = 'token' | 'curl' | 'decode' | 'keygen'
 
 const REQUEST_OPTIONS = {
   'api-key': { type: 'string' },
+  'private-key': { type: 'string' },
+  'service-id': { type: 'string' },
+  kid: { type: 'string' },
   method: { type: 'string' },
   url: { type: 'string' },
   'base-url': { type: 'string' },
@@ -21,6 +24,9 @@ export const OPTIONS = {
   curl: { ...REQUEST_OPTIONS, header: { type: 'string', multiple: true }, exec: { type: 'boolean' } },
   decode: {
     'api-key': { type: 'string' },
+    'private-key': { type: 'string' },
+    'service-id': { type: 'string' },
+    'public-key': { type: 'string' },
     method: { type: 'string' },
     url: { type: 'string' },
     'base-url': { type: 'string' },
@@ -29,11 +35,14 @@ export const OPTIONS = {
     'clock-skew': { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   },
-  // --alg names the kind of key, so that key pairs can come as other values of it.
+  // --alg names the kind of key: HS256, an API key with a shared secret; EdDSA or ES256, a key pair.
   keygen: {
     'key-name': { type: 'string' },
     'service-id': { type: 'string' },
     alg: { type: 'string' },
+    out: { type: 'string' },
+    kid: { type: 'string' },
+    format: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   }
@@ -41,6 +50,11 @@ export const OPTIONS = {
 
 export interface Values {
   'api-key'?: string
+  'private-key'?: string
+  'public-key'?: string
+  kid?: string
+  out?: string
+  format?: string
   method?: string
   url?: string
   'base-url'?: string

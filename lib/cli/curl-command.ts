@@ -1,14 +1,15 @@
 // The curl command: the arguments that send exactly the bytes signed, printed for a POSIX shell or run now.
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
+import type { Credentials } from '../client/index.js'
 import type { Values } from './arguments.js'
 import { BASE_URL_ENV, UsageError, type CliIo } from './io.js'
 import type { Body } from './request-input.js'
 import { signRequest } from './token-command.js'
 
 /** `request-jwt curl`: prints, or with --exec runs, a curl command carrying a fresh token for the request. */
-export async function curlCommand (values: Values, extra: readonly string[], apiKey: string, io: CliIo): Promise<number> {
-  const { method, location, body, token } = await signRequest(values, apiKey, io)
+export async function curlCommand (values: Values, extra: readonly string[], credentials: Credentials, io: CliIo): Promise<number> {
+  const { method, location, body, token } = await signRequest(values, credentials, io)
   if (location?.origin === undefined) {
     throw new UsageError(`curl needs where to send the request: an absolute --url, or a path with --base-url (or ${BASE_URL_ENV})`)
   }

@@ -1,11 +1,12 @@
 // `request-jwt decode`: explains a token with explainToken, one line per check, and exits 1 when the server would
-// refuse it.
-import { explainToken, type ClaimFormat, type TokenCheck } from '../client/index.js'
+// refuse it. The signature is checked with the API key, or a key pair's public key (--public-key FILE) or private key.
+import { explainToken, type ClaimFormat, type Credentials, type TokenCheck } from '../client/index.js'
 import { nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
+import { readKeyFile } from './key-file.js'
 import { locate, readBody, readStdin } from './request-input.js'
 
-export async function decode (values: Values, positionals: string[], apiKey: string | undefined, io: CliIo): Promise<number> {
+export async function decode (values: Values, positionals: string[], credentials: Credentials | undefined, io: CliIo): Promise<number> {
   const given = positionals[0] as string
   const token = given === '-' ? new TextDecoder().decode(await readStdin(io)).trim() : given
   const skew = values['clock-skew'] === undefined ? 30 : Number(values['clock-skew'])
@@ -15,9 +16,11 @@ export async function decode (values: Values, positionals: string[], apiKey: str
   const request = location === undefined && body === undefined
     ? undefined
     : { method: values.method ?? (body === undefined ? 'GET' : 'POST'), url: location?.target, body: body?.bytes }
+  const publicKey = values['public-key'] === undefined ? undefined : await readKeyFile(values['public-key'], '--public-key')
   const explanation = await explainToken(token, {
     request,
-    credentials: apiKey === undefined ? undefined : { apiKey },
+    credentials,
+    publicKey,
     now: io.now,
     clockSkew: skew,
     claimFormat: values['claim-format'] as ClaimFormat | undefined
@@ -30,7 +33,9 @@ export async function decode (values: Values, positionals: string[], apiKey: str
     ...explanation.checks.map(formatCheck)
   ]
   if (request === undefined) lines.push('', 'Give the request (--url, --method, --body) to check req and pay against it.')
-  if (apiKey === undefined) lines.push(`Give the API key (${API_KEY_ENV} or --api-key) to check the signature.`)
+  if (credentials === undefined && publicKey === undefined) {
+    lines.push(`Give the API key (${API_KEY_ENV} or --api-key), or a key pair's --public-key FILE, to check the signature.`)
+  }
   io.stdout.write(`${lines.join('\n')}\n`)
   return explanation.checks.some(check => check.ok === false) ? 1 : 0
 }

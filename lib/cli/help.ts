@@ -10,17 +10,20 @@ Commands:
   token    print a token for one request
   curl     print a curl command carrying a fresh token (or run it with --exec)
   decode   explain a token, and why a request with it would be accepted or refused
-  keygen   make a new API key for a service (the service's side; the secret is shown once)
+  keygen   make a new API key for a service (the secret is shown once), or a key pair for a client
 
 The API key ({key_name}-{service_id}-{secret}) is read from --api-key or from the
 ${API_KEY_ENV} environment variable (preferred: arguments are visible to other users).
-It is never printed.
+It is never printed. A client with a key pair signs with --private-key FILE --service-id ID.
 
 Each token is accepted once, within 30 seconds of being made: make a new one per request.
 Run request-jwt <command> --help for the options of a command.
 `
 
 const REQUEST_OPTIONS_HELP = `  --api-key KEY           the API key (default: $${API_KEY_ENV})
+  --private-key FILE      sign with a key pair's private key instead (PKCS#8 PEM or JWK; EdDSA or ES256)
+  --service-id ID         the service the key pair is registered for (with --private-key)
+  --kid ID                the key's id, sent in the header, when the service gave it one (with --private-key)
   --method METHOD         HTTP method (default: POST with --body, else GET)
   --url URL               the path and query as sent (/v2/notifications?status=failed), or an absolute URL
   --base-url URL          put in front of a path --url (default: $${BASE_URL_ENV})
@@ -59,9 +62,11 @@ Example:
 
 Explains a token (TOKEN, or - to read it from stdin): its issuer, its age against the server's window, its jti and
 scope, and, given the request (--url, --method, --body), whether req and pay match it and why not. With an API key
-it also checks the signature. Exits 1 when the server would refuse the token, 0 otherwise.
+or a key pair's key it also checks the signature. Exits 1 when the server would refuse the token, 0 otherwise.
 
   --api-key KEY           check the signature with this key (default: $${API_KEY_ENV}, when set)
+  --public-key FILE       check an EdDSA or ES256 signature with this public key (SPKI PEM or JWK)
+  --private-key FILE      ... or with the public half of this private key (with --service-id ID)
   --method METHOD         the request's method (default: POST with --body, else GET)
   --url URL               the request's path and query, or an absolute URL
   --base-url URL          put in front of a path --url (default: $${BASE_URL_ENV})
@@ -71,18 +76,28 @@ it also checks the signature. Exits 1 when the server would refuse the token, 0 
   -h, --help              this help
 `,
   keygen: `Usage: request-jwt keygen --key-name NAME [options]
+       request-jwt keygen --alg EdDSA|ES256 --out FILE [options]
 
 Makes a new API key, {key_name}-{service_id}-{secret}, as GOV.UK Notify issues them: the secret and (unless given)
 the service id are new random UUIDs. Prints the key, for the client, and its parts, for the service's key store.
 The secret is shown once and kept nowhere: store it encrypted at rest, where getSecrets reads it, and never log it.
 
+With --alg EdDSA (Ed25519) or ES256 (P-256), makes a key pair for a client instead: writes the private key to FILE,
+a new file readable by its owner only, and prints the public key as a JWK for the service to register. The service
+then holds no secret: a leaked key table cannot sign a token.
+
   --key-name NAME         what the key is called, e.g. live_key (1 to 255 printable characters)
   --service-id UUID       the service the key is for (default: a new service id)
-  --alg ALG               the kind of key: HS256, a shared secret in the key (the default and only one)
-  --json                  print { alg, apiKey, keyName, serviceId, secret } as JSON, for a program to store
+  --alg ALG               the kind of key: HS256, a shared secret in the key (the default); EdDSA or ES256, a key pair
+  --out FILE              (key pair) where to write the private key; an existing file is never overwritten
+  --kid ID                (key pair) the key's id (default: its RFC 7638 thumbprint)
+  --format FORMAT         (key pair) the private key's form: pem (PKCS#8, the default) or jwk
+  --json                  print { alg, apiKey, keyName, serviceId, secret } as JSON, for a program to store;
+                          for a key pair, the public JWK alone
   -h, --help              this help
 
-Example:
+Examples:
   request-jwt keygen --key-name live_key --service-id 26785a09-ab16-4eb0-8407-a37497a57506
+  request-jwt keygen --alg EdDSA --out client-key.pem
 `
 }

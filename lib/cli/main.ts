@@ -4,16 +4,18 @@
 // for the service's side, makes a new API key.
 //
 // Everything goes through `main(argv, io)`, so tests run the CLI in-process; the lines at the end run it when this
-// file is the program. The API key comes from --api-key or REQUEST_JWT_API_KEY and is never written anywhere.
+// file is the program. The API key comes from --api-key or REQUEST_JWT_API_KEY and is never written anywhere; a key
+// pair's private key comes from a file (--private-key FILE --service-id ID), whose content is never printed.
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { RequestJwtClientError } from '../client/index.js'
-import { nonEmpty, OPTIONS, parse, type Command } from './arguments.js'
+import { OPTIONS, parse, type Command } from './arguments.js'
 import { curlCommand } from './curl-command.js'
 import { decode } from './decode-command.js'
 import { keygenCommand } from './keygen-command.js'
 import { COMMAND_HELP, HELP } from './help.js'
 import { API_KEY_ENV, UsageError, type CliIo } from './io.js'
+import { credentialsOf } from './key-file.js'
 import { redact } from './redact.js'
 import { tokenCommand } from './token-command.js'
 
@@ -61,11 +63,13 @@ async function run (argv: readonly string[], io: CliIo): Promise<number> {
   }
   // keygen makes a key: it reads none.
   if (command === 'keygen') return keygenCommand(values, io)
-  const apiKey = values['api-key'] ?? nonEmpty(io.env[API_KEY_ENV])
-  if (command === 'decode') return decode(values, positionals, apiKey, io)
-  if (apiKey === undefined) throw new UsageError(`no API key: set ${API_KEY_ENV} (or pass --api-key)`)
-  if (command === 'token') return tokenCommand(values, apiKey, io)
-  return curlCommand(values, extra, apiKey, io)
+  const credentials = await credentialsOf(values, io)
+  if (command === 'decode') return decode(values, positionals, credentials, io)
+  if (credentials === undefined) {
+    throw new UsageError(`no API key: set ${API_KEY_ENV} (or pass --api-key), or sign with a key pair: --private-key FILE --service-id ID`)
+  }
+  if (command === 'token') return tokenCommand(values, credentials, io)
+  return curlCommand(values, extra, credentials, io)
 }
 
 /** Whether `program` (`process.argv[1]`) is this file, through any symlink (npm's bin links): run, not imported. */

@@ -1,5 +1,5 @@
 // `request-jwt token`: a token for one request, printed; and the signing both `token` and `curl` do.
-import { createToken, type ClaimFormat, type Scope } from '../client/index.js'
+import { createToken, type ClaimFormat, type Credentials, type Scope } from '../client/index.js'
 import { normaliseMethod } from '../client/request-claims.js'
 import { nonEmpty, type Values } from './arguments.js'
 import { BASE_URL_ENV, type CliIo } from './io.js'
@@ -13,11 +13,11 @@ export interface SignedRequest {
   token: string
 }
 
-export async function signRequest (values: Values, apiKey: string, io: CliIo): Promise<SignedRequest> {
+export async function signRequest (values: Values, credentials: Credentials, io: CliIo): Promise<SignedRequest> {
   const location = values.url === undefined ? undefined : locate(values.url, values['base-url'] ?? nonEmpty(io.env[BASE_URL_ENV]))
   const body = values.body === undefined ? undefined : await readBody(values.body, io)
   const method = normaliseMethod(values.method ?? (body === undefined ? 'GET' : 'POST'))
-  const token = await createToken({ apiKey }, {
+  const token = await createToken(credentials, {
     method,
     url: location?.target,
     body: body?.bytes,
@@ -28,8 +28,8 @@ export async function signRequest (values: Values, apiKey: string, io: CliIo): P
   return { method, location, body, token }
 }
 
-export async function tokenCommand (values: Values, apiKey: string, io: CliIo): Promise<number> {
-  const { token } = await signRequest(values, apiKey, io)
+export async function tokenCommand (values: Values, credentials: Credentials, io: CliIo): Promise<number> {
+  const { token } = await signRequest(values, credentials, io)
   io.stdout.write(`${token}\n`)
   return 0
 }

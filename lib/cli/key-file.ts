@@ -1,0 +1,41 @@
+// Keys from files, and the credentials the options give: an API key (--api-key or REQUEST_JWT_API_KEY), or a key
+// pair's private key (--private-key FILE with --service-id, and --kid when the service gave the key an id). A key
+// file holds PEM text or a JWK (JSON); what it holds is never echoed, whatever is wrong with it.
+import { readFile } from 'node:fs/promises'
+import type { Credentials, PrivateKey } from '../client/index.js'
+import { nonEmpty, type Values } from './arguments.js'
+import { API_KEY_ENV, UsageError, type CliIo } from './io.js'
+
+/** The credentials the options name, or `undefined` when they name none. */
+export async function credentialsOf (values: Values, io: CliIo): Promise<Credentials | undefined> {
+  const file = values['private-key']
+  if (file === undefined) {
+    if (values['service-id'] !== undefined || values.kid !== undefined) {
+      throw new UsageError('--service-id and --kid go with --private-key FILE (an API key holds its service id)')
+    }
+    const apiKey = values['api-key'] ?? nonEmpty(io.env[API_KEY_ENV])
+    return apiKey === undefined ? undefined : { apiKey }
+  }
+  if (values['api-key'] !== undefined) throw new UsageError('give --api-key or --private-key, not both')
+  const serviceId = values['service-id']
+  if (serviceId === undefined) throw new UsageError('--private-key needs --service-id ID: the service the key pair is registered for')
+  const privateKey = await readKeyFile(file, '--private-key')
+  return values.kid === undefined ? { serviceId, privateKey } : { serviceId, privateKey, kid: values.kid }
+}
+
+/** The key in `file`: a JWK when the text is a JSON object, else the text (PEM). */
+export async function readKeyFile (file: string, option: string): Promise<PrivateKey> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new UsageError(`cannot read the ${option} file: ${(err as Error).message}`)
+  }
+  if (!text.trimStart().startsWith('{')) return text
+  try {
+    return JSON.parse(text)
+  } catch {
+    // Not the parser's message: it quotes the text, which may be a private key.
+    throw new UsageError(`the ${option} file starts with "{" but is not JSON: give a JWK or PEM text`)
+  }
+}
