@@ -9,6 +9,8 @@ import {
   signedFetch,
   type ApiKey,
   type Credentials,
+  type KeyPairAlgorithm,
+  type KeyPairCredentials,
   type RequestClaims,
   type RequestJwtClientErrorCode,
   type TokenCheck,
@@ -23,6 +25,17 @@ describe('credentials', () => {
     expect(createToken({})).type.toRaiseError()
     expect(createToken({ issuer: 's' })).type.toRaiseError()
     expect(createToken({ apiKey: 1 })).type.toRaiseError()
+  })
+
+  test('or a service id and a key pair\'s private key, with an optional alg and kid', () => {
+    expect(createToken({ serviceId: 's', privateKey: '-----BEGIN PRIVATE KEY-----' })).type.toBe<Promise<string>>()
+    expect(createToken({ serviceId: 's', privateKey: { kty: 'OKP', crv: 'Ed25519', x: 'x', d: 'd' }, alg: 'EdDSA', kid: 'k' })).type.not.toRaiseError()
+    expect(createToken({ serviceId: 's', privateKey: {} as CryptoKey, alg: 'ES256' })).type.not.toRaiseError()
+    expect(createToken({ serviceId: 's', privateKey: 'pem', alg: 'HS256' })).type.toRaiseError()
+    expect(createToken({ serviceId: 's', privateKey: 42 })).type.toRaiseError()
+    expect(createToken({ privateKey: 'pem' })).type.toRaiseError()
+    expect<KeyPairCredentials['alg']>().type.toBe<KeyPairAlgorithm | undefined>()
+    expect(explainToken('t', { publicKey: '-----BEGIN PUBLIC KEY-----' })).type.not.toRaiseError()
   })
 
   test('parseApiKey splits a key into its named parts', () => {
