@@ -3,7 +3,7 @@
 // signedFetch from fastify-request-jwt/client, and with the curl command the request-jwt CLI prints. Then the
 // rejections a client developer meets. Each call is printed with its outcome and the reason the plugin gave.
 import { execFile } from 'node:child_process'
-import { createHmac, randomUUID } from 'node:crypto'
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,8 +20,15 @@ const run = promisify(execFile)
 const SERVICE_ID = '26785a09-ab16-4eb0-8407-a37497a57506'
 const SECRET = '3d844edf-8d35-48ac-975b-e847b4f122b0'
 const API_KEY = `demo_key-${SERVICE_ID}-${SECRET}`
-const keys = new Map([[SERVICE_ID, [{ id: 'demo_key', secret: SECRET }]]])
+// A second client that signs with its own Ed25519 key pair: the service holds only the public key.
+const KEY_PAIR_SERVICE_ID = '5d1c0b2e-7f3a-4c61-9e8d-2b4a6f0c1d3e'
+const pair = generateKeyPairSync('ed25519')
+const keys = new Map([
+  [SERVICE_ID, [{ id: 'demo_key', secret: SECRET }]],
+  [KEY_PAIR_SERVICE_ID, [{ id: 'laptop', publicKey: pair.publicKey.export({ format: 'jwk' }) }]]
+])
 const credentials = { apiKey: API_KEY }
+const keyPairCredentials = { serviceId: KEY_PAIR_SERVICE_ID, privateKey: pair.privateKey.export({ format: 'jwk' }), kid: 'laptop' }
 
 // Which routes need scoped tokens, and how strictly: a document the operator can swap at run time
 // (app.requestJwt.setRollout). The email route enforces path+body; the letter route is being rolled out in report
@@ -107,6 +114,8 @@ const sms = await signedFetch(`${base}/v2/notifications/sms`, { method: 'POST', 
 show('signedFetch, JSON object body', sms.status, await sms.json())
 const scoped = await signedFetch(base + email, { method: 'POST', body: JSON.parse(EMAIL_BODY) }, credentials)
 show('signedFetch, scoped route', scoped.status, await scoped.json())
+const signed = await signedFetch(base + email, { method: 'POST', body: JSON.parse(EMAIL_BODY) }, keyPairCredentials)
+show('signedFetch, a client with an Ed25519 key pair', signed.status, await signed.json())
 await call('letter route (report mode), unscoped token', { path: '/v2/notifications/letter', body: LETTER_BODY, token: handMadeToken() })
 
 console.log('\nThe request-jwt CLI: a curl command with a fresh token, bound to the exact bytes curl sends')

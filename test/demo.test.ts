@@ -33,6 +33,7 @@ test('the demo tours the client side: notifications-node-client, createToken, si
   t.match(stdout, /createToken, GET with a query\s+200 accepted .*"boundTo":"path\+body"/)
   t.match(stdout, /signedFetch, JSON object body\s+201 accepted .*"boundTo":"path\+body"/)
   t.match(stdout, /signedFetch, scoped route\s+201 accepted .*"boundTo":"path\+body"/)
+  t.match(stdout, /signedFetch, a client with an Ed25519 key pair\s+201 accepted .*"service":"5d1c0b2e-7f3a-4c61-9e8d-2b4a6f0c1d3e","boundTo":"path\+body"/)
   t.match(stdout, /letter route \(report mode\), unscoped token\s+201 accepted/)
   t.match(stdout, /POST \/v2\/notifications\/letter +reported +1 +FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED/, 'counted as reported')
   t.notOk(stdout.includes('3d844edf-8d35-48ac-975b-e847b4f122b0'), 'the demo never prints the secret')
