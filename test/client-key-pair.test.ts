@@ -133,6 +133,7 @@ test('keys of other kinds are refused by name, never by content (ERR_REQUEST_JWT
     ['a public CryptoKey', edCrypto.publicKey, /^privateKey is a public CryptoKey$/],
     ['an ECDH CryptoKey', ecdh.privateKey, /^privateKey is a CryptoKey whose usages do not include "sign"$/],
     ['an RSA CryptoKey', rsaCrypto.privateKey, /^privateKey is a CryptoKey for RSASSA-PKCS1-v1_5: only/],
+    ['a node:crypto KeyObject', ED.privateKey, /^privateKey is a node:crypto KeyObject: give key\.export\(\{ format: 'jwk' \}\)$/],
     ['a number', 42, /^privateKey must be a JWK, PEM text or a CryptoKey$/],
     ['an array', [jwk(ED.privateKey)], /^privateKey must be a JWK, PEM text or a CryptoKey$/],
     ['null', null, /^privateKey must be a JWK, PEM text or a CryptoKey$/],

@@ -52,6 +52,8 @@ export async function importKey (input: unknown, half: Half, alg?: unknown): Pro
     return imported(what, algorithm, () => half === 'private' ? importPKCS8(text, algorithm, { extractable: true }) : importSPKI(text, algorithm))
   }
   if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
+    // Duck-typed, as the client imports nothing of Node: a KeyObject exports itself as a JWK.
+    if (typeof (input as { export?: unknown }).export === 'function') refuse(`${what} is a node:crypto KeyObject: give key.export({ format: 'jwk' })`)
     const jwk = input as JWK
     if (half === 'private' && typeof jwk.d !== 'string') refuse('privateKey is a JWK without "d": a public key, the half the service registers')
     if (half === 'public' && jwk.d !== undefined) refuse('publicKey is a JWK with "d": a private key, which stays with the client')
