@@ -154,3 +154,48 @@ t.test('two processes: a rollout and a revocation reach both within a second', {
   t.ok(Date.now() - revoked < 1000, `the revoked key stopped working on both within a second (${Date.now() - revoked} ms), not after the cache's minute`)
   await fleet.close()
 })
+
+t.test('redisFleet refuses what is not a client, ignores what is not its message, and reports a failed write', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const { client } = await operator(t, REDIS_URL, prefix)
+  const subscriber = new Redis(REDIS_URL, { lazyConnect: true })
+  await subscriber.connect()
+  t.teardown(() => subscriber.disconnect())
+  for (const [options, message] of [
+    [{ client: {}, subscriber }, /redisFleet: client must be an ioredis client/],
+    [{ client, subscriber: {} }, /redisFleet: subscriber must be an ioredis client of its own/],
+    [{ client, subscriber, prefix: 7 }, /redisFleet: prefix must be a string/]
+  ] as const) t.throws(() => redisFleet(options as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message })
+  const fleet = redisFleet({ client, subscriber, prefix })
+  await fleet.close() // before subscribing: nothing to undo
+  const events: unknown[] = []
+  await fleet.subscribe(event => events.push(event))
+  await subscriber.subscribe(`${prefix}other`)
+  await client.publish(`${prefix}other`, JSON.stringify({ type: 'clear', issuer: null, clears: 1 }))
+  await client.publish(`${prefix}events`, 'not json')
+  await fleet.clearSecretCache()
+  await eventually(async () => events.length > 0)
+  t.same(events, [{ type: 'clear', issuer: null, clears: 1 }], 'only the fleet\'s own, well-formed announcements')
+  await client.set(`${prefix}state`, 'not a hash')
+  await t.rejects(fleet.setRollout({}), /WRONGTYPE/, 'a write Redis refused rejects')
+  await fleet.close()
+})
+
+t.test('a service whose fleet source is down when it starts starts anyway, on its own document, and says so', { skip: noServer }, async t => {
+  const spare = await startSpareRedis(t)
+  await spare.kill()
+  const offline = { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null, commandTimeout: 200 }
+  const client = new Redis(spare.url, offline)
+  const subscriber = new Redis(spare.url, offline)
+  for (const connection of [client, subscriber]) connection.on('error', () => {})
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: () => null, rollout: { routes: { [SMS]: { scope: 'path' } } }, fleet: redisFleet({ client, subscriber }) })
+  app.post('/v2/notifications/sms', async () => 'ok')
+  await app.ready()
+  t.match(requestJwtApi(app).fleetStatus(), { reachable: false, version: 0, lastSyncAt: undefined })
+  t.same(requestJwtApi(app).getRollout(), { routes: { [SMS]: { scope: 'path' } } })
+  t.ok(lines.some(line => line.includes('the fleet source cannot be reached')), 'logged once, as a warning')
+})
