@@ -5,7 +5,7 @@
 // The words and hints are the server's own (../rules/token-encoding.ts). Duplicate member names and nesting depth
 // are left to the server.
 import { base64url } from 'jose'
-import { SIGNATURE_BYTES } from '../rules/header.js'
+import { signatureLengthProblem } from '../rules/header.js'
 import { encodingHint, isCanonicalBase64url, jsonTextHint, TOKEN_PARTS } from '../rules/token-encoding.js'
 
 /** Why the server would refuse `token` as malformed, in the words of its refusal, or `undefined`. */
@@ -19,15 +19,7 @@ export function encodingProblem (token: string): string | undefined {
   if (!claimsJson.ok) return claimsJson.problem
   // Only the signature of an alg the server knows must have its length (empty included): any other alg is refused as such.
   if (signature !== '' && !isCanonicalBase64url(signature)) return `signature is not canonical unpadded base64url${encodingHint(signature)}`
-  const alg = headerAlg(headerJson.text)
-  const expected = typeof alg === 'string' && Object.hasOwn(SIGNATURE_BYTES, alg) ? SIGNATURE_BYTES[alg] : undefined
-  if (expected === undefined) return undefined
-  const bytes = base64url.decode(signature)
-  if (bytes.length === 0) return 'signature is empty'
-  if (bytes.length === expected) return undefined
-  // A hand-made ECDSA client's usual mistake: the DER SEQUENCE (70 to 72 bytes) that OpenSSL and most libraries give.
-  const der = alg === 'ES256' && bytes[0] === 0x30 ? ' (this looks DER-encoded: JOSE wants r || s, 32 bytes each)' : ''
-  return `signature is ${bytes.length} bytes, ${alg as string} gives ${expected}${der}`
+  return signatureLengthProblem(headerAlg(headerJson.text), base64url.decode(signature))
 }
 
 /** The JSON text of the header or the claims, or why the server cannot read it as one JSON object. */

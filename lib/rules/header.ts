@@ -12,6 +12,19 @@ export const ALGORITHMS: readonly string[] = Object.freeze(['HS256', 'EdDSA', 'E
 /** How many signature bytes each algorithm gives (JOSE form: ES256 is r || s, 32 bytes each, never DER). */
 export const SIGNATURE_BYTES: Readonly<Record<string, number>> = Object.freeze({ HS256: 32, EdDSA: 64, ES256: 64 })
 
+/**
+ * Why `signature` is not one `alg` gives, or `undefined` when its length is right or `alg` is not one the server knows
+ * (that is refused as the algorithm). A DER SEQUENCE (70 to 72 bytes), what OpenSSL and most libraries give, is the
+ * usual mistake of a hand-made ECDSA client: it is named.
+ */
+export function signatureLengthProblem (alg: unknown, signature: Uint8Array): string | undefined {
+  const expected = typeof alg === 'string' && Object.hasOwn(SIGNATURE_BYTES, alg) ? SIGNATURE_BYTES[alg] : undefined
+  if (expected === undefined || signature.length === expected) return undefined
+  if (signature.length === 0) return 'signature is empty'
+  const der = alg === 'ES256' && signature[0] === 0x30 ? ' (this looks DER-encoded: JOSE wants r || s, 32 bytes each)' : ''
+  return `signature is ${signature.length} bytes, ${alg as string} gives ${expected}${der}`
+}
+
 /** Parameters that point at or embed keys (never fetched, never trusted) or change processing (`crit`, `b64`, `zip`). */
 export const REFUSED_HEADER_PARAMETERS = ['crit', 'jku', 'jwk', 'x5u', 'x5c', 'b64', 'zip'] as const
 

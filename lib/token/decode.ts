@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer'
 import { NOTIFY } from '../errors/notify-messages.js'
 import { reject } from '../errors/refusal.js'
-import { SIGNATURE_BYTES } from '../rules/header.js'
+import { signatureLengthProblem } from '../rules/header.js'
 import { describePoisonousName } from '../rules/prototype-poisoning.js'
 import { encodingHint, jsonTextHint, type TokenPart } from '../rules/token-encoding.js'
 import { decodeBase64url } from './base64url.js'
@@ -41,10 +41,9 @@ export function decodeToken (token: string): DecodedToken {
   // keys are known (Notify reads alg before it looks at the signature). Notify answers a wrong length "API key not
   // found". A DER-encoded ES256 signature (70-72 bytes) is the usual mistake of a hand-made ECDSA client.
   const signature = secondDot === token.length - 1 ? EMPTY : decodePart(token.slice(secondDot + 1), 'signature')
-  const expected = typeof header.alg === 'string' && Object.hasOwn(SIGNATURE_BYTES, header.alg) ? SIGNATURE_BYTES[header.alg] : undefined
-  if (expected !== undefined && signature.length !== expected) {
-    const der = header.alg === 'ES256' && signature[0] === 0x30 ? ' (this looks DER-encoded: JOSE wants r || s, 32 bytes each)' : ''
-    const err = reject('FST_REQUEST_JWT_MALFORMED', signature.length === 0 ? 'signature is empty' : `signature is ${signature.length} bytes, ${header.alg as string} gives ${expected}${der}`)
+  const problem = signatureLengthProblem(header.alg, signature)
+  if (problem !== undefined) {
+    const err = reject('FST_REQUEST_JWT_MALFORMED', problem)
     err.notifyMessage = NOTIFY.apiKeyNotFound
     throw err
   }
