@@ -8,35 +8,13 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { calculateJwkThumbprint } from 'jose'
 import type { CliIo } from '../lib/cli/io.js'
-import { main } from '../lib/cli/main.js'
 import { NOW_MS, NOW_S, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { assertCliError, runCli, type CliRun } from './helpers/cli.js'
 
 const API_KEY = `live_key-${SERVICE_ID}-${SECRET}`
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cli (argv: string[], env: CliIo['env'] = {}): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, {
-    env,
-    stdout: { write: chunk => { stdout += String(chunk) } },
-    stderr: { write: chunk => { stderr += String(chunk) } },
-    now: () => NOW_MS
-  })
-  return { code, stdout, stderr }
-}
-
-function assertError (t: Test, run: Run, message: RegExp): void {
-  t.equal(run.code, 2, 'exit 2')
-  t.match(run.stderr, /^request-jwt: [^\n]+\n$/, 'one line')
-  t.match(run.stderr, message)
-  t.equal(run.stdout, '')
-}
+const cli = (argv: string[], env: CliIo['env'] = {}) => runCli(argv, { env, now: () => NOW_MS })
+const assertError = (t: Test, run: CliRun, message: RegExp) => assertCliError(t, run, message)
 
 function decoded (token: string): { header: Record<string, unknown>, claims: Record<string, unknown> } {
   const [header, claims] = token.trim().split('.') as [string, string]

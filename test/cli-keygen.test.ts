@@ -6,34 +6,13 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { parseApiKey } from '../lib/client/index.js'
 import type { CliIo } from '../lib/cli/io.js'
-import { main } from '../lib/cli/main.js'
 import { SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { assertCliError, runCli, type CliRun } from './helpers/cli.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cli (argv: string[], { env = {} }: Partial<CliIo> = {}): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, {
-    env,
-    stdout: { write: chunk => { stdout += String(chunk) } },
-    stderr: { write: chunk => { stderr += String(chunk) } }
-  })
-  return { code, stdout, stderr }
-}
-
-function assertError (t: Test, run: Run, message: RegExp): void {
-  t.equal(run.code, 2, 'exit 2')
-  t.match(run.stderr, /^request-jwt: [^\n]+\n$/, 'one line')
-  t.match(run.stderr, message)
-  t.equal(run.stdout, '', 'no key printed')
-}
+const cli = (argv: string[], { env = {} }: Partial<CliIo> = {}) => runCli(argv, { env })
+const assertError = (t: Test, run: CliRun, message: RegExp) => assertCliError(t, run, message, 2, 'no key printed')
 
 /** The key and its parts, read back from keygen's text output. */
 function printed (stdout: string): { apiKey: string, keyName: string, serviceId: string, secret: string } {

@@ -10,28 +10,12 @@ import { shellQuote } from '../lib/cli/curl-command.js'
 import type { CliIo } from '../lib/cli/io.js'
 import { isProgram, main } from '../lib/cli/main.js'
 import { makeToken, NOW_MS, NOW_S, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { assertCliError, runCli, type CliRun } from './helpers/cli.js'
 
 const API_KEY = `live_key-${SERVICE_ID}-${SECRET}`
 const EMPTY_DIGEST = '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cli (argv: string[], { env = { REQUEST_JWT_API_KEY: API_KEY }, stdin, now = () => NOW_MS }: Partial<CliIo> = {}): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, {
-    env,
-    stdout: { write: chunk => { stdout += String(chunk) } },
-    stderr: { write: chunk => { stderr += String(chunk) } },
-    stdin,
-    now
-  })
-  return { code, stdout, stderr }
-}
+const cli = (argv: string[], { env = { REQUEST_JWT_API_KEY: API_KEY }, stdin, now = () => NOW_MS }: Partial<CliIo> = {}) => runCli(argv, { env, stdin, now })
 
 function claimsOf (token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.trim().split('.')[1] as string, 'base64url').toString())
@@ -46,11 +30,8 @@ async function * chunks (...parts: Array<string | Uint8Array>): AsyncGenerator<s
 }
 
 /** Asserts a failed run: exit code, one line on stderr naming the problem, nothing on stdout, no key anywhere. */
-function assertError (t: Test, run: Run, message: RegExp, code = 2): void {
-  t.equal(run.code, code, `exit ${code}`)
-  t.match(run.stderr, /^request-jwt: [^\n]+\n$/, 'one line')
-  t.match(run.stderr, message)
-  t.equal(run.stdout, '')
+function assertError (t: Test, run: CliRun, message: RegExp, code = 2): void {
+  assertCliError(t, run, message, code)
   t.notOk(run.stderr.includes(SECRET.slice(0, 8)), 'the secret is not echoed')
 }
 
