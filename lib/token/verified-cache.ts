@@ -48,6 +48,8 @@ export class VerifiedTokenCache {
 
   /** The verification of `token`, if it is cached and `currentKeys` is still the key set it was verified with. */
   get (token: string, currentKeys: (issuer: string) => unknown): VerifiedEntry | undefined {
+    // Traffic of single-use tokens (a jti each) never fills the cache: it pays no lookup (no hash of the token).
+    if (this.#cache.size === 0) return undefined
     const entry = this.#cache.get(token)
     if (entry === undefined) return undefined
     if (currentKeys(entry.issuer) === entry.keys) return entry
