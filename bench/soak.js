@@ -288,8 +288,10 @@ function summarise ({ records, memory, restart, notSent }, duration, rate) {
     const count = (test) => mine.filter(test).length
     const replays = mine.filter(r => r.kind === 'replay')
     // A replay accepted is predicted when its token was first accepted by the Redis that was restarted (sent before
-    // it had stopped) and the copy came after it was told to stop.
-    const predicted = replays.filter(r => r.status === 200 && r.firstAcceptedAt < restart.exited && r.sentAt >= restart.down)
+    // it had stopped) and the copy was answered after it was told to stop: a copy sent just before may reach Redis
+    // after (its SET unanswered by the Redis going down is sent again to the new one: ioredis's
+    // autoResendUnfulfilledCommands), and the new Redis knows no jti.
+    const predicted = replays.filter(r => r.status === 200 && r.firstAcceptedAt < restart.exited && r.endedAt >= restart.down)
     return {
       phase: phase.name,
       requests: mine.length,
