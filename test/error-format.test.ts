@@ -67,3 +67,26 @@ test('a refusal is logged once, with its code and issuer, and never the token', 
   t.equal(refusals[0]?.level, 30)
   t.notOk(context.rawLogs.some(line => line.includes(token) || line.includes(token.split('.')[2] as string)))
 })
+
+test('a body made once for a fixed wording is the body made anew, in every format, and a reworded refusal gets its own', async t => {
+  const { STATUS_CODES } = await import('node:http')
+  const { specs } = await import('../lib/errors/codes.js')
+  const { reject } = await import('../lib/errors/refusal.js')
+  const { refusalBodyJson } = await import('../lib/errors/refusal-body.js')
+  const made = (err: ReturnType<typeof reject>) => ({
+    fastify: { statusCode: err.statusCode, code: err.code, error: STATUS_CODES[err.statusCode], message: err.message },
+    notify: { status_code: err.statusCode, errors: [{ error: err.statusCode >= 500 ? 'Exception' : 'AuthError', message: err.notifyMessage }] },
+    'notify-2016': { result: 'error', message: (specs[err.code] as { notify2016?: string }).notify2016 ?? err.notifyMessage }
+  })
+  const codes = Object.keys(specs) as Array<keyof typeof specs>
+  for (const code of codes) {
+    const err = reject(code, 'one', 'two', 'three', 'four')
+    for (const [format, body] of Object.entries(made(err)) as Array<['fastify' | 'notify' | 'notify-2016', object]>) {
+      t.same(JSON.parse(refusalBodyJson(err, format)), body, `${code}, ${format}`)
+    }
+  }
+  const reworded = reject('FST_REQUEST_JWT_BAD_SIGNATURE')
+  reworded.notifyMessage = 'Invalid token: API key not found'
+  t.equal(JSON.parse(refusalBodyJson(reworded, 'notify')).errors[0].message, 'Invalid token: API key not found')
+  t.equal(JSON.parse(refusalBodyJson(reworded, 'fastify')).message, reworded.message, 'the fixed text still serves the other format')
+})

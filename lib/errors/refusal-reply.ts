@@ -2,7 +2,7 @@
 // refusal-body.ts, or the app's `errorResponseBuilder`) or, with `useErrorHandler`, the app's error handler.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestJwtError } from './refusal.js'
-import { refusalBody, type ErrorFormat } from './refusal-body.js'
+import { refusalBodyJson, type ErrorFormat } from './refusal-body.js'
 import { holdsApiKey } from '../rules/issuer-hint.js'
 
 /** Makes the body of a refusal; the status (`refusal.statusCode`) and the log line stay the plugin's. */
@@ -29,8 +29,8 @@ export function logReported (request: FastifyRequest, err: RequestJwtError): voi
 /** Refusals that point at an attack or a leaked token rather than a client's mistake: an operator should see them. */
 const WARN_CODES = new Set(['FST_REQUEST_JWT_REPLAYED', 'FST_REQUEST_JWT_KEY_REVOKED'])
 
-/** The plugin's own replies are JSON it made: a route's response schema must never reshape them. */
-const serializeJson = (body: unknown): string => JSON.stringify(body)
+/** The plugin's own replies are sent as the JSON text it made: a route's response schema never reshapes text. */
+const JSON_TYPE = 'application/json; charset=utf-8'
 
 /**
  * Answers `err`: logs it, then replies, or hands it to `done` (the app's error handler, or the `@fastify/auth`
@@ -45,13 +45,13 @@ export function answerRefusal (request: FastifyRequest, reply: FastifyReply, don
     reply.code(status)
     return done(err)
   }
-  let body: unknown
+  let json: string
   try {
-    body = options.errorResponseBuilder === undefined ? refusalBody(err, options.errorFormat) : options.errorResponseBuilder(request, err)
+    json = options.errorResponseBuilder === undefined ? refusalBodyJson(err, options.errorFormat) : JSON.stringify(options.errorResponseBuilder(request, err))
   } catch (builderError) {
     return done(builderError as Error)
   }
-  reply.code(status).type('application/json; charset=utf-8').serializer(serializeJson).send(body)
+  reply.code(status).header('content-type', JSON_TYPE).send(json)
 }
 
 /**
