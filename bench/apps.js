@@ -21,6 +21,10 @@ export async function buildApp (name, { logger = false } = {}) {
     case 'bare-1k':
     case 'bare-64k':
       break
+    case 'bare-spin-1us':
+    case 'bare-spin-3us':
+      app.addHook('onRequest', spinHook(config.name === 'bare-spin-1us' ? 1 : 3))
+      break
     case 'floor':
     case 'floor-notify':
       app.addHook('onRequest', floorHook())
@@ -99,6 +103,15 @@ export async function buildApp (name, { logger = false } = {}) {
 
 async function plugin () {
   return (await import('fastify-request-jwt')).default
+}
+
+/** A hook that does nothing but keep the CPU busy for `us` microseconds: the cost of a known amount of work. */
+function spinHook (us) {
+  return function spin (request, reply, done) {
+    const until = performance.now() + us / 1000
+    while (performance.now() < until);
+    done()
+  }
 }
 
 /** fast-jwt's `verify` (from createVerifier) in a hook: the claims on `request.user`, a 401 for a refused token. */

@@ -63,6 +63,9 @@ export const KEY_PAIRS = Object.freeze({ EdDSA: benchKeyPair('EdDSA'), ES256: be
  */
 export const CONFIGS = [
   { name: 'bare', label: 'bare Fastify', route: 'hello', tokens: 'pool', anchor: null },
+  // Calibration: what a microsecond of a hook's work costs over HTTP on this machine, to read the other ratios by.
+  { name: 'bare-spin-1us', label: 'bare Fastify + a hook spinning 1 µs', route: 'hello', tokens: 'pool', anchor: 'bare' },
+  { name: 'bare-spin-3us', label: 'bare Fastify + a hook spinning 3 µs', route: 'hello', tokens: 'pool', anchor: 'bare' },
   { name: 'floor', label: 'floor hook (createHmac + timingSafeEqual + JSON.parse + Set)', route: 'hello', tokens: 'distinct', anchor: 'bare' },
   { name: 'fastify-jwt', label: '@fastify/jwt (static HS256 secret)', route: 'hello', tokens: 'distinct', anchor: 'floor' },
   { name: 'fast-jwt', label: 'fast-jwt createVerifier', route: 'hello', tokens: 'distinct', anchor: 'floor' },
