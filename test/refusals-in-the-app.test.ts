@@ -31,6 +31,22 @@ test('errorResponseBuilder shapes the body from the refusal and the request; the
   t.equal(res.headers['x-handled'], undefined)
 })
 
+test('a built body is sent as JSON.stringify makes it, whatever the route\'s response schema or the app\'s reply serializer', async t => {
+  const context = await buildApp({
+    errorResponseBuilder: (_request, refusal) => ({ problem: refusal.code, retry: false }),
+    routes: (app: FastifyInstance) => {
+      app.setReplySerializer(() => '"reshaped"')
+      const onlyMessage = { type: 'object', properties: { message: { type: 'string' } } }
+      app.get('/protected', { schema: { response: { '4xx': onlyMessage } } }, async () => 'ok')
+    }
+  })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({}, WRONG_KEY)) })
+  t.equal(res.statusCode, 403)
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+  t.equal(res.body, '{"problem":"FST_REQUEST_JWT_BAD_SIGNATURE","retry":false}')
+})
+
 test('a builder that throws is a 500 through the app, never a pass', async t => {
   const context = await buildApp({ errorResponseBuilder: () => { throw new Error('builder bug') } })
   t.teardown(() => context.app.close())
