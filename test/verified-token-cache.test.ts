@@ -71,6 +71,24 @@ test('the route\'s callers, its binding and the rollout in force are checked on 
   assertRefused(t, await send('/open'), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
 })
 
+test('a token a route with callers accepted is still held to issuerFormat on every other route, cached or not (I82)', async t => {
+  const ADMIN = 'notify-admin' // an internal client: its id is no service id
+  const context = await buildApp({
+    issuerFormat: 'uuid',
+    getSecrets: (issuer: string) => issuer === ADMIN ? [{ id: 'admin', secret: SECRET }] : null,
+    routes: app => {
+      app.get('/admin', { config: { requestJwt: { issuers: [ADMIN] } } }, async () => 'admin')
+      app.get('/service', async () => 'service')
+    }
+  })
+  t.teardown(() => context.app.close())
+  const admin = makeToken({ claims: { iss: ADMIN, iat: NOW_S } })
+  const send = (url: string) => context.app.inject({ url, headers: bearer(admin) })
+  assertRefused(t, await send('/service'), 403, 'FST_REQUEST_JWT_ISSUER_FORMAT')
+  t.equal((await send('/admin')).statusCode, 200, 'its own route accepts it, and its verification is cached')
+  assertRefused(t, await send('/service'), 403, 'FST_REQUEST_JWT_ISSUER_FORMAT')
+})
+
 test('a flood of distinct tokens without jti never holds more than the bound', async t => {
   const clock = { now: 1_000_000 } // lru-cache reads a start time of 0 as "no TTL"
   const cache = new VerifiedTokenCache({ maxEntries: 100, maxChars: 1_000_000, now: () => clock.now })

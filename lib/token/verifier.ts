@@ -69,11 +69,7 @@ export class TokenVerifier {
     const kid = checkHeaderParameters(decoded.header)
     const issuer = readIssuer(decoded.claims)
     try {
-      if (callers !== undefined) {
-        if (!callers.has(issuer)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
-      } else if (this.#options.issuerFormat?.(issuer) === false) {
-        throw reject('FST_REQUEST_JWT_ISSUER_FORMAT', describeIssuer(issuer), issuerHint(issuer))
-      }
+      this.#checkIssuer(issuer, callers)
       const keys = this.#secrets.get(issuer, request)
       if (isThenable(keys)) {
         return Promise.resolve(keys).then(found => this.#verifyWithKeys(token, decoded, kid, issuer, found))
@@ -85,9 +81,25 @@ export class TokenVerifier {
     }
   }
 
+  /**
+   * The route's callers when it names them (Notify's internal clients, whatever the form of their ids), else the form
+   * of a service id: a route with callers skips `issuerFormat`, so a token it accepted must meet the form elsewhere.
+   */
+  #checkIssuer (issuer: string, callers: ReadonlySet<string> | undefined): void {
+    if (callers !== undefined) {
+      if (!callers.has(issuer)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
+    } else if (this.#options.issuerFormat?.(issuer) === false) {
+      throw reject('FST_REQUEST_JWT_ISSUER_FORMAT', describeIssuer(issuer), issuerHint(issuer))
+    }
+  }
+
   /** A cached verification: only what depends on the route and the clock is checked, in the full path's order. */
   #reuse ({ issuer, key, claims }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken {
-    if (callers !== undefined && !callers.has(issuer)) throw annotate(reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED'), issuer)
+    try {
+      this.#checkIssuer(issuer, callers)
+    } catch (err) {
+      throw annotate(err, issuer)
+    }
     try {
       return { issuer, key, claims, jti: undefined, validUntilMs: checkTime(claims, this.#options.now(), this.#options.clockSkew) }
     } catch (err) {
