@@ -79,7 +79,7 @@ test('a token signed with a public key text is refused, and PEM secrets are neve
   const confused = makeToken({ claims: CLAIMS, secret: pem })
   const res = await context.app.inject({ url: '/protected', headers: bearer(confused) })
   assertRefused(t, res, 403, 'FST_REQUEST_JWT_BAD_SIGNATURE', { token: confused })
-  t.ok(context.logs.some(line => line.level === 50 && /PEM key as an HMAC secret/.test(String(line.msg))), 'the operator is told')
+  t.ok(context.logs.some(line => line.level === 50 && /a public key as an HMAC secret/.test(String(line.msg))), 'the operator is told')
   const good = await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
   t.equal(good.statusCode, 200, 'the real key still works')
 })

@@ -17,6 +17,9 @@ const ED_SERVICE = '1e0c2f7b-8a91-4b8e-a6d1-9d2a6c555e0c'
 const EC_SERVICE = '2f7b8a91-1e0c-4e8b-b6d1-6c555e0c9d2a'
 const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')
 const ED25519_ORDER = (1n << 252n) + 27742317777372353535851937790883648493n
+/** A WebCrypto private key, as a browser or a Web-standard runtime holds one: never a public key. */
+const P256_PRIVATE_CRYPTO_KEY = await globalThis.crypto.subtle.importKey('jwk', P256.privateKey.export({ format: 'jwk' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
+const P256_SPKI = P256.publicKey.export({ type: 'spki', format: 'der' })
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
@@ -42,10 +45,20 @@ function keysOf (issuer: string): SecretLookupResult {
       { id: 'private-pem', publicKey: ED.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string },
       { id: 'private-object', publicKey: ED.privateKey },
       { id: 'number', publicKey: 42 as never },
-      { id: 'rs256', publicKey: ED.publicKey, alg: 'RS256' as never }
+      { id: 'rs256', publicKey: ED.publicKey, alg: 'RS256' as never },
+      { id: 'private-crypto-key', publicKey: P256_PRIVATE_CRYPTO_KEY as never }
     ]
   }
-  if (issuer === EC_SERVICE) return [{ id: 'ec', publicKey: P256.publicKey.export({ format: 'jwk' }) }, { id: 'pem-as-secret', secret: P256.publicKey.export({ type: 'spki', format: 'pem' }) as string }]
+  if (issuer === EC_SERVICE) {
+    return [
+      { id: 'ec', publicKey: P256.publicKey.export({ format: 'jwk' }) },
+      // The public key as an HMAC secret, in every form a key table might hold it: anyone could sign with it.
+      { id: 'pem-as-secret', secret: P256.publicKey.export({ type: 'spki', format: 'pem' }) as string },
+      { id: 'jwk-text-as-secret', secret: JSON.stringify(P256.publicKey.export({ format: 'jwk' })) },
+      { id: 'base64-spki-as-secret', secret: P256_SPKI.toString('base64') },
+      { id: 'der-spki-as-secret', secret: P256_SPKI }
+    ]
+  }
   return null
 }
 
@@ -85,8 +98,30 @@ test('keys that cannot be used are dropped at lookup, each with the reason in th
     ['private-object', /a private KeyObject is not a public key/],
     ['number', /publicKey must be a JWK, SPKI PEM text or a KeyObject/],
     ['rs256', /alg must be 'EdDSA' or 'ES256', got "RS256"/],
-    ['pem-as-secret', /a PEM key as an HMAC secret/]
+    ['private-crypto-key', /a private KeyObject is not a public key/],
+    ['pem-as-secret', /a public key as an HMAC secret/],
+    ['jwk-text-as-secret', /a public key as an HMAC secret/],
+    ['base64-spki-as-secret', /a public key as an HMAC secret/],
+    ['der-spki-as-secret', /a public key as an HMAC secret/]
   ])
+  for (const secret of [JSON.stringify(P256.publicKey.export({ format: 'jwk' })), P256_SPKI.toString('base64'), P256_SPKI]) {
+    const res = await send(token('HS256', EC_SERVICE, hs256(secret)))
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_ALGORITHM')
+  }
+})
+
+test('a key record\'s publicKey of null is an HMAC secret\'s record (a nullable column), and revoked must be a boolean (J81)', async t => {
+  const records: Record<string, unknown> = {
+    [SERVICE_ID]: [{ id: 'shared', secret: SECRET, publicKey: null, revoked: null }],
+    [ED_SERVICE]: [{ id: 'dated', secret: SECRET, revoked: '2024-01-01T00:00:00Z' }],
+    [EC_SERVICE]: [{ id: 'one', secret: SECRET, revoked: 1 }]
+  }
+  const { send } = await app(t, { getSecrets: (issuer: string) => records[issuer] as SecretLookupResult })
+  t.equal((await send(token('HS256', SERVICE_ID, hs256(SECRET)))).statusCode, 200, 'publicKey and revoked null: a live HMAC key')
+  for (const issuer of [ED_SERVICE, EC_SERVICE]) {
+    const res = await send(token('HS256', issuer, hs256(SECRET)))
+    assertRefused(t, res, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+  }
 })
 
 test('hostile tokens per algorithm are refused with their code (J74-J79)', async t => {

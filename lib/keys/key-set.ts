@@ -4,7 +4,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { KeyObject } from 'node:crypto'
 import type { PublicKeyRecord, SecretRecord, ServiceRecord } from './lookup.js'
-import { parsePublicKey } from './public-key.js'
+import { isPublicKeyText, parsePublicKey } from './public-key.js'
 
 /** The algorithms a key may verify: HMAC with a shared secret, or a client's public key. */
 export type KeyAlgorithm = 'HS256' | 'EdDSA' | 'ES256'
@@ -36,7 +36,6 @@ export interface KeySet {
 
 /** Secrets shorter than this many bytes are weak for HS256 (RFC 7518 section 3.2). Notify's are 36. */
 export const MIN_SECRET_BYTES = 32
-const PEM = /-----BEGIN [A-Z ]+-----/
 
 export class InvalidLookupResultError extends Error {}
 
@@ -91,14 +90,17 @@ export class KeySetBuilder {
     const record: Partial<SecretRecord> = typeof entry === 'string' ? { secret: entry } : (entry ?? {}) as Partial<SecretRecord>
     const id = typeof record.id === 'string' ? record.id : null
     const where = { requestJwt: { issuer, keyId: id ?? `#${index}` } }
-    if (Object.hasOwn(record, 'publicKey')) return this.#publicKey(where, id, record as Partial<PublicKeyRecord>)
+    const revoked = revokedOf(record.revoked)
+    // A null publicKey (a nullable column) is no public key: the record is an HMAC secret's.
+    const publicKey: unknown = (record as Partial<PublicKeyRecord>).publicKey
+    if (publicKey !== undefined && publicKey !== null) return this.#publicKey(where, id, record as Partial<PublicKeyRecord>, revoked)
     const secret = toBytes(record.secret)
     if (secret === undefined || secret.length === 0) {
       this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a key with no secret; it is never used')
       return undefined
     }
-    if (PEM.test(secret.toString('latin1'))) {
-      this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a PEM key as an HMAC secret; it is never used')
+    if (isPublicKeyText(secret)) {
+      this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a public key as an HMAC secret; it is never used')
       return undefined
     }
     if (secret.length < MIN_SECRET_BYTES) {
@@ -108,16 +110,16 @@ export class KeySetBuilder {
       }
       this.#warnOnce(where, `${issuer}\u0000${where.requestJwt.keyId}`)
     }
-    return { id, alg: 'HS256', secret, revoked: record.revoked === true }
+    return { id, alg: 'HS256', secret, revoked }
   }
 
-  #publicKey (where: object, id: string | null, record: Partial<PublicKeyRecord>): ApiKey | undefined {
+  #publicKey (where: object, id: string | null, record: Partial<PublicKeyRecord>, revoked: boolean): ApiKey | undefined {
     const parsed = parsePublicKey(record.publicKey, record.alg)
     if ('problem' in parsed) {
       this.#options.log.error(where, `fastify-request-jwt: getSecrets gave a public key that cannot be used (${parsed.problem}); it is never used`)
       return undefined
     }
-    return { id, alg: parsed.alg, secret: NO_SECRET, publicKey: parsed.key, revoked: record.revoked === true }
+    return { id, alg: parsed.alg, secret: NO_SECRET, publicKey: parsed.key, revoked }
   }
 
   #warnOnce (where: object, name: string): void {
@@ -125,6 +127,16 @@ export class KeySetBuilder {
     this.#warned.add(name)
     this.#options.log.warn(where, `fastify-request-jwt: secret shorter than ${MIN_SECRET_BYTES} bytes is weak for HS256`)
   }
+}
+
+/**
+ * A key's `revoked`: absent or `null` is live. Anything but a boolean (a revocation date, `1`) is a lookup of the wrong
+ * shape, refused (a 503) rather than read as live: a key meant to be revoked must never keep working.
+ */
+function revokedOf (revoked: unknown): boolean {
+  if (revoked === undefined || revoked === null) return false
+  if (typeof revoked === 'boolean') return revoked
+  throw new InvalidLookupResultError('a key record\'s revoked must be true or false')
 }
 
 function toBytes (secret: unknown): Buffer | undefined {

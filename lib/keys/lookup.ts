@@ -8,8 +8,11 @@ export interface SecretRecord {
   id: string
   /** The shared secret, used as the HMAC-SHA256 key exactly as given (a Notify key's 36-character UUID text). */
   secret: string | Uint8Array
-  /** A revoked key is never accepted; a token that only it verifies gets `FST_REQUEST_JWT_KEY_REVOKED`. */
-  revoked?: boolean
+  /**
+   * A revoked key is never accepted; a token that only it verifies gets `FST_REQUEST_JWT_KEY_REVOKED`. Absent or `null`:
+   * live. Any value but a boolean (a revocation date, say) makes the lookup a 503, never a live key.
+   */
+  revoked?: boolean | null
 }
 
 /**
@@ -22,7 +25,7 @@ export interface PublicKeyRecord {
   /** A public JWK (no `d`), SPKI PEM text, or a `KeyObject` of type 'public'. */
   publicKey: JsonWebKey | string | KeyObject
   alg?: 'EdDSA' | 'ES256'
-  revoked?: boolean
+  revoked?: boolean | null
 }
 
 /**

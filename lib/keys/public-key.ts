@@ -26,7 +26,33 @@ export function parsePublicKey (value: unknown, alg: unknown): ParsedPublicKey {
   return { key, alg: found }
 }
 
+/**
+ * Whether an HMAC secret's bytes are in fact a public key (PEM, JWK JSON, or SPKI DER, raw or in base64): anyone who
+ * knows the public key could sign with it as a secret (the key confusion attack). Run once per lookup, not per request.
+ */
+export function isPublicKeyText (secret: Buffer): boolean {
+  const text = secret.toString('latin1')
+  if (PEM.test(text)) return true
+  if (parses(() => createPublicKey({ key: secret, format: 'der', type: 'spki' }))) return true
+  if (/^\s*\{/.test(text)) return parses(() => createPublicKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' }))
+  return BASE64.test(text) && parses(() => createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' }))
+}
+
+const PEM = /-----BEGIN [A-Z ]+-----/
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
+
+function parses (make: () => unknown): boolean {
+  try {
+    make()
+    return true
+  } catch {
+    return false
+  }
+}
+
 function toKeyObject (value: unknown): KeyObject {
+  // A WebCrypto CryptoKey is made a KeyObject first, so that a private one is refused as a private KeyObject is.
+  if (isCryptoKey(value)) return toKeyObject(KeyObject.from(value))
   if (value instanceof KeyObject) {
     if (value.type !== 'public') throw new Error(`a ${value.type} KeyObject is not a public key; register the public key only`)
     return value
@@ -40,4 +66,9 @@ function toKeyObject (value: unknown): KeyObject {
     return createPublicKey({ key: value as JsonWebKey, format: 'jwk' })
   }
   throw new Error('publicKey must be a JWK, SPKI PEM text or a KeyObject')
+}
+
+/** WebCrypto's key class is a global from Node.js 20 on (the package's lowest version). */
+function isCryptoKey (value: unknown): value is CryptoKey {
+  return value instanceof globalThis.CryptoKey
 }
