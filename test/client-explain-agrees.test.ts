@@ -29,7 +29,8 @@ const tokenOnly: Partial<Record<RequestJwtErrorCode, Case>> = {
   FST_REQUEST_JWT_MALFORMED: { token: 'not-a-jwt' },
   FST_REQUEST_JWT_PROTOTYPE_POISONING: { token: makeToken({ claims: `{"iss":"${SERVICE_ID}","iat":${NOW_S},"a":{"__proto__":{}}}` }) },
   FST_REQUEST_JWT_ALGORITHM: { token: makeToken({ header: { alg: 'HS512' }, claims: claims() }) },
-  FST_REQUEST_JWT_HEADER_PARAMETER: { token: makeToken({ header: { alg: 'HS256', jku: 'https://evil.example/keys' }, claims: claims() }) },
+  // With alg none too: both name the parameter, checked first (before any key lookup, where the server checks alg).
+  FST_REQUEST_JWT_HEADER_PARAMETER: { token: makeToken({ header: { alg: 'none', jku: 'https://evil.example/keys' }, claims: claims() }) },
   FST_REQUEST_JWT_INVALID_ISSUER: { token: makeToken({ claims: claims({ iss: 12345 }) }) },
   FST_REQUEST_JWT_BAD_SIGNATURE: { token: makeToken({ claims: claims(), secret: 'a-secret-that-is-not-the-key-of-this-service' }), explain: { credentials } },
   FST_REQUEST_JWT_INVALID_IAT: { token: makeToken({ claims: claims({ iat: NOW_MS }) }) },

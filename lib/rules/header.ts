@@ -39,9 +39,9 @@ export type HeaderViolation =
 const WRONG_ALGORITHM: HeaderViolation = Object.freeze({ code: 'FST_REQUEST_JWT_ALGORITHM' })
 const INVALID_KID: HeaderViolation = Object.freeze({ code: 'FST_REQUEST_JWT_INVALID_KID' })
 
-/** The first rule `header` breaks, or `undefined` when it is accepted. */
+/** The first rule `header` breaks, in the server's order (its parameters, then `alg`), or `undefined` when it is accepted. */
 export function headerViolation (header: Readonly<Record<string, unknown>>): HeaderViolation | undefined {
-  return typeof header.alg === 'string' && ALGORITHMS.includes(header.alg) ? parameterViolation(header) : WRONG_ALGORITHM
+  return parameterViolation(header) ?? (typeof header.alg === 'string' && ALGORITHMS.includes(header.alg) ? undefined : WRONG_ALGORITHM)
 }
 
 /**
