@@ -118,3 +118,34 @@ test('with unknownIssuerCacheTtl 0, an unknown issuer is looked up every time', 
   requestJwtApi(context.app).clearSecretCache('nobody')
   t.equal(store.calls(), 3)
 })
+
+test('a lookup that timed out holds its slot until getSecrets settles: no call beyond the bound', async t => {
+  // getSecrets ignores its signal (a pg query without statement_timeout): its calls go on after the request gave up.
+  let release = (): void => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  let running = 0
+  let peak = 0
+  const context = await buildApp({
+    maxConcurrentLookups: 2,
+    lookupTimeout: 0.01,
+    getSecrets: async () => {
+      running++
+      peak = Math.max(peak, running)
+      await gate
+      running--
+      return null
+    }
+  })
+  t.teardown(() => context.app.close())
+  const inject = (token: string) => context.app.inject({ url: '/protected', headers: bearer(token) })
+  const first = await Promise.all([inject(notifyToken({ iss: randomUUID() })), inject(notifyToken({ iss: randomUUID() }))])
+  t.same(first.map(res => res.json().code), ['FST_REQUEST_JWT_SECRETS_TIMEOUT', 'FST_REQUEST_JWT_SECRETS_TIMEOUT'])
+  const later = await Promise.all(Array.from({ length: 20 }, () => inject(notifyToken({ iss: randomUUID() }))))
+  t.same(new Set(later.map(res => res.json().code)), new Set(['FST_REQUEST_JWT_LOOKUPS_BUSY']), 'the timed-out calls still hold both slots')
+  t.equal(peak, 2, 'no third call started')
+  release()
+  await gate
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(running, 0)
+  t.equal((await inject(notifyToken({ iss: randomUUID() }))).json().code, 'FST_REQUEST_JWT_UNKNOWN_ISSUER', 'slots are free once the calls settled')
+})

@@ -11,6 +11,7 @@ import { reject } from '../errors/refusal.js'
 import { keysChannel, type KeysMessage } from '../events/channels.js'
 import type { KeySet, KeySetBuilder } from './key-set.js'
 import type { GetSecrets } from './lookup.js'
+import { isThenable } from '../support/thenable.js'
 
 export interface SecretCacheOptions {
   getSecrets: GetSecrets
@@ -46,8 +47,10 @@ export class SecretCache {
   readonly #known: LRUCache<string, true>
   readonly #ttlMs: number
   readonly #maxLookups: number
-  /** The issuers whose `getSecrets` call is in flight. */
-  readonly #lookingUp = new Set<string>()
+  /** `getSecrets` calls not yet settled, a timed-out one included (its query may still hold a connection). */
+  #running = 0
+  /** Lookups in flight, by issuer: a request for one of them joins it. */
+  readonly #fetching = new Map<string, number>()
 
   constructor (options: SecretCacheOptions) {
     const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs, maxEntries, maxLookups, now } = options
@@ -66,14 +69,16 @@ export class SecretCache {
       fetchMethod: async (issuer, _stale, { context: request }) => {
         const started = keysChannel.hasSubscribers ? performance.now() : undefined
         let keySet: KeySet | null
-        this.#lookingUp.add(issuer)
+        this.#fetching.set(issuer, (this.#fetching.get(issuer) ?? 0) + 1)
         try {
-          keySet = keySets.build(issuer, await withTimeout(timeoutMs, signal => getSecrets(issuer, request, { signal })))
+          keySet = keySets.build(issuer, await withTimeout(timeoutMs, signal => this.#call(() => getSecrets(issuer, request, { signal }))))
         } catch (err) {
           if (started !== undefined) publishLookup(started, err instanceof LookupTimeoutError ? 'timeout' : 'failed')
           throw err
         } finally {
-          this.#lookingUp.delete(issuer)
+          const left = (this.#fetching.get(issuer) as number) - 1
+          if (left === 0) this.#fetching.delete(issuer)
+          else this.#fetching.set(issuer, left)
         }
         if (started !== undefined) publishLookup(started, keySet === null ? 'unknown' : 'found')
         if (keySet === null) return UNKNOWN
@@ -91,9 +96,10 @@ export class SecretCache {
     const cached = this.#cache.get(issuer) ?? (this.#unknown?.has(issuer) === true ? UNKNOWN : undefined)
     if (keysChannel.hasSubscribers) publish(cached === undefined ? MISS : HIT)
     if (cached !== undefined) return known(cached)
-    // A lookup already running for this issuer is joined, never refused; a new one waits for a free slot unless
-    // the issuer is known. `fetchMethod` runs at once, inside `fetch`, so the count cannot change in between.
-    if (this.#lookingUp.size >= this.#maxLookups && !this.#lookingUp.has(issuer) && !this.#known.has(issuer)) {
+    // A lookup already running for this issuer is joined, never refused; a new one needs a free slot unless the
+    // issuer is known. A slot is free once a `getSecrets` call has settled, not when its request gave up waiting.
+    // `fetchMethod` runs at once, inside `fetch`, so the counts cannot change in between.
+    if (this.#running >= this.#maxLookups && !this.#fetching.has(issuer) && !this.#known.has(issuer)) {
       throw reject('FST_REQUEST_JWT_LOOKUPS_BUSY')
     }
     return this.#cache.fetch(issuer, { context: request }).then(fetched => {
@@ -115,6 +121,23 @@ export class SecretCache {
       refusal.cause = err // logged with the refusal, for the operator; never sent to the client
       throw refusal
     })
+  }
+
+  /** Runs one `getSecrets` call, counted as running until it settles. */
+  #call<T> (lookup: () => T | PromiseLike<T>): T | Promise<T> {
+    this.#running++
+    let result: T | PromiseLike<T>
+    try {
+      result = lookup()
+    } catch (err) {
+      this.#running--
+      throw err
+    }
+    if (!isThenable(result)) {
+      this.#running--
+      return result
+    }
+    return Promise.resolve(result).finally(() => { this.#running-- })
   }
 
   /**
