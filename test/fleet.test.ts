@@ -98,6 +98,48 @@ t.test('an instance that missed a clear order clears everything at its next read
   t.pass('a clear order for every issuer is obeyed too')
 })
 
+t.test('messages of another shape on the fleet channel change nothing and crash nothing; a state begun again clears every cached key', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  let lookups = 0
+  const app = await instance(t, REDIS_URL, prefix, () => { lookups++; return [{ id: 'live', secret: SECRET }] })
+  const { client, fleet } = await operator(t, REDIS_URL, prefix)
+  await fleet.clearSecretCache() // the state gets its epoch
+  await eventually(async () => requestJwtApi(app).fleetStatus()?.epoch !== undefined)
+  await sms(app, unscoped('warm'))
+  const before = lookups
+  for (const message of ['null', '42', '"clear"', '[]', '{"type":"clear"}', '{"type":"clear","clears":"x","issuer":null}',
+    '{"type":"clear","clears":1,"issuer":7}', '{"type":"rollout","version":-1}', '{"type":"rollout"}']) {
+    await client.publish(`${prefix}events`, message)
+  }
+  const version = await fleet.setRollout({})
+  await eventually(async () => requestJwtApi(app).fleetStatus()?.version === version)
+  await sms(app, unscoped('cached'))
+  t.equal(lookups, before, 'no message of another shape cleared the cache, and the process is up')
+  await client.del(`${prefix}state`) // Redis lost the state: its count of clear orders begins again
+  await eventually(async () => { await sms(app, unscoped(`l${Math.random()}`)); return lookups > before })
+  t.pass('the keys were looked up again: orders sent meanwhile cannot be known')
+  await fleet.close()
+})
+
+t.test('a subscription refused at start-up (a client that refuses commands while offline) is made once the source answers', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const client = await connectRedis(t, REDIS_URL, { commandTimeout: 500 })
+  const subscriber = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false })
+  subscriber.on('error', () => {})
+  t.teardown(() => subscriber.disconnect())
+  const app = Fastify()
+  await app.register(requestJwt, { getSecrets: () => [{ id: 'live', secret: SECRET }], fleet: redisFleet({ client, subscriber, prefix }), fleetPollInterval: 0.05 })
+  await app.ready()
+  t.teardown(() => app.close())
+  const subscribers = async () => (await client.pubsub('NUMSUB', `${prefix}events`) as [string, number])[1]
+  t.equal(await subscribers(), 0, 'not subscribed: the client was offline')
+  await subscriber.connect().catch(() => {}) // it may be connecting already
+  await eventually(async () => await subscribers() === 1)
+  t.pass('subscribed at a later poll')
+})
+
 t.test('an instance that cannot reach the source keeps its document, says so, and catches up', { skip: noServer }, async t => {
   const spare = await startSpareRedis(t)
   const prefix = randomPrefix()

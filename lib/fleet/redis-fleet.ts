@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { InvalidOptionError } from '../errors/codes.js'
 import type { RolloutDocument } from '../rollout/document.js'
 import { checkRolloutDocument } from '../rollout/schema.js'
-import type { FleetEvent, FleetSource, FleetState } from './source.js'
+import { isFleetEvent, type FleetEvent, type FleetSource, type FleetState } from './source.js'
 
 /** The commands the fleet sends, as an ioredis client (`Redis` or `Cluster`) offers them; declared, not imported. */
 export interface FleetRedisClient {
@@ -72,19 +72,22 @@ export class RedisFleet implements FleetSource {
     return { epoch: epoch ?? undefined, version: Number(version ?? 0), document: document ?? undefined, clears: Number(clears ?? 0) }
   }
 
+  /** Listens once, and (again, when a former attempt failed) subscribes. */
   async subscribe (onEvent: (event: FleetEvent) => void): Promise<void> {
     const channel = this.#channel
-    this.#listener = (from, message) => {
-      if (from !== channel) return
-      let event: FleetEvent
-      try {
-        event = JSON.parse(message)
-      } catch {
-        return // not the fleet's: the next read of the state brings whatever was meant
+    if (this.#listener === undefined) {
+      this.#listener = (from, message) => {
+        if (from !== channel) return
+        let event: unknown
+        try {
+          event = JSON.parse(message)
+        } catch {
+          return // not the fleet's: the next read of the state brings whatever was meant
+        }
+        if (isFleetEvent(event)) onEvent(event)
       }
-      onEvent(event)
+      this.#subscriber.on('message', this.#listener)
     }
-    this.#subscriber.on('message', this.#listener)
     await this.#subscriber.subscribe(channel)
   }
 
@@ -99,8 +102,12 @@ export class RedisFleet implements FleetSource {
   }
 
   async publishClear (issuer: string | undefined): Promise<void> {
-    const clears = await this.#client.hincrby(this.#state, 'clears', 1)
-    await this.#announce({ type: 'clear', issuer: issuer ?? null, clears })
+    // An epoch, as a rollout makes one: a state Redis lost and began again is told apart from the one before.
+    const replies = await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'clears', 1)
+      .exec() as Array<[Error | null, unknown]>
+    const [error, clears] = replies[1] as [Error | null, unknown]
+    if (error !== null) throw error
+    await this.#announce({ type: 'clear', issuer: issuer ?? null, clears: Number(clears) })
   }
 
   async close (): Promise<void> {

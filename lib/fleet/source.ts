@@ -20,6 +20,22 @@ export type FleetEvent =
   | { readonly type: 'rollout', readonly version: number }
   | { readonly type: 'clear', readonly issuer: string | null, readonly clears: number }
 
+/**
+ * Whether a message is an announcement of the fleet's shape. Anything else on the channel (a stray publish, `null`, a
+ * count that is no count) is ignored: the next read of the state brings whatever was meant.
+ */
+export function isFleetEvent (value: unknown): value is FleetEvent {
+  if (value === null || typeof value !== 'object') return false
+  const event = value as Record<string, unknown>
+  if (event.type === 'rollout') return isCount(event.version)
+  return event.type === 'clear' && isCount(event.clears) && (event.issuer === null || typeof event.issuer === 'string')
+}
+
+/** A version or a number of orders: what the state's counters hold. */
+export function isCount (value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
 /** A transport for the fleet's state and announcements. */
 export interface FleetSource {
   /** The current state. Rejects when the source cannot be reached. */

@@ -4,7 +4,10 @@
 // so in its logs, its status and on the fleet channel.
 import type { FastifyBaseLogger } from 'fastify'
 import { fleetChannel } from '../events/channels.js'
-import type { FleetEvent, FleetSource, FleetStatus } from './source.js'
+import { isCount, isFleetEvent, type FleetEvent, type FleetSource, type FleetStatus } from './source.js'
+
+/** How long `app.close()` waits for the source to stop (an unsubscribe to a Redis that is down may never answer). */
+const CLOSE_WAIT_MS = 1000
 
 export interface FleetSyncTarget {
   /** Runs `document` from now on; throws, keeping the current one, when it is not valid here. */
@@ -27,6 +30,9 @@ export class FleetSync {
   #lastSyncAt: number | undefined
   #timer: NodeJS.Timeout | undefined
   #syncing: Promise<void> | undefined
+  /** An announcement came while a read was in flight: read once more after it, as that read may predate it. */
+  #readAgain = false
+  #subscription: 'none' | 'pending' | 'done' = 'none'
 
   constructor (source: FleetSource, target: FleetSyncTarget, pollIntervalMs: number) {
     this.#source = source
@@ -40,16 +46,22 @@ export class FleetSync {
    * while offline would hold `ready()` until Redis came back), and the polls catch up.
    */
   async start (): Promise<void> {
-    this.#source.subscribe(event => this.#onEvent(event)).catch((err: unknown) => { this.#unreachable(err) })
+    this.#subscribe()
     await this.sync()
-    this.#timer = setInterval(() => { this.sync().catch(() => {}) }, this.#pollIntervalMs)
+    this.#timer = setInterval(() => {
+      // A subscription that failed (the source was down, or its client refuses commands while offline) is tried again.
+      if (this.#subscription === 'none') this.#subscribe()
+      this.sync().catch(() => {})
+    }, this.#pollIntervalMs)
     this.#timer.unref()
   }
 
   async stop (): Promise<void> {
     clearInterval(this.#timer)
-    await this.#syncing
-    await this.#source.close().catch(() => {})
+    const stopped = Promise.allSettled([this.#syncing, this.#source.close()])
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([stopped, new Promise(resolve => { timer = setTimeout(resolve, CLOSE_WAIT_MS).unref() })])
+    clearTimeout(timer)
   }
 
   status (): FleetStatus {
@@ -58,8 +70,23 @@ export class FleetSync {
 
   /** Reads the state and applies what changed; concurrent calls share one read. Never rejects. */
   sync (): Promise<void> {
-    this.#syncing ??= this.#read().finally(() => { this.#syncing = undefined })
+    this.#syncing ??= this.#readUntilCurrent().finally(() => { this.#syncing = undefined })
     return this.#syncing
+  }
+
+  async #readUntilCurrent (): Promise<void> {
+    do {
+      this.#readAgain = false
+      await this.#read()
+    } while (this.#readAgain)
+  }
+
+  #subscribe (): void {
+    this.#subscription = 'pending'
+    this.#source.subscribe(event => this.#onEvent(event)).then(() => { this.#subscription = 'done' }, (err: unknown) => {
+      this.#subscription = 'none'
+      this.#unreachable(err)
+    })
   }
 
   async #read (): Promise<void> {
@@ -73,8 +100,10 @@ export class FleetSync {
     if (!this.#reachable) this.#target.log.info({ requestJwt: { fleet: { version: this.#version } } }, 'fastify-request-jwt: the fleet source is reachable again')
     this.#reachable = true
     this.#lastSyncAt = this.#target.now()
-    if (this.#clears >= 0 && state.clears > this.#clears) this.#target.clearSecretCache() // an order was missed
-    this.#clears = Math.max(this.#clears, state.clears)
+    const clears = isCount(state.clears) ? state.clears : 0
+    // An order was missed, or the state began again (Redis lost it): what was missed cannot be known, so clear all.
+    if (this.#clears >= 0 && (clears > this.#clears || state.epoch !== this.#epoch)) this.#target.clearSecretCache()
+    this.#clears = state.epoch !== this.#epoch ? clears : Math.max(this.#clears, clears)
     if (state.epoch !== this.#epoch) {
       // A new life of the state: its versions count afresh, and only a document it holds replaces the current one.
       this.#epoch = state.epoch
@@ -100,12 +129,15 @@ export class FleetSync {
   }
 
   #onEvent (event: FleetEvent): void {
+    if (!isFleetEvent(event)) return // from a source that does not check what it relays
     if (event.type === 'clear') {
       this.#target.clearSecretCache(event.issuer ?? undefined)
       this.#clears = Math.max(this.#clears, event.clears)
       return
     }
-    if (event.version > this.#version) this.sync().catch(() => {})
+    if (event.version <= this.#version) return
+    if (this.#syncing !== undefined) this.#readAgain = true
+    else this.sync().catch(() => {})
   }
 
   #unreachable (err: unknown): void {
