@@ -89,7 +89,11 @@ export class RedisSetBatch {
     }
     this.#client.evalsha(SET_EACH_SHA1, batch.length, ...keysAndArgs).then(settleAll, (err: unknown) => {
       if (!isNoScript(err)) return failAll(err)
-      this.#client.eval(SET_EACH_SCRIPT, batch.length, ...keysAndArgs).then(settleAll, failAll)
+      try {
+        this.#client.eval(SET_EACH_SCRIPT, batch.length, ...keysAndArgs).then(settleAll, failAll)
+      } catch (evalError) {
+        failAll(evalError) // a client that throws instead of rejecting, as above
+      }
     })
   }
 }
