@@ -152,10 +152,11 @@ const looseUrl = fc.record({
   query: fc.option(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter(s => !s.includes('%')))
 }).map(({ segments, query }) => `${segments.join('/')}${query === null ? '' : `?${query}`}`)
 
+// Fastify's JSON parser refuses a body naming __proto__ or constructor (400, before any route): not this test's case.
 const jsonBody: fc.Arbitrary<JsonBody> = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
   fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 })
-)
+).filter(body => !/"(__proto__|constructor)"/.test(JSON.stringify(body)))
 
 t.test('signedFetch: accepted on routes of every scope; the same token on a changed request is refused', async t => {
   const input = fc.constantFrom(...METHODS).chain(method => fc.record({
