@@ -149,3 +149,29 @@ test('a lookup that timed out holds its slot until getSecrets settles: no call b
   t.equal(running, 0)
   t.equal((await inject(notifyToken({ iss: randomUUID() }))).json().code, 'FST_REQUEST_JWT_UNKNOWN_ISSUER', 'slots are free once the calls settled')
 })
+
+test('a clear during a lookup starts a second call for that issuer, and each call holds its slot until it settles', async t => {
+  const gates: Array<() => void> = []
+  let running = 0
+  const context = await buildApp({
+    maxConcurrentLookups: 2,
+    getSecrets: async () => {
+      running++
+      await new Promise<void>(resolve => { gates.push(resolve) })
+      running--
+      return [{ id: 'live', secret: SECRET }]
+    }
+  })
+  t.teardown(() => context.app.close())
+  const inject = (token: string) => context.app.inject({ url: '/protected', headers: bearer(token) })
+  const first = inject(notifyToken({ jti: 'first' }))
+  await new Promise(resolve => setImmediate(resolve))
+  requestJwtApi(context.app).clearSecretCache(SERVICE_ID) // the key was revoked while it was being looked up
+  const second = inject(notifyToken({ jti: 'second' }))
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(running, 2, 'a second call: the first may answer with the keys from before the clear')
+  t.equal((await inject(notifyToken({ iss: randomUUID() }))).json().code, 'FST_REQUEST_JWT_LOOKUPS_BUSY', 'both hold a slot')
+  for (const open of gates.splice(0)) open()
+  // The clear dropped the lookup the first request waited for: a retryable 503, never keys from before the clear.
+  t.same([(await first).json().code, (await second).statusCode], ['FST_REQUEST_JWT_SECRETS_UNAVAILABLE', 200])
+})

@@ -86,7 +86,11 @@ t.test("every request of a batch rejects with the client's error; only NOSCRIPT 
     ['an error reply', async () => { throw new Error('OOM command not allowed when used memory > \'maxmemory\'') }],
     ['NOPERM (an ACL without EVALSHA)', async () => { throw new Error('NOPERM this user has no permissions to run the \'evalsha\' command') }],
     ['EVAL failing after NOSCRIPT', async command => { throw new Error(command === 'evalsha' ? 'NOSCRIPT No matching script' : 'READONLY You can\'t write against a read only replica.') }],
-    ['a client that throws instead of rejecting', () => { throw new Error('thrown') }]
+    ['a client that throws instead of rejecting', () => { throw new Error('thrown') }],
+    ['EVAL thrown after NOSCRIPT', command => {
+      if (command === 'evalsha') return Promise.reject(new Error('NOSCRIPT No matching script'))
+      throw new Error('Connection is closed.')
+    }]
   ]
   for (const [name, answer] of failures) {
     const { client, calls } = scriptingClient(answer)
@@ -97,6 +101,7 @@ t.test("every request of a batch rejects with the client's error; only NOSCRIPT 
     t.equal(reasons[0], reasons[1], `${name}: both get the same error`)
     t.notMatch(reasons[0]?.message, /^NOSCRIPT/, `${name}: the error is the last command's`)
     t.equal(calls.filter(([command]) => command === 'eval').length, name.startsWith('EVAL') ? 1 : 0, `${name}: EVAL only after NOSCRIPT`)
+    if (name === 'EVAL thrown after NOSCRIPT') t.equal(reasons[0]?.message, 'Connection is closed.', 'a throw from EVAL fails the batch, which never waits')
   }
   const { client } = scriptingClient(() => { throw new Error('thrown') })
   await t.rejects(redisReplayStore({ client }).remember('svc', 'alone', 1000), /^thrown$/, 'the lone SET too')

@@ -92,22 +92,16 @@ export class RedisFleet implements FleetSource {
   }
 
   async publishRollout (document: string): Promise<number> {
-    // Without WATCH, EXEC always runs the transaction: its answer is one reply per command.
-    const replies = await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'version', 1)
-      .hset(this.#state, 'document', document).exec() as Array<[Error | null, unknown]>
-    const [error, version] = replies[1] as [Error | null, unknown]
-    if (error !== null) throw error
-    await this.#announce({ type: 'rollout', version: Number(version) })
-    return Number(version)
+    const version = secondReply(await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'version', 1)
+      .hset(this.#state, 'document', document).exec())
+    await this.#announce({ type: 'rollout', version })
+    return version
   }
 
   async publishClear (issuer: string | undefined): Promise<void> {
     // An epoch, as a rollout makes one: a state Redis lost and began again is told apart from the one before.
-    const replies = await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'clears', 1)
-      .exec() as Array<[Error | null, unknown]>
-    const [error, clears] = replies[1] as [Error | null, unknown]
-    if (error !== null) throw error
-    await this.#announce({ type: 'clear', issuer: issuer ?? null, clears: Number(clears) })
+    const clears = secondReply(await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'clears', 1).exec())
+    await this.#announce({ type: 'clear', issuer: issuer ?? null, clears })
   }
 
   async close (): Promise<void> {
@@ -125,6 +119,13 @@ export class RedisFleet implements FleetSource {
 /** The fleet's state in Redis, shared by every instance and by the operator's tools. See {@link RedisFleet}. */
 export function redisFleet (options: RedisFleetOptions): RedisFleet {
   return new RedisFleet(options)
+}
+
+/** The count a transaction's second command (an HINCRBY) answered. Without WATCH, EXEC always runs it. */
+function secondReply (replies: unknown): number {
+  const [error, count] = (replies as Array<[Error | null, unknown]>)[1] as [Error | null, unknown]
+  if (error !== null) throw error
+  return Number(count)
 }
 
 function fail (message: string): never {

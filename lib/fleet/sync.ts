@@ -4,7 +4,7 @@
 // so in its logs, its status and on the fleet channel.
 import type { FastifyBaseLogger } from 'fastify'
 import { fleetChannel } from '../events/channels.js'
-import { isCount, isFleetEvent, type FleetEvent, type FleetSource, type FleetStatus } from './source.js'
+import { isCount, type FleetEvent, type FleetSource, type FleetStatus } from './source.js'
 
 /** How long `app.close()` waits for the source to stop (an unsubscribe to a Redis that is down may never answer). */
 const CLOSE_WAIT_MS = 1000
@@ -129,7 +129,6 @@ export class FleetSync {
   }
 
   #onEvent (event: FleetEvent): void {
-    if (!isFleetEvent(event)) return // from a source that does not check what it relays
     if (event.type === 'clear') {
       this.#target.clearSecretCache(event.issuer ?? undefined)
       this.#clears = Math.max(this.#clears, event.clears)
