@@ -32,7 +32,8 @@ export class FleetSync {
   #syncing: Promise<void> | undefined
   /** An announcement came while a read was in flight: read once more after it, as that read may predate it. */
   #readAgain = false
-  #subscription: 'none' | 'pending' | 'done' = 'none'
+  /** Whether a subscription is made or being made; a failed one is tried again at the next poll. */
+  #subscribed = false
 
   constructor (source: FleetSource, target: FleetSyncTarget, pollIntervalMs: number) {
     this.#source = source
@@ -50,7 +51,7 @@ export class FleetSync {
     await this.sync()
     this.#timer = setInterval(() => {
       // A subscription that failed (the source was down, or its client refuses commands while offline) is tried again.
-      if (this.#subscription === 'none') this.#subscribe()
+      if (!this.#subscribed) this.#subscribe()
       this.sync().catch(() => {})
     }, this.#pollIntervalMs)
     this.#timer.unref()
@@ -82,9 +83,9 @@ export class FleetSync {
   }
 
   #subscribe (): void {
-    this.#subscription = 'pending'
-    this.#source.subscribe(event => this.#onEvent(event)).then(() => { this.#subscription = 'done' }, (err: unknown) => {
-      this.#subscription = 'none'
+    this.#subscribed = true
+    this.#source.subscribe(event => this.#onEvent(event)).catch((err: unknown) => {
+      this.#subscribed = false
       this.#unreachable(err)
     })
   }
@@ -101,10 +102,11 @@ export class FleetSync {
     this.#reachable = true
     this.#lastSyncAt = this.#target.now()
     const clears = isCount(state.clears) ? state.clears : 0
+    const begunAgain = state.epoch !== this.#epoch
     // An order was missed, or the state began again (Redis lost it): what was missed cannot be known, so clear all.
-    if (this.#clears >= 0 && (clears > this.#clears || state.epoch !== this.#epoch)) this.#target.clearSecretCache()
-    this.#clears = state.epoch !== this.#epoch ? clears : Math.max(this.#clears, clears)
-    if (state.epoch !== this.#epoch) {
+    if (this.#clears >= 0 && (clears > this.#clears || begunAgain)) this.#target.clearSecretCache()
+    this.#clears = begunAgain ? clears : Math.max(this.#clears, clears)
+    if (begunAgain) {
       // A new life of the state: its versions count afresh, and only a document it holds replaces the current one.
       this.#epoch = state.epoch
       this.#version = 0

@@ -11,7 +11,6 @@ import { reject } from '../errors/refusal.js'
 import { keysChannel, type KeysMessage } from '../events/channels.js'
 import type { KeySet, KeySetBuilder } from './key-set.js'
 import type { GetSecrets } from './lookup.js'
-import { isThenable } from '../support/thenable.js'
 
 export interface SecretCacheOptions {
   getSecrets: GetSecrets
@@ -123,21 +122,10 @@ export class SecretCache {
     })
   }
 
-  /** Runs one `getSecrets` call, counted as running until it settles. */
-  #call<T> (lookup: () => T | PromiseLike<T>): T | Promise<T> {
+  /** Runs one `getSecrets` call, counted as running until it settles (a throw is a rejection). */
+  #call<T> (lookup: () => T | PromiseLike<T>): Promise<T> {
     this.#running++
-    let result: T | PromiseLike<T>
-    try {
-      result = lookup()
-    } catch (err) {
-      this.#running--
-      throw err
-    }
-    if (!isThenable(result)) {
-      this.#running--
-      return result
-    }
-    return Promise.resolve(result).finally(() => { this.#running-- })
+    return new Promise<T>(resolve => { resolve(lookup()) }).finally(() => { this.#running-- })
   }
 
   /**
