@@ -9,20 +9,28 @@
 // an HMAC, so they verify only the first --asym-share of each chunk (a quarter by default), not to lengthen the run
 // fourfold; their ops/s count the tokens they verified.
 //
+// The diagnostics channels (issue 14: nobody subscribing costs nothing measurable): the pipeline with what the guard
+// adds for the decision channel ('pipeline-recorded'), the same with a subscriber doing nothing on the keys and
+// decision channels ('pipeline-listened'), and the channel checks alone ('channel-checks': all that nobody listening
+// costs, timed as a contender, so it includes the per-chunk call it is made in: an upper bound).
+//
 // Contenders are interleaved in chunks of a few hundred tokens (A B C D, B C D A, ... over each round's batch), not
 // one whole batch each: this VM's speed changes within a second (likely other tenants of the host; no load figure
 // shows it), so a contender timed alone for half a second could land in a slow spell that the next one missed.
 //
 //   node --expose-gc bench/micro.js [--tokens 100000] [--rounds 7] [--chunk 500] [--asym-share 0.25] [--json]
 //
-// Uses dist/ internals (not part of the package's API): registration/options.js and registration/create-verifier.js.
+// Uses dist/ internals (not part of the package's API): registration/options.js, registration/create-verifier.js,
+// events/channels.js, guard/decisions.js and guard/timing.js.
 import { createHmac, timingSafeEqual, verify } from 'node:crypto'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { parseArgs } from 'node:util'
 import { createVerifier } from 'fast-jwt'
 import { resolveOptions } from '../dist/registration/options.js'
 import { createTokenVerifier } from '../dist/registration/create-verifier.js'
-import { KEYS_CHANNEL } from '../dist/events/channels.js'
+import { DECISION_CHANNEL, KEYS_CHANNEL, decisionChannel, keysChannel } from '../dist/events/channels.js'
+import { Decisions } from '../dist/guard/decisions.js'
+import { elapsedSince, startClock } from '../dist/guard/timing.js'
 import { KEY_PAIRS, median, SECRET, SECRETS, tokenMinter } from './common.js'
 
 const { values: args } = parseArgs({
@@ -50,12 +58,41 @@ const options = resolveOptions({ getSecrets: () => SECRETS, replay: { maxEntries
 const verifier = createTokenVerifier(options, log)
 const store = options.replayStore
 
-/** What replay-check.ts asks the store. */
-function remember (token) {
+/** What replay-check.ts asks the store (`into`: the store of the contender, as each sees every token). */
+function remember (token, into = store) {
   if (token.jti === undefined) return true
   const ttlMs = Math.max(1000, token.validUntilMs - options.now())
-  return store.remember(token.issuer, token.jti, ttlMs)
+  return into.remember(token.issuer, token.jti, ttlMs)
 }
+const newStore = () => resolveOptions({ getSecrets: () => SECRETS, replay: { maxEntries: 4_000_000 } }).replayStore
+
+/**
+ * What the guard does around a verified token for the decision channel (request-guard.ts): a clock started for the
+ * verification and for the replay store only while someone listens, then the decision recorded (counted for
+ * `stats()`, and published when someone listens). `state` stands in for the request's state: what `record` reads.
+ */
+const decisions = new Decisions()
+const decisionState = { target: { key: 'GET /hello' }, verifyMs: undefined, replayStoreMs: undefined }
+function recordedPipeline (ownStore) {
+  return async function (batch) {
+    let ok = 0
+    for (const item of batch) {
+      const verifyStarted = startClock(decisions.listening)
+      let verified = verifier.verify(item.request)
+      if (typeof verified.then === 'function') verified = await verified
+      decisionState.verifyMs = elapsedSince(verifyStarted)
+      const storeStarted = startClock(decisions.listening)
+      const fresh = remember(verified, ownStore)
+      decisionState.replayStoreMs = elapsedSince(storeStarted)
+      decisions.record(item.request, decisionState, verified.issuer, 'accepted', 'ok')
+      if (fresh === true) ok++
+    }
+    return ok
+  }
+}
+const recordedPipelineUnheard = recordedPipeline(newStore())
+const recordedPipelineListened = recordedPipeline(newStore())
+const listeners = [[KEYS_CHANNEL, noop], [DECISION_CHANNEL, noop]]
 
 const fastJwtVerify = createVerifier({ key: SECRET, algorithms: ['HS256'] })
 const secretBytes = Buffer.from(SECRET)
@@ -95,6 +132,29 @@ const contenders = {
     } finally {
       unsubscribe(KEYS_CHANNEL, noop)
     }
+  },
+  // The pipeline with the guard's work for the decision channel, nobody listening to any channel: against 'pipeline',
+  // what recording the decision costs; the channels' share of it is 'channel-checks'.
+  'pipeline-recorded': recordedPipelineUnheard,
+  // The same, a subscriber (that does nothing) on the keys and decision channels: what listening costs.
+  async 'pipeline-listened' (batch) {
+    for (const [name, listener] of listeners) subscribe(name, listener)
+    try {
+      return await recordedPipelineListened(batch)
+    } finally {
+      for (const [name, listener] of listeners) unsubscribe(name, listener)
+    }
+  },
+  // All that nobody listening costs a request, and nothing else: the channel reads of 'pipeline-recorded' (the secret
+  // cache's one, the guard's two clocks and its decision), each answering false.
+  async 'channel-checks' (batch) {
+    let ok = 0
+    for (let i = 0; i < batch.length; i++) {
+      const verifyMs = elapsedSince(startClock(decisions.listening))
+      const storeMs = elapsedSince(startClock(decisions.listening))
+      if (!keysChannel.hasSubscribers && !decisionChannel.hasSubscribers && verifyMs === storeMs) ok++
+    }
+    return ok
   },
   // Notify's pattern: the same jti-less tokens again and again, through the verified-token cache: what a cache hit
   // costs against 'verify-only' (a full verification).

@@ -58,12 +58,14 @@ test('the quick benchmark measures every configuration without a single error or
       t.ok(Math.abs(round.reqPerSec - round.requests / wall) < 1e-6, `${name}: the round's rate is its requests over its slices' time`)
     }
   }
-  for (const name of ['pipeline', 'verify-listened', 'verify-reused', 'fast-jwt', 'raw',
+  for (const name of ['pipeline', 'pipeline-recorded', 'pipeline-listened', 'channel-checks', 'verify-listened', 'verify-reused', 'fast-jwt', 'raw',
     'verify-eddsa', 'fast-jwt-eddsa', 'raw-eddsa', 'verify-es256', 'fast-jwt-es256', 'raw-es256']) {
     t.ok((results.micro.contenders[name]?.opsPerSec ?? 0) > 0, `micro-benchmark: ${name} measured`)
   }
   t.ok(results.memory.fill.entries > 0 && results.memory.fill.bytesPerEntry > 0, 'memory per entry measured')
   t.ok(results.memory.sustained.samples.length > 0, 'memory under sustained load sampled')
   t.ok(results.targets.length > 0, 'the targets are listed')
+  const unheard = results.targets.find(row => row.target.startsWith('no subscriber to the channels'))
+  t.ok((unheard?.measured ?? 0) > 0, 'what no subscriber to the channels costs is measured against the pipeline')
   t.match(stdout, /\| configuration \| req\/s \| x bare \|/, 'a Markdown table is printed')
 })
