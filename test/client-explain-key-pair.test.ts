@@ -4,7 +4,8 @@
 import { test } from 'tap'
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { explainToken, RequestJwtClientError, type ExplainTokenOptions, type TokenCheck } from '../lib/client/index.js'
-import { b64url, NOW_MS, NOW_S, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { buildApp } from './helpers/app.js'
+import { b64url, bearer, NOW_MS, NOW_S, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 const ED = generateKeyPairSync('ed25519')
 const P256 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -65,6 +66,30 @@ test('a signature by another key, or a public key for the other algorithm, fails
   t.match(signature, { ok: false, message: 'not made with the private key of this public key (FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_KEY_REVOKED if it was made with a revoked key)' })
   const crossed = await checks(token(ED.privateKey), { publicKey: jwk(P256.publicKey) })
   t.match(crossed.signature, { ok: false, message: /^the token is EdDSA but the public key given is for ES256, so its private key did not make it \(FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_ALGORITHM when the service holds no EdDSA key\)$/ })
+})
+
+test('a kid that is not the key\'s fails the signature check, as the server refuses it: the kid names the one key it tries', async t => {
+  const registered = { ...jwk(ED.publicKey), kid: 'client-1', alg: 'EdDSA', use: 'sig' }
+  // An app for each token: the tokens share a jti.
+  const byServer = async (jwt: string) => {
+    const { app } = await buildApp({ getSecrets: () => [{ id: 'client-1', publicKey: registered, alg: 'EdDSA' }] })
+    t.teardown(() => app.close())
+    return (await app.inject({ url: '/protected', headers: bearer(jwt) })).json().code as string | undefined
+  }
+  const credentials = { serviceId: SERVICE_ID, privateKey: pem(ED.privateKey), kid: 'client-1' }
+  const mismatch = 'made with the private key of this EdDSA public key, but the token\'s kid is "client-2" and this key\'s is "client-1": ' +
+    'the server checks the signature with the key the kid names only (FST_REQUEST_JWT_BAD_SIGNATURE); send kid "client-1", or none'
+
+  const wrongKid = token(ED.privateKey, { kid: 'client-2' })
+  t.equal(await byServer(wrongKid), 'FST_REQUEST_JWT_BAD_SIGNATURE', 'the server refuses it')
+  t.match((await checks(wrongKid, { credentials })).signature, { ok: false, message: mismatch }, 'the credentials\' kid')
+  t.match((await checks(wrongKid, { publicKey: registered })).signature, { ok: false, message: mismatch }, 'the kid of the JWK given')
+
+  for (const [what, jwt] of [['the key\'s kid', token(ED.privateKey, { kid: 'client-1' })], ['no kid', token(ED.privateKey)]]) {
+    t.equal(await byServer(jwt as string), undefined, `${what}: the server accepts it`)
+    t.match((await checks(jwt as string, { credentials })).signature, { ok: true }, `${what}: the check passes`)
+  }
+  t.match((await checks(wrongKid, { publicKey: jwk(ED.publicKey) })).signature, { ok: true }, 'a key given without a kid: nothing to compare')
 })
 
 test('an API key never checks a key-pair token, nor a public key an HS256 one: the note says which key to give', async t => {

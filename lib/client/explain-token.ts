@@ -89,7 +89,7 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   if (claims.nbf !== undefined) checks.push(checkNbf(claims.nbf, now, skew))
   const audience = options.audience === undefined ? [] : typeof options.audience === 'string' ? [options.audience] : options.audience
   if (claims.aud !== undefined || audience.length > 0) checks.push(checkAudience(claims.aud, audience, options.requireAudience ?? true))
-  checks.push(checkJti(claims.jti), await checkSignature(compact, header.alg, keys))
+  checks.push(checkJti(claims.jti), await checkSignature(compact, header.alg, header.kid, keys))
   checks.push(await checkReq(claims.req, format, options.request, keys.secret))
   checks.push(await checkPay(claims.pay, format, options.request, keys.secret))
   const iat = claims.iat

@@ -17,27 +17,42 @@ export interface CheckingKeys {
   secret?: Uint8Array<ArrayBuffer>
   /** A public key: checks EdDSA or ES256 signatures. */
   publicKey?: ImportedKey
+  /** That key's id as the service registered it (the credentials' `kid`, or the given JWK's): a token's kid must name it. */
+  kid?: string
 }
 
 /** The keys of `credentials` and `publicKey`; a key-pair's private key gives its public half when it can be exported. */
 export async function checkingKeys (credentials: Credentials | undefined, publicKey: PublicKey | undefined): Promise<CheckingKeys> {
   const given = publicKey === undefined ? undefined : await importKey(publicKey, 'public')
-  if (credentials === undefined) return { publicKey: given }
+  const givenKid = kidOfJwk(publicKey)
+  if (credentials === undefined) return { publicKey: given, kid: givenKid }
   const signer = await signerOf(credentials)
-  if (signer.alg === 'HS256') return { issuer: signer.issuer, secret: signer.key, publicKey: given }
-  return { issuer: signer.issuer, publicKey: given ?? await publicHalf(signer.imported) }
+  if (signer.alg === 'HS256') return { issuer: signer.issuer, secret: signer.key, publicKey: given, kid: givenKid }
+  if (given !== undefined) return { issuer: signer.issuer, publicKey: given, kid: givenKid }
+  return { issuer: signer.issuer, publicKey: await publicHalf(signer.imported), kid: signer.kid }
 }
 
-export async function checkSignature (token: string, alg: unknown, keys: CheckingKeys): Promise<TokenCheck> {
+/** The `kid` of a public key given as a JWK (as `request-jwt keygen` prints it). */
+function kidOfJwk (publicKey: PublicKey | undefined): string | undefined {
+  const kid = typeof publicKey === 'object' && publicKey !== null && !(publicKey instanceof CryptoKey) ? publicKey.kid : undefined
+  return typeof kid === 'string' ? kid : undefined
+}
+
+/** `kid`: the token's header kid. The server tries only the key a kid names, so a kid not the key's fails with it. */
+export async function checkSignature (token: string, alg: unknown, kid: unknown, keys: CheckingKeys): Promise<TokenCheck> {
   if (KEY_PAIR_ALGORITHMS.includes(alg as KeyPairAlgorithm)) {
     const publicKey = keys.publicKey
     if (publicKey === undefined) return note('signature', `not checked: an ${alg as string} token is checked with the client's public key; give it (publicKey)`)
     if (publicKey.alg !== alg) {
       return fail('signature', `the token is ${alg as string} but the public key given is for ${publicKey.alg}, so its private key did not make it (FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_ALGORITHM when the service holds no ${alg as string} key)`)
     }
-    return await verifies(token, publicKey.key, publicKey.alg)
-      ? pass('signature', `made with the private key of this ${publicKey.alg} public key`)
-      : fail('signature', 'not made with the private key of this public key (FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_KEY_REVOKED if it was made with a revoked key)')
+    if (!await verifies(token, publicKey.key, publicKey.alg)) {
+      return fail('signature', 'not made with the private key of this public key (FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_KEY_REVOKED if it was made with a revoked key)')
+    }
+    if (kid !== undefined && keys.kid !== undefined && kid !== keys.kid) {
+      return fail('signature', `made with the private key of this ${publicKey.alg} public key, but the token's kid is ${show(kid)} and this key's is ${show(keys.kid)}: the server checks the signature with the key the kid names only (FST_REQUEST_JWT_BAD_SIGNATURE); send kid ${show(keys.kid)}, or none`)
+    }
+    return pass('signature', `made with the private key of this ${publicKey.alg} public key`)
   }
   if (keys.secret === undefined) {
     return note('signature', keys.publicKey === undefined ? 'not checked: no API key given' : `not checked: a ${show(alg)} token is checked with an API key, never with a public key`)
