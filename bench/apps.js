@@ -25,6 +25,9 @@ export async function buildApp (name, { logger = false } = {}) {
     case 'bare-spin-3us':
       app.addHook('onRequest', spinHook(config.name === 'bare-spin-1us' ? 1 : 3))
       break
+    case 'bare-refuse':
+      app.addHook('onRequest', refuseHook())
+      break
     case 'floor':
     case 'floor-notify':
       app.addHook('onRequest', floorHook())
@@ -111,6 +114,17 @@ function spinHook (us) {
     const until = performance.now() + us / 1000
     while (performance.now() < until);
     done()
+  }
+}
+
+/**
+ * A hook that answers every request as the plugin answers a forged token (status, content type and body), without
+ * reading it: what Fastify's own part of a refusal costs.
+ */
+function refuseHook () {
+  const body = JSON.stringify({ statusCode: 403, code: 'FST_REQUEST_JWT_BAD_SIGNATURE', error: 'Forbidden', message: 'Invalid token: signature does not match any API key of this service' })
+  return function refuse (request, reply, done) {
+    reply.code(403).header('content-type', 'application/json; charset=utf-8').send(body)
   }
 }
 

@@ -80,8 +80,11 @@ export const CONFIGS = [
   { name: 'floor-notify', label: 'floor hook, Notify\'s pattern (no jti, each client\'s token reused)', route: 'hello', tokens: 'notify', anchor: 'bare' },
   { name: 'plugin-notify', label: 'plugin, Notify\'s pattern, verified-token cache', route: 'hello', tokens: 'notify', anchor: 'floor-notify' },
   { name: 'plugin-notify-uncached', label: 'plugin, Notify\'s pattern, verifiedTokenCache: false', route: 'hello', tokens: 'notify', anchor: 'plugin-notify' },
-  // A flood of forged tokens: a known issuer, a signature made with another key. Every answer is a 403, by design.
-  { name: 'plugin-forged', label: 'plugin refusing forged tokens (known issuer, bad signature)', route: 'hello', tokens: 'distinct', forged: true, anchor: 'plugin' },
+  // A flood of forged tokens: a known issuer, a signature made with another key. Every answer is a 403, by design
+  // (`refused`), as in the calibration beside it: Fastify's own share of a refusal, a hook answering the same 403 body
+  // without looking at the token.
+  { name: 'bare-refuse', label: 'bare Fastify + a hook answering every request with the plugin\'s 403', route: 'hello', tokens: 'pool', refused: true, anchor: 'bare' },
+  { name: 'plugin-forged', label: 'plugin refusing forged tokens (known issuer, bad signature)', route: 'hello', tokens: 'distinct', forged: true, refused: true, anchor: 'plugin' },
   // Key pairs: tokens signed with the client's private key, verified with its public key. The floor of each algorithm
   // is anchored on the HS256 floor (what the algorithm costs), the verifiers on their algorithm's floor.
   { name: 'floor-eddsa', label: 'floor hook, EdDSA (crypto.verify + JSON.parse + Set)', route: 'hello', tokens: 'distinct', alg: 'EdDSA', rateGuess: 10_000, anchor: 'floor' },

@@ -301,7 +301,7 @@ if (settings.warmup > 0) {
   for (const server of running) {
     progress(`warm-up ${server.config.name} (${settings.warmup} s)`)
     const warm = await measure(server, settings.warmup, redisInfo, true)
-    if (warm.non2xx + warm.errors > 0 && server.config.forged !== true) progress(`  warm-up of ${server.config.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors ${JSON.stringify(warm.statusCodes)}`)
+    if (warm.non2xx + warm.errors > 0 && server.config.refused !== true) progress(`  warm-up of ${server.config.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors ${JSON.stringify(warm.statusCodes)}`)
   }
 }
 
@@ -418,7 +418,7 @@ for (let round = 0; round < settings.rounds; round++) {
     progress(`round ${round + 1}/${settings.rounds} ${name.padEnd(16)} ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p99 ${measured.p99} ms` +
       `  cpu: server ${fmt(measured.serverCpu, 2)} client ${fmt(measured.clientCpu, 2)} other ${fmt(measured.otherCpu, 2)}` +
       (settings.slices === 1 ? '' : `  slices ${slices[i].map(m => Math.round(m.reqPerSec)).join(' ')}`) +
-      (measured.non2xx + measured.errors > 0 && running[i].config.forged !== true ? `  NON-2XX ${measured.non2xx} ERRORS ${measured.errors} ${JSON.stringify(measured.statusCodes)}` : ''))
+      (measured.non2xx + measured.errors > 0 && running[i].config.refused !== true ? `  NON-2XX ${measured.non2xx} ERRORS ${measured.errors} ${JSON.stringify(measured.statusCodes)}` : ''))
   }
 }
 const loadAfterHttp = loadavg()
