@@ -1,8 +1,10 @@
 // signedFetch signs the exact bytes it hands to fetch, sets the Authorization header, and its requests are accepted
 // by the plugin over real HTTP on routes of every scope.
 import { test } from 'tap'
+import type { AddressInfo } from 'node:net'
 import { createToken, signedFetch, type SignedFetchInit } from '../lib/client/index.js'
 import { NOW_MS, NOW_S, payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
+import { buildApp } from './helpers/app.js'
 import { refusal, scopedService } from './helpers/client.js'
 
 const credentials = { apiKey: `live_key-${SERVICE_ID}-${SECRET}` }
@@ -155,4 +157,23 @@ test('over real HTTP, signedFetch requests are accepted on routes of every scope
   const other = await fetch(`${base}/standard/path/b`, { headers: { authorization: `Bearer ${token}` } })
   t.equal(other.status, 403)
   t.equal((await other.json()).code, 'FST_REQUEST_JWT_REQUEST_MISMATCH')
+})
+
+test('a redirect is returned, not followed: following it would resend this request\'s token to another request', async t => {
+  t.equal((await capture('https://api.example/a', {})).init.redirect, 'manual')
+  t.equal((await capture('https://api.example/a', { redirect: 'follow' })).init.redirect, 'follow', 'unless the caller asks')
+  const { app, clock } = await buildApp({
+    routes: server => {
+      server.get('/old', async (_request, reply) => reply.redirect('/new'))
+      server.get('/new', async () => ({ moved: true }))
+    }
+  })
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const response = await signedFetch(`${base}/old`, {}, credentials, { now: clock.now })
+  t.equal(response.status, 302)
+  t.equal(response.headers.get('location'), '/new')
+  const followed = await signedFetch(new URL(response.headers.get('location') as string, base), {}, credentials, { now: clock.now })
+  t.same(await followed.json(), { moved: true }, 'a new signedFetch to the Location, with a token of its own, is accepted')
 })

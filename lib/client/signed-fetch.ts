@@ -32,7 +32,9 @@ interface PreparedBody {
 /**
  * Calls `fetch(url, init)` with `Authorization: Bearer <token>`, a token made for this one request. By default it
  * is bound to the method, path, query and body (`scope: 'path+body'`), which routes of every scope accept. A plain
- * object or array body is serialised as JSON once, and those bytes are both signed and sent.
+ * object or array body is serialised as JSON once, and those bytes are both signed and sent. A redirect is not
+ * followed (`redirect: 'manual'` unless `init.redirect` says otherwise): the token is for this request only, so
+ * the 3xx is returned, for a new `signedFetch` to its `Location`.
  *
  * @example
  * const response = await signedFetch('https://api.example.gov.uk/v2/notifications/sms', {
@@ -58,7 +60,9 @@ export async function signedFetch (url: string | URL, init: SignedFetchInit | un
   })
   headers.set('authorization', `Bearer ${token}`)
   const send = options.fetch ?? globalThis.fetch
-  return send(url, { ...request, method, headers, body: body.sent })
+  // A redirect followed by fetch would resend this token, made for one request and used up by it, to another
+  // request: the answer would be the server's refusal of the copy, not the redirect. The 3xx is returned instead.
+  return send(url, { ...request, method, headers, body: body.sent, redirect: request.redirect ?? 'manual' })
 }
 
 async function prepareBody (body: SignedFetchInit['body'], bound: boolean): Promise<PreparedBody> {
