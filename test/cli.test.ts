@@ -186,7 +186,11 @@ test('curl: literal and stdin bodies go in --data-raw, quoted for the shell; met
   assertError(t, await cli(['curl', '--url', 'http://h/x', '--body', '@-'], { stdin: chunks('a\0b') }), /binary body/)
   t.match((await cli(['curl', '--url', 'http://h/x', '--method', 'head'])).stdout, /^curl \\\n {2}--head \\\n/)
   t.match((await cli(['curl', '--url', 'http://h/x', '--method', 'PUT'])).stdout, /^curl \\\n {2}--request PUT \\\n/)
-  t.match((await cli(['curl', '--url', 'http://h/x', '--method', 'GET', '--body', 'b'])).stdout, /--request GET/, 'a GET with a body says so')
+  assertError(t, await cli(['curl', '--url', 'http://h/x', '--method', 'GET', '--body', 'b']),
+    /the server reads no body of a GET request \(Fastify hands it none\), so a pay over its 1 bytes cannot match/)
+  t.match((await cli(['curl', '--url', 'http://h/x', '--method', 'GET', '--body', 'b', '--claim-format', 'notify-2016'])).stdout, /--request GET/,
+    'a GET with a body says so (Notify\'s 2016 format signs it: its routes read it)')
+  assertError(t, await cli(['curl', '--url', 'http://h/x', '--method', 'HEAD', '--body', 'b', '--claim-format', 'notify-2016']), /curl sends no body with HEAD: drop --body, or use another --method/)
   t.notMatch((await cli(['curl', '--url', 'http://h/x'])).stdout, /--request/, 'GET without a body is curl\'s default')
   t.match((await cli(['curl', '--url', 'http://h/x?filter[a]=1'])).stdout, /--globoff \\\n {2}--url 'http:\/\/h\/x\?filter\[a\]=1'/)
   const extra = await cli(['curl', '--url', 'http://h/x', '--header', 'X-Request-Id: 7', '--header', 'content-type: text/plain', '--body', 'b', '--', '--fail-with-body', '-w', '%{http_code}'])

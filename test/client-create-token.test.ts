@@ -193,3 +193,31 @@ test('tokens for each scope and format are accepted by the plugin on routes of t
     }
   }
 })
+
+test('a body sent with GET, HEAD or TRACE is not signed in the standard format: the server reads none, as it says', async t => {
+  const { app } = await buildApp({ now: fixedClock.now, routes: server => { server.get('/a', { config: { requestJwt: { scope: 'body' } } }, async () => ({ ok: true })) } })
+  t.teardown(() => app.close())
+  for (const method of ['GET', 'HEAD', 'TRACE', 'get']) {
+    const err = await refusal(() => createToken(credentials, { ...fixedClock, method, url: '/a', body: BODY }))
+    t.equal(err.code, 'ERR_REQUEST_JWT_INVALID_ARGUMENT', method)
+    t.equal(err.message, `the server reads no body of a ${method.toUpperCase()} request (Fastify hands it none), so a pay over its ${Buffer.byteLength(BODY)} bytes cannot match: send the body with POST, PUT or PATCH, or send none`)
+  }
+  // What the client refuses to make, the server refuses: it digests no bytes of a GET's body.
+  const overTheBody = await app.inject({ method: 'GET', url: '/a', headers: { ...bearer(scopedPay(BODY)), 'content-type': 'application/json' }, payload: BODY })
+  t.equal(overTheBody.json().code, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  t.match(overTheBody.json().message, /0 bytes/)
+  t.equal((await app.inject({ method: 'GET', url: '/a', headers: { ...bearer(scopedPay('')), 'content-type': 'application/json' }, payload: BODY })).statusCode, 200,
+    'a pay over no bytes passes, the body unread')
+
+  t.same(await requestClaims({ method: 'GET', url: '/a', body: '' }, { scope: 'body' }), { pay: EMPTY_DIGEST }, 'an empty body is signed as none')
+  t.same(await requestClaims({ method: 'GET', url: '/a', body: BODY }, { scope: 'path' }), { req: 'GET /a' }, 'a body the token does not bind is not its concern')
+  t.ok((await requestClaims({ method: 'GET', url: '/a', body: BODY }, { claimFormat: 'notify-2016', secret: SECRET })).pay,
+    'the 2016 format signs it: its routes read a GET\'s body, as Notify read the `null` its 2016 client sent')
+  t.same(await requestClaims({ method: 'DELETE', url: '/a', body: BODY }, { scope: 'body' }), { pay: payOf(BODY) }, 'DELETE has a body Fastify reads')
+})
+
+/** A standard-format token bound to `body` alone. */
+function scopedPay (body: string): string {
+  const signingInput = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: SERVICE_ID, iat: NOW_S, pay: payOf(body) })).toString('base64url')}`
+  return `${signingInput}.${hs256(signingInput, SECRET)}`
+}

@@ -182,3 +182,21 @@ test('pay in the 2016 format: present only with a body, checked with the key', a
   t.match(await check('pay', token({ pay: hmac('b') }), { ...format, request: { body: 'b' }, credentials }), { ok: true, message: 'matches the 1 byte of the body (2016 format)' })
   t.match(await check('pay', token({ pay: hmac('c') }), { ...format, request: { body: 'b' }, credentials }), { ok: false, message: /FST_REQUEST_JWT_BODY_MISMATCH/ })
 })
+
+test('pay on a GET with a body: only the digest of no bytes passes, since the server reads no body of a GET', async t => {
+  const request = { method: 'GET', url: '/a', body: '{"a":1}' }
+  t.match(await check('pay', token({ pay: payOf('{"a":1}') }), { request }), {
+    ok: false,
+    message: 'the server reads no body of a GET request (Fastify hands it none), so a pay over its 7 bytes cannot match: send the body with POST, PUT or PATCH, or send none (FST_REQUEST_JWT_BODY_MISMATCH)'
+  })
+  t.match(await check('pay', token({ pay: payOf('') }), { request }), { ok: true, message: 'matches no bytes, which is what the server digests: it never reads the 7 bytes of the body of a GET request' })
+  t.match(await check('pay', token({}), { request }), { ok: undefined, message: `none: refused on routes that bind the body (FST_REQUEST_JWT_BODY_CLAIM_REQUIRED: add pay, ${payOf('')})` })
+  t.match(await check('pay', token({ pay: payOf('{"a":1}') }), { request: { ...request, method: 'POST' } }), { ok: true }, 'POST: its body is read')
+})
+
+test('a claim format the server does not know is refused, not read as the standard one', async t => {
+  const err = await explainToken(token({}), { now, claimFormat: 'notify_2016' as never }).catch((e: unknown) => e)
+  t.ok(err instanceof RequestJwtClientError)
+  t.equal((err as RequestJwtClientError).code, 'ERR_REQUEST_JWT_INVALID_ARGUMENT')
+  t.equal((err as Error).message, 'claimFormat must be one of "standard", "notify-2016", got "notify_2016"')
+})

@@ -4,6 +4,7 @@
 // Content-Length check and a client that goes away mid-body (400) to Fastify, as without the plugin.
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { Readable } from 'node:stream'
+import { BODYLESS_METHODS } from '../rules/bodyless-methods.js'
 import type { ClaimFormat } from '../rules/policy-values.js'
 
 /** The digest of a request's body, fed by the stream Fastify parses (see {@link BodyDigest.watch}). */
@@ -59,9 +60,6 @@ export class BodyDigest {
     this.receivedBytes += bytes.length
   }
 }
-
-/** Fastify's methods without a body: it never parses one for them (fastify.js, kSupportedHTTPMethods). */
-const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE'])
 
 /**
  * Whether Fastify hands the handler no body for this request, as handle-request.js decides: a method without a

@@ -3,12 +3,11 @@
 // so on routes in the 2016 format the plugin reads it itself, within the route's body limit, for the digest to cover.
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
-
-const UNPARSED_METHODS = new Set(['GET', 'HEAD', 'TRACE'])
+import { BODYLESS_METHODS } from '../rules/bodyless-methods.js'
 
 /** Whether the request carries a body that Fastify will not read: a GET, HEAD or TRACE with one. */
 export function hasUnparsedBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
-  if (!UNPARSED_METHODS.has(method)) return false
+  if (!BODYLESS_METHODS.has(method)) return false
   const length = headers['content-length']
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }

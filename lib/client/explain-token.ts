@@ -9,7 +9,7 @@ import { encodingProblem } from './encoding-check.js'
 import type { Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
 import type { PublicKey } from './key-pair.js'
-import type { RequestDescription } from './request-claims.js'
+import { knownClaimFormat, type RequestDescription } from './request-claims.js'
 import { checkingKeys, checkSignature } from './signature-check.js'
 import { fail, type TokenCheck } from './token-check.js'
 import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
@@ -76,7 +76,7 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   const now = Math.floor((options.now ?? Date.now)() / 1000)
   const skew = options.clockSkew ?? 30
   const keys = await checkingKeys(options.credentials, options.publicKey)
-  const format = options.claimFormat ?? guessFormat(claims)
+  const format = options.claimFormat === undefined ? guessFormat(claims) : knownClaimFormat(options.claimFormat)
   const checks: TokenCheck[] = [
     ...checkLength(compact, options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH),
     ...(malformed === undefined ? [] : [fail('token', `${malformed} (FST_REQUEST_JWT_MALFORMED)`)]),
