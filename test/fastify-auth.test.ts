@@ -165,3 +165,18 @@ test('requestJwtApi(app) outside the context that registered the plugin says whe
   t.equal(app.requestJwt, undefined)
   t.throws(() => requestJwtApi(app), /app\.requestJwt is not available on this instance: the plugin decorates the context that registers it/)
 })
+
+test('a route\'s authorize that throws is the service\'s bug: a 500 through the strategy, as through the hooks, never a 401', async t => {
+  const authorize = () => { throw new Error('bug in authorize') }
+  for (const protect of ['all', 'strategy'] as const) {
+    const context = await appWith({ protect }, app => {
+      const auth = protect === 'strategy' ? { preHandler: app.auth([requestJwtApi(app).strategy]) } : {}
+      app.get('/guarded', { ...auth, config: { requestJwt: { authorize } } }, async () => 'never')
+    })
+    t.teardown(() => context.app.close())
+    const res = await context.app.inject({ url: '/guarded', headers: bearer(notifyToken()) })
+    t.equal(res.statusCode, 500, `protect ${protect}`)
+    t.equal(res.json().message, 'bug in authorize')
+    t.equal(context.handled(), 0)
+  }
+})

@@ -7,7 +7,7 @@
 // it runs those that need no body and the plugin's `preHandler` finishes; called after (a `preHandler` auth hook), it
 // runs them all, against the SHA-256 of the body that `preParsing` took for requests that carry credentials.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { reject as refusal } from '../errors/refusal.js'
+import { isRefusal, reject as refusal } from '../errors/refusal.js'
 import type { Rollout } from '../rollout/rollout.js'
 import type { RouteSettings } from '../rollout/route-config.js'
 import { openState } from './request-state.js'
@@ -48,7 +48,17 @@ export function createAuthStrategy ({ guard, settings, rollout, settingsOf }: St
     const current = state
     current.viaStrategy = true
     return new Promise((resolve, reject) => {
-      guard.verify(request, reply, err => { if (err === undefined) resolve(); else reject(err) }, current)
+      guard.verify(request, reply, err => { if (err === undefined) resolve(); else reject(isRefusal(err) ? err : asServerError(err)) }, current)
     })
   }
+}
+
+/**
+ * What the guard fails with that is not a refusal (a throwing `authorize`, a broken dependency) is the service's: a
+ * 500, as the hooks make it. `@fastify/auth` would answer an error without a status as a 401.
+ */
+function asServerError (err: unknown): unknown {
+  if (typeof err !== 'object' || err === null) return Object.assign(new Error(String(err)), { statusCode: 500 })
+  if ((err as { statusCode?: unknown }).statusCode === undefined) (err as { statusCode?: number }).statusCode = 500
+  return err
 }
