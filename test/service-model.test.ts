@@ -3,6 +3,7 @@
 // which service and key. test/notify-auth.test.ts holds the same to Notify's own test cases.
 import { test } from 'tap'
 import { createHmac } from 'node:crypto'
+import { connect, type AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import requestJwt, { type GetSecrets, type RequestJwtOptions } from '../lib/index.js'
 import { createToken, explainToken } from '../lib/client/index.js'
@@ -149,6 +150,38 @@ test("Notify's 2016 client's GET, with the body null it signed, passes on a 2016
   t.same(res.json(), { boundTo: 'path+body' })
   t.same((await send('nul!')).json(), { result: 'error', message: 'Invalid token: payload' })
   t.equal((await send('x'.repeat(17))).statusCode, 413, 'the route\'s body limit holds')
+})
+
+test("over a socket, a 2016 GET's body past the route's limit gets its 413, and one broken off is the client's 400, not a 500", async t => {
+  const hmac = (message: string) => createHmac('sha256', SECRET).update(message).digest('base64')
+  const token = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, req: hmac('GET /notifications'), pay: hmac('null') } })
+  const context = await buildApp({
+    routes: app => {
+      app.get('/notifications', { config: { requestJwt: { scope: 'path+body', claimFormat: 'notify-2016' } }, bodyLimit: 16 }, async () => 'never')
+    }
+  })
+  t.teardown(() => context.app.close())
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (context.app.server.address() as AddressInfo).port
+  const head = (length: number | 'chunked') => `GET /notifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
+    (length === 'chunked' ? 'Transfer-Encoding: chunked\r\n\r\n' : `Content-Length: ${length}\r\n\r\n`)
+  /** What the server answers `bytes` with, until it answers or closes; `end`: the client breaks off after sending. */
+  const exchange = (bytes: string, end = false) => new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.write(bytes); if (end) socket.destroy() })
+    let answer = ''
+    socket.on('data', chunk => { answer += String(chunk); if (answer.includes('\r\n\r\n')) socket.end() })
+    socket.on('close', () => resolve(answer))
+    socket.on('error', reject)
+  })
+  t.match(await exchange(`${head(17)}${'x'.repeat(17)}`), /^HTTP\/1\.1 413 /, 'a declared length past the limit')
+  t.match(await exchange(`${head('chunked')}11\r\n${'x'.repeat(17)}\r\n0\r\n\r\n`), /^HTTP\/1\.1 413 /, 'a chunked body that grows past it')
+  t.equal(context.handled(), 0)
+
+  await exchange(`${head(10)}nul`, true)
+  // The server learns of the break only once the socket closes: wait for its log line, not a time.
+  while (!context.logs.some(line => (line.err as { message?: string } | undefined)?.message === 'aborted')) await new Promise(resolve => setImmediate(resolve))
+  const aborted = context.logs.filter(line => (line.err as { message?: string } | undefined)?.message === 'aborted')
+  t.same(aborted.map(line => [line.level, (line.res as { statusCode?: number } | undefined)?.statusCode]), [[30, 400]], 'logged as the client\'s 400 at info, not a 500 at error')
 })
 
 test('an accepted request logs with its service and key; a refusal after a key matched names the key', async t => {

@@ -1,6 +1,7 @@
 // Notify's 2016 Python client sent `json.dumps(data)` as the body of every request, so each GET carried the 4 bytes
 // `null` and a `pay` over them, which Notify's API of the time hashed. Fastify never reads the body of a GET or HEAD,
-// so on routes in the 2016 format the plugin reads it itself, within the route's body limit, for the digest to cover.
+// so on routes in the 2016 format the plugin reads it itself, within the route's body limit, for the digest to cover,
+// and fails as Fastify's own body reader does: a 413 past the limit, a 400 for a body the client broke off.
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
 import { BODYLESS_METHODS } from '../rules/bodyless-methods.js'
@@ -12,18 +13,38 @@ export function hasUnparsedBody (method: string, headers: Record<string, string 
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
-/** Reads `body` to its end (its digest listens to it), or rejects with Fastify's 413 past `limit` bytes. */
-export function readUnparsedBody (body: Readable, limit: number): Promise<void> {
+/**
+ * Reads `body` to its end (its digest listens to it), or rejects with Fastify's 413 past `limit` bytes (at once when
+ * `declaredLength` says so). Past the limit it stops listening and leaves the stream alone: destroying it would close
+ * the connection before the 413 is sent.
+ */
+export function readUnparsedBody (body: Readable, limit: number, declaredLength: string | string[] | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (Number(declaredLength) > limit) return reject(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
     let received = 0
-    body.on('data', (chunk: Buffer | string) => {
+    const stop = () => {
+      body.removeListener('data', onData)
+      body.removeListener('end', onEnd)
+      body.removeListener('error', onError)
+    }
+    const onData = (chunk: Buffer | string) => {
       received += chunk.length
-      if (received > limit) {
-        body.destroy()
-        reject(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
-      }
-    })
-    body.once('end', resolve)
-    body.once('error', reject)
+      if (received <= limit) return
+      stop()
+      reject(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
+    }
+    const onEnd = () => {
+      stop()
+      resolve()
+    }
+    // A body broken off by the client (`aborted`, ECONNRESET) is the client's: a 400, as Fastify answers it.
+    const onError = (err: Error & { statusCode?: number }) => {
+      stop()
+      if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400
+      reject(err)
+    }
+    body.on('data', onData)
+    body.on('end', onEnd)
+    body.on('error', onError)
   })
 }

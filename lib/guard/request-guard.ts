@@ -183,7 +183,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     if (digest === undefined) return done(null, payload)
     digest.watch(payload)
     if (state.policy?.claimFormat !== 'notify-2016' || !hasUnparsedBody(request.method, request.headers)) return done(null, payload)
-    readUnparsedBody(payload, request.routeOptions.bodyLimit).then(() => done(null, payload), done)
+    readUnparsedBody(payload, request.routeOptions.bodyLimit, request.headers['content-length']).then(() => done(null, payload), done)
   }
 
   function preHandler (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
