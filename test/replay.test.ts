@@ -2,8 +2,8 @@
 import { test } from 'tap'
 import { buildApp } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
-import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET } from './helpers/tokens.js'
-import { MemoryReplayStore } from '../lib/index.js'
+import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET, SECRET } from './helpers/tokens.js'
+import { MemoryReplayStore, requestJwtApi, type SecretLookupResult } from '../lib/index.js'
 
 test('the same token twice: first accepted, then refused as a replay (G52)', async t => {
   const context = await buildApp()
@@ -206,4 +206,48 @@ test('a request while the server clock is an hour ahead does not make the store 
   context.clock.advance(-3600_000 + 2000)
   assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(used) }), 403, 'FST_REQUEST_JWT_REPLAYED')
   t.equal(context.handled(), 2)
+})
+
+test('a request Fastify answered while the guard waited (handlerTimeout) is neither let through nor answered again', async t => {
+  // A store and a key lookup whose answers the test gives, so that Fastify's timeout comes first.
+  const calls: Array<(fresh: boolean) => void> = []
+  const store = { remember: () => new Promise<boolean>(resolve => { calls.push(resolve) }) }
+  const lookups: Array<(keys: SecretLookupResult) => void> = []
+  const context = await buildApp({
+    replay: { store },
+    secretCacheTtl: 0,
+    getSecrets: () => new Promise(resolve => { lookups.push(resolve) }),
+    routes: app => { app.get('/slow', { handlerTimeout: 20 }, async () => 'handled') }
+  })
+  t.teardown(() => context.app.close())
+  const keys = [{ id: 'live', secret: SECRET }]
+  const flush = () => new Promise(resolve => setImmediate(resolve))
+  /** Sends the token; gives the keys when `keysFirst`, before Fastify's timeout answers; returns that answer. */
+  const timedOut = async (keysFirst: boolean) => {
+    const pending = context.app.inject({ url: '/slow', headers: bearer(notifyToken({ jti: 'once' })) })
+    const lookup = lookups.length
+    while (lookups.length === lookup) await flush()
+    if (keysFirst) lookups[lookup]?.(keys)
+    const res = await pending
+    t.equal(res.json().code, 'FST_ERR_HANDLER_TIMEOUT')
+    if (!keysFirst) lookups[lookup]?.(keys)
+    return res
+  }
+
+  await timedOut(true)
+  t.equal(calls.length, 1, 'the store was asked before the timeout')
+  calls[0]?.(true)
+  await flush()
+  t.equal(context.handled(), 0, 'the store said fresh after Fastify answered: not let through')
+  t.same(requestJwtApi(context.app).stats().filter(row => row.outcome === 'accepted'), [], 'nor counted as accepted')
+
+  await timedOut(true)
+  calls[1]?.(false)
+  await flush()
+  t.notOk(context.logs.some(line => (line.err as { code?: string } | undefined)?.code === 'FST_ERR_REP_ALREADY_SENT' || /already sent/i.test(String(line.msg))),
+    'a replay found after Fastify answered is not answered again')
+
+  await timedOut(false)
+  await flush()
+  t.equal(calls.length, 2, 'answered while the keys were looked up: the store is not asked, the jti not used up')
 })

@@ -10,8 +10,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isRefusal, reject as refusal } from '../errors/refusal.js'
 import type { Rollout } from '../rollout/rollout.js'
 import type { RouteSettings } from '../rollout/route-config.js'
-import { openState } from './request-state.js'
-import { kState, type GuardedRequest, type GuardSettings, type RequestGuard } from './request-guard.js'
+import { kState, openState, type GuardedRequest } from './request-state.js'
+import type { GuardSettings, RequestGuard } from './request-guard.js'
 
 export type RequestJwtStrategy = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 

@@ -25,7 +25,7 @@ import type { TokenVerifier, VerifiedToken } from '../token/verifier.js'
 import { checkCaller } from './caller-check.js'
 import type { Decisions } from './decisions.js'
 import { requestJwtOf } from './request-jwt.js'
-import { LET_THROUGH, openState, type RequestState } from './request-state.js'
+import { kState, LET_THROUGH, openState, type GuardedRequest, type RequestState } from './request-state.js'
 import { requestLine } from './request-line.js'
 import { runStep, thrownBy } from './step.js'
 import { elapsedSince, startClock } from './timing.js'
@@ -51,13 +51,6 @@ export interface RequestGuardOptions {
 export type Done = (err?: Error) => void
 type StoppableRequest = Parameters<BodyDigest['stop']>[0]
 const NO_KEY = Buffer.alloc(0)
-
-/** What the request's state is stored under. */
-export const kState = Symbol('fastify-request-jwt.state')
-
-export interface GuardedRequest extends FastifyRequest {
-  [kState]: RequestState | null
-}
 
 export type RequestGuard = ReturnType<typeof createRequestGuard>
 
@@ -92,6 +85,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
    * not a refusal is a bug or a broken dependency: a 500, never a pass.
    */
   function stops (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, err: unknown, missingBinding: boolean): boolean {
+    // Already answered (by Fastify's handlerTimeout, while a lookup or the store was waited for): never a second answer.
+    if (reply.sent) return true
     if (tolerated(request, state, err, missingBinding)) {
       if (state.standing !== LET_THROUGH) return false
       admit(request, done, state)
@@ -219,10 +214,13 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
   function finish (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, token: VerifiedToken): void {
     const failed = (err: unknown) => { stops(request, reply, done, state, err, false) }
     const checkReplayThenAdmit = () => {
+      // A request answered meanwhile (handlerTimeout) keeps its jti, and one answered while the store was asked is
+      // not let through nor counted: Fastify answered it.
+      if (reply.sent) return
       const started = startClock(decisions.listening)
       runStep(() => checkReplay(settings, token), () => {
         state.replayStoreMs = elapsedSince(started)
-        admit(request, done, state)
+        if (!reply.sent) admit(request, done, state)
       }, err => {
         state.replayStoreMs = elapsedSince(started)
         failed(err)

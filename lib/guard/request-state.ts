@@ -8,6 +8,13 @@ import type { Rollout } from '../rollout/rollout.js'
 import { NOT_FOUND_TARGET, type RouteSettings, type RouteTarget } from '../rollout/route-config.js'
 import type { VerifiedToken } from '../token/verifier.js'
 
+/** What the request's state is stored under. */
+export const kState = Symbol('fastify-request-jwt.state')
+
+export interface GuardedRequest extends FastifyRequest {
+  [kState]: RequestState | null
+}
+
 /** The token has not been verified yet (`onRequest` is waiting for the key lookup, say). */
 export const UNVERIFIED = Object.freeze({ status: 'unverified' as const })
 /** A dry run let a failed check through: the request goes on unauthenticated, and no later check runs. */
