@@ -61,7 +61,7 @@ test('an invalid rollout document is refused at registration with a message nami
 test('a route key that matches no registered route fails at ready()', async t => {
   const err = await registerWith(t, { routes: { 'POST /v2/notifications/letter': { scope: 'path' }, [SMS]: { scope: 'path' } } })
   t.equal((err as { code?: string }).code, 'FST_REQUEST_JWT_INVALID_OPTION')
-  t.match(err?.message, /rollout.routes names no route of the app: "POST \/v2\/notifications\/letter"/)
+  t.match(err?.message, /rollout.routes names no route the plugin guards: "POST \/v2\/notifications\/letter"/)
   t.equal(await registerWith(t, { routes: { [SMS]: { scope: 'path' } } }), undefined)
 })
 
@@ -125,7 +125,7 @@ test('setRollout swaps atomically; an invalid document throws and the old one st
   const api = requestJwtApi(context.app)
   api.setRollout({ routes: { [SMS]: { scope: 'path' } } })
   t.throws(() => api.setRollout({ routes: { [SMS]: { scope: 'everything' } } } as never), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /setRollout: rollout\["routes"\]/ })
-  t.throws(() => api.setRollout({ routes: { 'GET /nowhere': { scope: 'path' } } }), { message: /names no route of the app: "GET \/nowhere"/ })
+  t.throws(() => api.setRollout({ routes: { 'GET /nowhere': { scope: 'path' } } }), { message: /names no route the plugin guards: "GET \/nowhere"/ })
   t.same(api.getRollout(), { routes: { [SMS]: { scope: 'path' } } })
   t.ok(Object.isFrozen(api.getRollout().routes), 'the document in force cannot be changed in place')
   assertRefused(t, await send(context.app, notifyToken()), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
@@ -385,5 +385,28 @@ test('one document serves two plugin instances in sibling contexts: each checks 
   await t.resolves(async () => { await shared.ready() }, 'each instance leaves the other\'s keys alone')
   const typo = await build({ routes: { 'POST /v2/notifications/smss': { scope: 'path' } } })
   t.teardown(() => typo.close())
-  await t.rejects(async () => { await typo.ready() }, /names no route of the app: "POST \/v2\/notifications\/smss"/, 'a typo still fails')
+  await t.rejects(async () => { await typo.ready() }, /names no route the plugin guards: "POST \/v2\/notifications\/smss"/, 'a typo still fails')
+})
+
+test('a key the router would match but that names no guarded route as registered is refused, with the route\'s key', async t => {
+  const { default: Fastify } = await import('fastify')
+  const { default: requestJwt } = await import('../lib/index.js')
+  const { testKeys } = await import('./helpers/app.js')
+  const build = async (key: string) => {
+    const app = Fastify({ routerOptions: { ignoreTrailingSlash: true, caseSensitive: false } })
+    await app.register(async context => {
+      await context.register(requestJwt, { getSecrets: testKeys, rollout: { routes: { [key]: { scope: 'path' } } } })
+      context.get('/v2/notifications', async () => 'ok')
+    })
+    app.get('/_status', async () => 'ok')
+    t.teardown(() => app.close())
+    return app
+  }
+  for (const variant of ['GET /v2/notifications/', 'GET /V2/Notifications', 'GET /v2//notifications']) {
+    await t.rejects(async () => { await (await build(variant)).ready() },
+      new RegExp(`names no route the plugin guards: ${JSON.stringify(variant)} \\(the route's key is "GET /v2/notifications"\\)`), variant)
+  }
+  await t.rejects(async () => { await (await build('GET /_status')).ready() }, /names no route the plugin guards: "GET \/_status" \(keys are/,
+    'a route no instance guards: an entry for it would apply to nothing')
+  await t.resolves(async () => { await (await build('GET /v2/notifications')).ready() }, 'the key as registered')
 })

@@ -11,7 +11,7 @@ import { resolveOptions } from './options.js'
 import { createRequestGuard } from '../guard/request-guard.js'
 import { kState } from '../guard/request-state.js'
 import { Rollout } from '../rollout/rollout.js'
-import { checkRouteKeys } from '../rollout/route-keys.js'
+import { checkRouteKeys, guardedRouteKeys } from '../rollout/route-keys.js'
 import { checkRolloutDocument } from '../rollout/schema.js'
 import { readRouteConfig, type RouteSettings } from '../rollout/route-config.js'
 import type { DecisionCount } from '../guard/decision-stats.js'
@@ -51,6 +51,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   const decisions = new Decisions()
   /** How many routes have each "METHOD /url" key: more than one differ only by their constraints. */
   const registeredRoutes = new Map<string, number>()
+  const appRouteKeys = guardedRouteKeys(app.server)
   const lateRouteSettings = new WeakMap<object, RouteSettings>()
   let rollout = new Rollout(options.rollout, options.defaults)
   let routesChecked = false
@@ -60,7 +61,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     clearSecretCache: (issuer) => verifier.clearSecretCache(issuer),
     setRollout (document) {
       const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
-      if (routesChecked) checkRouteKeys(next, registeredRoutes, routedElsewhere)
+      if (routesChecked) checkRouteKeys(next, registeredRoutes, appRouteKeys)
       rollout = next
       app.log.info({ requestJwt: { rollout: next.document } }, 'fastify-request-jwt: rollout document replaced')
     },
@@ -85,7 +86,10 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as RouteConfig
     const settings = readRouteConfig(config.requestJwt, route.method, route.url)
-    for (const { key } of settings.targets.values()) registeredRoutes.set(key, (registeredRoutes.get(key) ?? 0) + 1)
+    for (const { key } of settings.targets.values()) {
+      registeredRoutes.set(key, (registeredRoutes.get(key) ?? 0) + 1)
+      appRouteKeys.add(key)
+    }
     route.config = { ...config, [kRouteSettings]: settings } as RouteOptions['config']
     describeForOpenapi(route, settings)
   })
@@ -93,17 +97,11 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   // Route keys are checked once every route is known; a key that matches none is a typo that would silently
   // leave a route unscoped.
   app.addHook('onReady', async () => {
-    checkRouteKeys(rollout, registeredRoutes, routedElsewhere)
+    checkRouteKeys(rollout, registeredRoutes, appRouteKeys)
     routesChecked = true
     await fleet?.start()
   })
   app.addHook('onClose', async () => { await fleet?.stop() })
-
-  /** Whether a "METHOD /url" key names a route of the app outside this context (another instance's, say). */
-  function routedElsewhere (key: string): boolean {
-    const space = key.indexOf(' ')
-    return app.hasRoute({ method: key.slice(0, space), url: key.slice(space + 1) } as Parameters<typeof app.hasRoute>[0])
-  }
 
   function settingsOf (request: FastifyRequest): RouteSettings {
     const config = request.routeOptions.config as unknown as RouteConfig
