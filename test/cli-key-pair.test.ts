@@ -93,10 +93,13 @@ test('token and curl sign with --private-key and --service-id; a PEM or JWK file
   const ed = generateKeyPairSync('ed25519')
   const dir = t.testdir({
     'ed.pem': ed.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    'ed.jwk': JSON.stringify(ed.privateKey.export({ format: 'jwk' }))
+    'ed.jwk': JSON.stringify(ed.privateKey.export({ format: 'jwk' })),
+    // As some editors save text: a byte order mark first.
+    'ed-bom.jwk': `\uFEFF${JSON.stringify(ed.privateKey.export({ format: 'jwk' }))}`,
+    'ed-bom.pem': `\uFEFF${ed.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string}`
   })
   const publicJwk = ed.publicKey.export({ format: 'jwk' })
-  for (const file of ['ed.pem', 'ed.jwk']) {
+  for (const file of ['ed.pem', 'ed.jwk', 'ed-bom.jwk', 'ed-bom.pem']) {
     const run = await cli(['token', '--private-key', join(dir, file), '--service-id', SERVICE_ID, '--method', 'POST', '--url', '/v2/notifications/sms', '--body', '{}'], { REQUEST_JWT_API_KEY: API_KEY })
     t.equal(run.code, 0, run.stderr)
     const { header, claims } = decoded(run.stdout)

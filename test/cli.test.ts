@@ -260,6 +260,7 @@ test('decode: the token can come from stdin; bad input is exit code 2', async t 
   assertError(t, await cli(['decode']), /decode takes one token \(or - to read it from stdin\)/)
   assertError(t, await cli(['decode', 'a', 'b']), /decode takes one token/)
   assertError(t, await cli(['decode', 'not-a-token']), /^request-jwt: not a JWT: /)
+  assertError(t, await cli(['decode', '-', '--body', '@-'], { stdin: chunks(token) }), /the token and the body cannot both be read from stdin: give the body as a file \(--body @FILE\)/)
   for (const skew of ['-1', 'x', ' ']) assertError(t, await cli(['decode', token, `--clock-skew=${skew}`]), /--clock-skew must be a number of seconds >= 0/)
   t.equal((await cli(['decode', '--', token])).code, 0, 'a token after --')
 })

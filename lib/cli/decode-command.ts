@@ -8,6 +8,7 @@ import { locate, readBody, readStdin } from './request-input.js'
 
 export async function decode (values: Values, positionals: string[], credentials: Credentials | undefined, io: CliIo): Promise<number> {
   const given = positionals[0] as string
+  if (given === '-' && values.body === '@-') throw new UsageError('the token and the body cannot both be read from stdin: give the body as a file (--body @FILE)')
   const token = given === '-' ? new TextDecoder().decode(await readStdin(io)).trim() : given
   const skew = values['clock-skew'] === undefined ? 30 : Number(values['clock-skew'])
   if (!Number.isFinite(skew) || skew < 0 || values['clock-skew']?.trim() === '') throw new UsageError('--clock-skew must be a number of seconds >= 0')

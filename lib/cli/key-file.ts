@@ -27,7 +27,8 @@ export async function credentialsOf (values: Values, io: CliIo): Promise<Credent
 export async function readKeyFile (file: string, option: string): Promise<PrivateKey> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    // Without the byte order mark some editors save: JSON.parse refuses it, and it is no part of a key.
+    text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '')
   } catch (err) {
     throw new UsageError(`cannot read the ${option} file: ${(err as Error).message}`)
   }
