@@ -90,6 +90,7 @@ test('a kid that is not the key\'s fails the signature check, as the server refu
     t.match((await checks(jwt as string, { credentials })).signature, { ok: true }, `${what}: the check passes`)
   }
   t.match((await checks(wrongKid, { publicKey: jwk(ED.publicKey) })).signature, { ok: true }, 'a key given without a kid: nothing to compare')
+  t.match((await checks(wrongKid, { credentials, publicKey: jwk(ED.publicKey) })).signature, { ok: false, message: mismatch }, 'both given: the credentials\' kid, the key given')
 })
 
 test('an API key never checks a key-pair token, nor a public key an HS256 one: the note says which key to give', async t => {

@@ -180,3 +180,19 @@ test('a route\'s authorize that throws is the service\'s bug: a 500 through the 
     t.equal(context.handled(), 0)
   }
 })
+
+test('through the strategy, what authorize throws keeps its own status, and a thrown value that is no error is a 500', async t => {
+  const cases: Array<[string, () => never, number]> = [
+    ['an error with a status', () => { throw Object.assign(new Error('not this one'), { statusCode: 403 }) }, 403],
+    ['a string', () => { throw 'bug' as unknown as Error }, 500] // eslint-disable-line no-throw-literal
+  ]
+  for (const [what, authorize, status] of cases) {
+    const context = await appWith({ protect: 'strategy' }, app => {
+      app.get('/guarded', { preHandler: app.auth([requestJwtApi(app).strategy]), config: { requestJwt: { authorize } } }, async () => 'never')
+    })
+    t.teardown(() => context.app.close())
+    const res = await context.app.inject({ url: '/guarded', headers: bearer(notifyToken()) })
+    t.equal(res.statusCode, status, what)
+    t.equal(context.handled(), 0)
+  }
+})

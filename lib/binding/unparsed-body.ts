@@ -37,11 +37,11 @@ export function readUnparsedBody (body: Readable, limit: number, declaredLength:
       stop()
       resolve()
     }
-    // A body broken off by the client (`aborted`, ECONNRESET) is the client's: a 400, as Fastify answers it.
-    const onError = (err: Error & { statusCode?: number }) => {
+    // The request stream fails only when the client breaks the body off (`aborted`, ECONNRESET): a 400, as Fastify
+    // answers it.
+    const onError = (err: Error) => {
       stop()
-      if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400
-      reject(err)
+      reject(Object.assign(err, { statusCode: 400 }))
     }
     body.on('data', onData)
     body.on('end', onEnd)

@@ -28,14 +28,13 @@ export async function checkingKeys (credentials: Credentials | undefined, public
   if (credentials === undefined) return { publicKey: given, kid: givenKid }
   const signer = await signerOf(credentials)
   if (signer.alg === 'HS256') return { issuer: signer.issuer, secret: signer.key, publicKey: given, kid: givenKid }
-  if (given !== undefined) return { issuer: signer.issuer, publicKey: given, kid: givenKid }
-  return { issuer: signer.issuer, publicKey: await publicHalf(signer.imported), kid: signer.kid }
+  return { issuer: signer.issuer, publicKey: given ?? await publicHalf(signer.imported), kid: givenKid ?? signer.kid }
 }
 
 /** The `kid` of a public key given as a JWK (as `request-jwt keygen` prints it). */
 function kidOfJwk (publicKey: PublicKey | undefined): string | undefined {
-  const kid = typeof publicKey === 'object' && publicKey !== null && !(publicKey instanceof CryptoKey) ? publicKey.kid : undefined
-  return typeof kid === 'string' ? kid : undefined
+  if (publicKey === undefined || typeof publicKey === 'string' || publicKey instanceof CryptoKey) return undefined
+  return typeof publicKey.kid === 'string' ? publicKey.kid : undefined
 }
 
 /** `kid`: the token's header kid. The server tries only the key a kid names, so a kid not the key's fails with it. */
