@@ -90,8 +90,11 @@ const CONTROL = /[\u0000-\u001f\u007f]/ // eslint-disable-line no-control-regex 
 /** A jti the plugin accepts: 1 to 128 bytes of UTF-8, no control characters. */
 const validJti = utf16({ minLength: 1, maxLength: 40 }).filter(jti => !CONTROL.test(jti) && Buffer.byteLength(jti) <= 128)
 
-/** Claims other than the registered ones, of any JSON value but the members refused as prototype poisoning (B70). */
-const RESERVED = new Set(['iss', 'iat', 'jti', 'exp', 'nbf'])
+/**
+ * Claims other than those the plugin reads (the registered ones, `aud`, and the binding claims `req` and `pay`), of
+ * any JSON value but the members refused as prototype poisoning (B70).
+ */
+const RESERVED = new Set(['iss', 'iat', 'jti', 'exp', 'nbf', 'aud', 'req', 'pay'])
 const extraClaims = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 })
   .map(claims => Object.fromEntries(Object.entries(claims).filter(([name]) => !RESERVED.has(name))))
   .filter(claims => poisonousName(claims) === undefined)
