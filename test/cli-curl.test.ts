@@ -3,7 +3,7 @@
 // installs it. Skipped, saying so, where curl is not installed.
 import { test, type Test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -125,4 +125,31 @@ test('the built binary: a shebang, package.json bin, and its printed command acc
   })
   t.equal(bad.code, 2)
   t.match(bad.stderr, /^request-jwt: API key is 9 characters; [^\n]+\n$/)
+})
+
+test('curl --exec hands curl the token in a file only this user can read, removed after, never in its arguments', async t => {
+  // A stand-in for curl, first on PATH, that writes down its arguments and the header file it was given.
+  const dir = t.testdir({})
+  const record = join(dir, 'record.json')
+  const fakeCurl = join(dir, 'curl')
+  writeFileSync(fakeCurl, `#!${process.execPath}
+const { readFileSync, statSync, writeFileSync } = require('node:fs')
+const args = process.argv.slice(2)
+const file = args[args.indexOf('--header') + 1].slice(1)
+writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args, header: readFileSync(file, 'utf8'), mode: statSync(file).mode & 0o777, file }))
+`, { mode: 0o755 })
+  let stderr = ''
+  const code = await main(['curl', '--exec', '--url', 'https://api.example/v2/notifications'], {
+    env: { REQUEST_JWT_API_KEY: API_KEY, PATH: dir },
+    stdout: { write: () => {} },
+    stderr: { write: c => { stderr += String(c) } },
+    now: () => Date.now()
+  })
+  t.equal(code, 0, stderr)
+  const seen = JSON.parse(readFileSync(record, 'utf8')) as { args: string[], header: string, mode: number, file: string }
+  const token = /^Authorization: Bearer (\S+)\n$/.exec(seen.header)?.[1] as string
+  t.ok(token.split('.').length === 3, 'the file holds the Authorization header')
+  t.notOk(seen.args.some(arg => arg.includes(token)), 'the token is in none of curl\'s arguments')
+  t.equal(seen.mode, 0o600)
+  t.notOk(existsSync(seen.file), 'the file is removed once curl has run')
 })

@@ -1,6 +1,8 @@
 // The curl command: the arguments that send exactly the bytes signed, printed for a POSIX shell or run now.
 import { spawn } from 'node:child_process'
-import { constants } from 'node:os'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { constants, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Credentials } from '../client/index.js'
 import type { Values } from './arguments.js'
 import { BASE_URL_ENV, UsageError, type CliIo } from './io.js'
@@ -16,7 +18,9 @@ export async function curlCommand (values: Values, extra: readonly string[], cre
     throw new UsageError(`curl needs where to send the request: an absolute --url, or a path with --base-url (or ${BASE_URL_ENV})`)
   }
   const curl = { method, url: location.origin + location.target, token, headers: values.header ?? [], body, extra }
-  if (values.exec === true) return execCurl(curlArgs({ ...curl, exec: true }), body?.bytes, io)
+  if (values.exec === true) {
+    return withHeaderFile(`Authorization: Bearer ${token}`, file => execCurl(curlArgs({ ...curl, exec: true, tokenFile: file }), body?.bytes, io))
+  }
   io.stdout.write(`${formatCommand(curlArgs({ ...curl, exec: false }))}\n`)
   return 0
 }
@@ -30,6 +34,8 @@ interface CurlRequest {
   extra: readonly string[]
   /** Run now: the body goes through stdin and curl's progress meter is off. */
   exec: boolean
+  /** Run now: the file holding the Authorization header, so that the token is not in curl's arguments. */
+  tokenFile?: string
 }
 
 /** curl's arguments, grouped one option (with its value) per group, for printing one per line. */
@@ -42,7 +48,7 @@ function curlArgs (request: CurlRequest): string[][] {
   // curl reads [ ] { } in a URL as a glob pattern unless told not to.
   if (/[[\]{}]/.test(request.url)) groups.push(['--globoff'])
   groups.push(['--url', request.url])
-  groups.push(['--header', `Authorization: Bearer ${request.token}`])
+  groups.push(['--header', request.tokenFile === undefined ? `Authorization: Bearer ${request.token}` : `@${request.tokenFile}`])
   for (const header of request.headers) {
     const colon = header.indexOf(':')
     const name = header.slice(0, colon).trim().toLowerCase()
@@ -80,6 +86,21 @@ function formatCommand (groups: string[][]): string {
 export function shellQuote (word: string): string {
   if (/^[A-Za-z0-9_\-.,:/@%+=]+$/.test(word)) return word
   return `'${word.replace(/'/g, "'\\''")}'`
+}
+
+/**
+ * Runs `use` with a file that holds `header`, readable by this user only, removed after: a process's arguments can be
+ * read by every user of the machine (`ps`) while it runs, and the token is valid until its first use.
+ */
+async function withHeaderFile (header: string, use: (file: string) => Promise<number>): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'request-jwt-'))
+  try {
+    const file = join(dir, 'authorization')
+    await writeFile(file, `${header}\n`, { mode: 0o600 })
+    return await use(file)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 function execCurl (groups: string[][], body: Uint8Array | undefined, io: CliIo): Promise<number> {
