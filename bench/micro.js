@@ -92,7 +92,16 @@ function recordedPipeline (ownStore) {
 }
 const recordedPipelineUnheard = recordedPipeline(newStore())
 const recordedPipelineListened = recordedPipeline(newStore())
-const listeners = [[KEYS_CHANNEL, noop], [DECISION_CHANNEL, noop]]
+
+/** Runs `run` with a subscriber that does nothing on each channel of `names`. */
+async function whileListening (names, run) {
+  for (const name of names) subscribe(name, noop)
+  try {
+    return await run()
+  } finally {
+    for (const name of names) unsubscribe(name, noop)
+  }
+}
 
 const fastJwtVerify = createVerifier({ key: SECRET, algorithms: ['HS256'] })
 const secretBytes = Buffer.from(SECRET)
@@ -125,26 +134,12 @@ const contenders = {
   },
   // The same, with a subscriber on the secret cache's channel: the cost of listening (not listening costs a
   // `hasSubscribers` read, which 'verify-only' pays).
-  async 'verify-listened' (batch) {
-    subscribe(KEYS_CHANNEL, noop)
-    try {
-      return await contenders['verify-only'](batch)
-    } finally {
-      unsubscribe(KEYS_CHANNEL, noop)
-    }
-  },
+  'verify-listened': batch => whileListening([KEYS_CHANNEL], () => contenders['verify-only'](batch)),
   // The pipeline with the guard's work for the decision channel, nobody listening to any channel: against 'pipeline',
   // what recording the decision costs; the channels' share of it is 'channel-checks'.
   'pipeline-recorded': recordedPipelineUnheard,
   // The same, a subscriber (that does nothing) on the keys and decision channels: what listening costs.
-  async 'pipeline-listened' (batch) {
-    for (const [name, listener] of listeners) subscribe(name, listener)
-    try {
-      return await recordedPipelineListened(batch)
-    } finally {
-      for (const [name, listener] of listeners) unsubscribe(name, listener)
-    }
-  },
+  'pipeline-listened': batch => whileListening([KEYS_CHANNEL, DECISION_CHANNEL], () => recordedPipelineListened(batch)),
   // All that nobody listening costs a request, and nothing else: the channel reads of 'pipeline-recorded' (the secret
   // cache's one, the guard's two clocks and its decision), each answering false.
   async 'channel-checks' (batch) {
