@@ -86,6 +86,23 @@ test('the strategy binds the body, after it (preHandler) and before it (onReques
   t.equal(early.json().code, 'FST_REQUEST_JWT_BODY_MISMATCH', 'checked by the plugin once the body arrived')
 })
 
+test('a 503 from the strategy sends Retry-After only when it is the answer, not on a request another scheme let in', async t => {
+  const context = await appWith({ protect: 'strategy', getSecrets: async () => { throw new Error('key store down') } }, app => {
+    const verifyRequestJwt = requestJwtApi(app).strategy
+    app.get('/jwt-first', { preHandler: app.auth([verifyRequestJwt, mtls]) }, async () => 'in')
+    app.get('/jwt-last', { preHandler: app.auth([mtls, verifyRequestJwt]) }, async () => 'never')
+  })
+  t.teardown(() => context.app.close())
+  const headers = { ...bearer(notifyToken()), 'x-client-cert': 'trusted' }
+  const passed = await context.app.inject({ url: '/jwt-first', headers })
+  t.equal(passed.statusCode, 200)
+  t.equal(passed.headers['retry-after'], undefined, 'the other scheme passed: nothing to retry')
+  const refused = await context.app.inject({ url: '/jwt-last', headers: bearer(notifyToken()) })
+  t.equal(refused.statusCode, 503)
+  t.equal(refused.json().code, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+  t.equal(refused.headers['retry-after'], '1', 'through the error handler, as error.headers')
+})
+
 test('with protect "all", the strategy reports what the hooks decided', async t => {
   const context = await appWith({}, app => {
     app.get('/either', { preHandler: app.auth([mtls, requestJwtApi(app).strategy]) }, async request => ({ caller: request.requestJwt?.issuer }))

@@ -35,13 +35,18 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 /**
  * Answers `err`: logs it, then replies, or hands it to `done` (the app's error handler, or the `@fastify/auth`
  * strategy's caller) when `toErrorHandler`. A builder that throws is a bug: `done` gets its error (a 500).
+ * `viaStrategy`: the refusal may not be the answer (`@fastify/auth` tries the next strategy, and resets the status when
+ * one passes, not the headers), so a 503's `Retry-After` goes only in `err.headers`, which Fastify's error handler sends.
  */
 export function answerRefusal (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void,
-  err: RequestJwtError, options: RefusalReplyOptions, toErrorHandler: boolean): void {
+  err: RequestJwtError, options: RefusalReplyOptions, toErrorHandler: boolean, viaStrategy: boolean): void {
   logRefusal(request, err)
   const status = err.statusCode
-  if (status === 503) reply.header('retry-after', options.retryAfter)
-  if (toErrorHandler) {
+  if (status === 503) {
+    err.headers = { 'retry-after': String(options.retryAfter) }
+    if (!viaStrategy) reply.header('retry-after', options.retryAfter)
+  }
+  if (toErrorHandler || viaStrategy) {
     reply.code(status)
     return done(err)
   }

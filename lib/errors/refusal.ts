@@ -16,6 +16,8 @@ export interface RequestJwtError extends FastifyError {
   verifiedIssuer?: string
   /** The id of the key that verified the token (`null`: a bare secret), when one did: for the log line, as Notify logs it. */
   keyId?: string | null
+  /** Headers Fastify's error handler sends with it: a 503's `Retry-After` (set when the refusal is answered). */
+  headers?: Record<string, string>
 }
 
 /** How many `%s` each message has: arguments beyond them are for Notify's wording only. */

@@ -100,7 +100,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     decisions.record(request, state, err.verifiedIssuer ?? null, 'rejected', err.code)
     const log = state.unboundLog
     if (log !== undefined) request.log = reply.log = log
-    answerRefusal(request, reply, done, err, settings, state.viaStrategy || settings.useErrorHandler)
+    answerRefusal(request, reply, done, err, settings, settings.useErrorHandler, state.viaStrategy)
     return true
   }
 
