@@ -141,3 +141,18 @@ test('a signature that is not 32 bytes is left to the alg when the alg is not HS
   const unparsable = `${b64url('{alg}')}.${b64url(claimsText)}.`
   t.match(await explained(unparsable, {}), /^not a JWT: .*\(FST_REQUEST_JWT_MALFORMED\)$/, 'a header that is not JSON: jose says why')
 })
+
+test('times beyond what a Date holds are judged as the server judges them, not a crash', async t => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const farExp = makeToken({ claims: claims({ jti: 'far-exp', exp: Number.MAX_SAFE_INTEGER }) })
+  t.equal((await app.inject({ url: '/protected', headers: bearer(farExp) })).statusCode, 200, 'the server accepts an exp that far')
+  const { checks } = await explainToken(farExp, { now: () => NOW_MS, credentials })
+  t.same(checks.filter(check => check.ok === false), [])
+  t.match(checks.find(check => check.name === 'exp')?.message, `expires at ${Number.MAX_SAFE_INTEGER} s after the epoch`)
+  for (const [name, extra, code] of [['iat', { iat: -1e20 }, 'FST_REQUEST_JWT_CLOCK_SKEW'], ['nbf', { nbf: 1e20 }, 'FST_REQUEST_JWT_NOT_YET_VALID']] as const) {
+    const token = makeToken({ claims: claims(extra) })
+    t.equal((await app.inject({ url: '/protected', headers: bearer(token) })).json().code, code, `the server: ${name}`)
+    t.match(await explained(token, { credentials }), code, `explainToken: ${name}`)
+  }
+})

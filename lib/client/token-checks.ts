@@ -59,24 +59,30 @@ export function checkIssuer (iss: unknown, keyIssuer: string | undefined): Token
   return pass('iss', `service ${printable(iss, 80)}`)
 }
 
+/** Seconds since the epoch as a date; beyond what a Date holds (the server accepts such an exp), the seconds. */
+function dateOf (seconds: number): string {
+  const date = new Date(seconds * 1000)
+  return Number.isNaN(date.getTime()) ? `${seconds} s after the epoch` : date.toISOString()
+}
+
 export function checkIat (iat: unknown, now: number, skew: number): TokenCheck {
   if (!isIssuedAt(iat)) return fail('iat', `iat must be a number of seconds since the epoch${iatHint(iat)} (FST_REQUEST_JWT_INVALID_IAT)`)
   const age = ageOf(iat, now)
-  const when = `${new Date(iat * 1000).toISOString()}, ${age >= 0 ? `${age} s ago` : `${-age} s in the future`}`
+  const when = `${dateOf(iat)}, ${age >= 0 ? `${age} s ago` : `${-age} s in the future`}`
   if (!outsideWindow(age, skew)) return pass('iat', `issued ${when}: inside the server's ±${skew} s window`)
   return fail('iat', `issued ${when}: outside the server's ±${skew} s window; ${clockSkewAdvice(age, skew)} (FST_REQUEST_JWT_CLOCK_SKEW)`)
 }
 
 export function checkExp (exp: unknown, now: number, skew: number): TokenCheck {
   if (!isNumericDate(exp)) return fail('exp', 'exp must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_CLAIM)')
-  if (hasExpired(exp, now, skew)) return fail('exp', `expired at ${new Date(exp * 1000).toISOString()} (FST_REQUEST_JWT_EXPIRED)`)
-  return pass('exp', `expires at ${new Date(exp * 1000).toISOString()}`)
+  if (hasExpired(exp, now, skew)) return fail('exp', `expired at ${dateOf(exp)} (FST_REQUEST_JWT_EXPIRED)`)
+  return pass('exp', `expires at ${dateOf(exp)}`)
 }
 
 export function checkNbf (nbf: unknown, now: number, skew: number): TokenCheck {
   if (!isNumericDate(nbf)) return fail('nbf', 'nbf must be a number of seconds since the epoch (FST_REQUEST_JWT_INVALID_CLAIM)')
-  if (isNotYetValid(nbf, now, skew)) return fail('nbf', `not valid before ${new Date(nbf * 1000).toISOString()} (FST_REQUEST_JWT_NOT_YET_VALID)`)
-  return pass('nbf', `valid from ${new Date(nbf * 1000).toISOString()}`)
+  if (isNotYetValid(nbf, now, skew)) return fail('nbf', `not valid before ${dateOf(nbf)} (FST_REQUEST_JWT_NOT_YET_VALID)`)
+  return pass('nbf', `valid from ${dateOf(nbf)}`)
 }
 
 export function checkAudience (aud: unknown, accepted: readonly string[], required: boolean): TokenCheck {
