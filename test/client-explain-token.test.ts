@@ -121,7 +121,9 @@ test('scope and format are read from the claims the token carries', async t => {
   t.same(await shape({ req: 'GET /a' }), ['path', 'standard'])
   t.same(await shape({ pay: payOf('') }), ['body', 'standard'])
   t.same(await shape({ req: hmac('GET /a') }), ['path', 'notify-2016'])
-  t.same(await shape({ req: 'GET /a', pay: hmac('x') }), ['path+body', 'notify-2016'])
+  t.same(await shape({ req: 'GET /a', pay: hmac('x') }), ['path+body', 'standard'], 'a plain req says standard, whatever pay looks like')
+  t.same(await shape({ req: hmac('GET /a'), pay: hmac('x') }), ['path+body', 'notify-2016'])
+  t.same(await shape({ pay: hmac('x') }), ['body', 'standard'], 'a padded pay alone is the usual mistake: 2016 clients always send req')
 })
 
 test('req without a request: what it is bound to', async t => {
@@ -154,7 +156,8 @@ test('req in the 2016 format: checked with the key, the query not covered', asyn
 test('pay without a request: what it is bound to', async t => {
   t.match(await check('pay', token({})), { ok: undefined, message: /none: accepted only on routes whose scope does not bind the body/ })
   t.match(await check('pay', token({ pay: payOf('x') })), { ok: undefined, message: `bound to the body whose SHA-256 is ${payOf('x')}` })
-  t.match(await check('pay', token({ pay: hmac('x') })), { ok: undefined, message: /2016 format/ })
+  t.match(await check('pay', token({ req: hmac('POST /a'), pay: hmac('x') })), { ok: undefined, message: /2016 format/ })
+  t.match(await check('pay', token({ pay: 'x\u001b[2J\nnote  signature' })), { ok: undefined, message: 'bound to the body whose SHA-256 is x\\u001b[2J\\u000anote  signature' }, 'control characters escaped')
   t.match(await check('pay', token({ pay: 5 })), { ok: false, message: /pay must be a string/ })
 })
 
@@ -167,6 +170,7 @@ test('pay against a body: match, missing, and the server\'s hints for a wrong en
   const standard = { request, claimFormat: 'standard' as const }
   t.match(await check('pay', token({ pay: digest.toString('hex') }), standard), { ok: false, message: /pay looks like hex/ })
   t.match(await check('pay', token({ pay: digest.toString('base64') }), standard), { ok: false, message: /pay has "=" padding/ })
+  t.match(await check('pay', token({ req: 'POST /a', pay: digest.toString('base64') }), { request }), { ok: false, message: /pay has "=" padding/ }, 'with the format guessed')
   t.match(await check('pay', token({ pay: '+' + payOf('x').slice(1) }), standard), { ok: false, message: /pay uses "\+" or "\/"/ })
   t.match(await check('pay', token({ pay: 'abc' }), standard), { ok: false, message: /pay is 3 characters; a base64url SHA-256 has 43/ })
   t.match(await check('pay', token({ pay: payOf('x') }), { request: { body: 'y' } }), { ok: false, message: 'pay does not match the SHA-256 of the 1 byte of the body: hash the exact bytes you send (FST_REQUEST_JWT_BODY_MISMATCH)' })

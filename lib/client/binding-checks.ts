@@ -43,7 +43,7 @@ export async function checkPay (pay: unknown, format: ClaimFormat | undefined, r
   if (pay !== undefined && typeof pay !== 'string') return fail('pay', 'pay must be a string (FST_REQUEST_JWT_INVALID_CLAIM)')
   if (request === undefined) {
     if (pay === undefined) return note('pay', 'none: accepted only on routes whose scope does not bind the body')
-    return note('pay', format === 'notify-2016' ? 'bound to a body in Notify\'s 2016 format (an HMAC)' : `bound to the body whose SHA-256 is ${pay}`)
+    return note('pay', format === 'notify-2016' ? 'bound to a body in Notify\'s 2016 format (an HMAC)' : `bound to the body whose SHA-256 is ${printable(pay)}`)
   }
   let bytes: Uint8Array<ArrayBuffer>
   try {

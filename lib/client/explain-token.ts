@@ -40,7 +40,7 @@ export interface ExplainTokenOptions {
   now?: () => number
   /** The server's `clockSkew`, in seconds. Default 30. */
   clockSkew?: number
-  /** The route's claim format. Default: the format the token's `req` and `pay` look made in. */
+  /** The route's claim format. Default: the format the token's `req` looks made in (standard without one). */
   claimFormat?: ClaimFormat
   /** The server's `maxTokenLength`, in characters. Default 8192. */
   maxTokenLength?: number
@@ -108,9 +108,13 @@ function scopeOf (claims: Record<string, unknown>): Scope {
   return claims.pay !== undefined ? 'body' : 'none'
 }
 
+/**
+ * Told by `req`: Notify's 2016 clients always send one. Not by `pay`: a padded standard-base64 SHA-256, the most
+ * common mistake in the standard format, looks just like a 2016 HMAC.
+ */
 function guessFormat (claims: Record<string, unknown>): ClaimFormat | undefined {
   if (claims.req === undefined && claims.pay === undefined) return undefined
-  return looks2016(claims.req) || looks2016(claims.pay) ? 'notify-2016' : 'standard'
+  return looks2016(claims.req) ? 'notify-2016' : 'standard'
 }
 
 function looks2016 (claim: unknown): boolean {
