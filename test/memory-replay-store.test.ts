@@ -187,3 +187,39 @@ test('while a rebuild copies entries over a few per insert, a pair not copied ye
   for (const jti of kept) if (!store.remember('svc', jti, 60_000)) replaysRefused++
   t.equal(replaysRefused, 2 * kept.length, 'and still refused once the copy is done')
 })
+
+test('a clock that jumps during a rebuild never fills the new table: the process never hangs, no live pair is forgotten', async t => {
+  // One reading an hour ahead expires every entry as the table is rebuilt: sized for the one live entry, the new table
+  // is then handed the 2,048 entries the jump did not forget, and back on time every one of them is live again.
+  const clock = fakeClock(100_000)
+  const store = memoryReplayStore({ now: clock.now })
+  for (let i = 0; i < 2048; i++) store.remember('svc', `a-${i}`, 60_000)
+  clock.advance(3_600_000)
+  t.equal(store.remember('svc', 'ahead', 60_000), true)
+  clock.advance(-3_599_500)
+  for (let i = 0; i < 100; i++) t.equal(store.remember('svc', `b-${i}`, 60_000), true)
+  let refused = 0
+  for (let i = 0; i < 2048; i++) if (!store.remember('svc', `a-${i}`, 60_000)) refused++
+  t.equal(refused, 2048, 'every pair used before the jump is still a replay')
+  t.equal(store.size, 2048 + 1 + 100)
+})
+
+test('a clock stepped back while a rebuild copies entries: what the step makes live again still fits, at any moment', async t => {
+  // A burst expires (for good: two readings after its second), light traffic starts a rebuild sized for itself, and
+  // NTP steps the clock back 20 s: what is still held of the burst is live again, and copied into a table sized for the
+  // light traffic. Stepped back after each of 40 inserts in turn; before the fix, 19 of them never returned.
+  const forgotten: string[] = []
+  for (let light = 1; light <= 40; light++) {
+    const clock = fakeClock(100_000)
+    const store = memoryReplayStore({ now: clock.now })
+    for (let i = 0; i < 2040; i++) store.remember('svc', `burst-${i}`, 60_000)
+    clock.set(170_000)
+    for (let i = 0; i < light; i++) store.remember('svc', `light-${i}`, 60_000)
+    clock.set(150_000)
+    for (let i = 0; i < 100; i++) store.remember('svc', `after-${i}`, 60_000)
+    const pairs = [...Array.from({ length: light }, (_, i) => `light-${i}`), ...Array.from({ length: 100 }, (_, i) => `after-${i}`)]
+    const fresh = pairs.filter(jti => store.remember('svc', jti, 60_000))
+    if (fresh.length > 0) forgotten.push(`stepped back after ${light} inserts: ${fresh.join(', ')} forgotten`)
+  }
+  t.same(forgotten, [], 'every pair used since the burst is still a replay')
+})

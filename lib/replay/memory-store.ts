@@ -6,9 +6,10 @@
 // Entries expire in place: a slot whose second has passed counts as free for new pairs but does not end a probe, so
 // no live pair is ever hidden. When half the slots are taken, live or expired, a new table is started with room for
 // the live ones, three slots each (a power of two), and they are copied into it a few per insert while lookups ask
-// both tables: it grows under load and shrinks after it, with no pause. The number of live entries is kept per
-// expiry second (expiry-counts.ts), so the bound (`maxEntries`) never needs a scan either. It is bounded:
-// when full it refuses new entries, because evicting a live one would let its token be replayed.
+// both tables: it grows under load and shrinks after it, with no pause (a clock that jumps can cost one: see #copy).
+// The number of live entries is kept per expiry second (expiry-counts.ts), so the bound (`maxEntries`) never needs a
+// scan either. It is bounded: when full it refuses new entries, because evicting a live one would let its token be
+// replayed.
 import { randomBytes } from 'node:crypto'
 import { ExpiryCounts } from './expiry-counts.js'
 import { PairFingerprinter } from './pair-fingerprint.js'
@@ -178,7 +179,7 @@ export class MemoryReplayStore implements ReplayStore {
    * table is half full (at least a sixth of its slots are inserts away), so no rebuild ever finds one unfinished.
    */
   #rebuild (): void {
-    /* c8 ignore next -- unreachable by the sizing above; kept so that a broken invariant costs a pause, not a replay */
+    // Reached only when a clock step made the copy bring more entries than the new table was sized for (see #copy).
     if (this.#draining !== null) this.#drain(Number.POSITIVE_INFINITY)
     const old = this.#slots
     let slotCount = MIN_SLOTS
@@ -192,26 +193,51 @@ export class MemoryReplayStore implements ReplayStore {
     this.#drainStep = Math.ceil(old.length / STRIDE / Math.floor(slotCount / 24)) + 1
   }
 
-  /** Copies the live entries of the next `count` slots of the draining table into the current one. */
+  /** Copies the entries not yet forgotten of the next `count` slots of the draining table into the current one. */
   #drain (count: number): void {
     const old = this.#draining as Uint32Array
-    const slots = this.#slots
-    const mask = this.#mask
-    const forget = this.#forgetSecond
     const end = Math.min(old.length / STRIDE, this.#drainAt + count)
-    for (let from = this.#drainAt * STRIDE; from < end * STRIDE; from += STRIDE) {
-      if ((old[from + EXPIRY] as number) <= forget) continue // never used (0), or expired for good
-      let slot = (old[from] as number) & mask
-      while (slots[slot * STRIDE + EXPIRY] !== 0) slot = (slot + 1) & mask
-      const to = slot * STRIDE
-      slots[to] = old[from] as number
-      slots[to + 1] = old[from + 1] as number
-      slots[to + 2] = old[from + 2] as number
-      slots[to + EXPIRY] = old[from + EXPIRY] as number
-      this.#used++
-    }
+    this.#copyFrom(old, this.#drainAt, end)
     this.#drainAt = end
     if (end * STRIDE === old.length) this.#draining = null
+  }
+
+  /** Copies the entries of slots `start` to `end` of `table` whose second is after the forget second. */
+  #copyFrom (table: Uint32Array, start: number, end: number): void {
+    const forget = this.#forgetSecond
+    for (let from = start * STRIDE; from < end * STRIDE; from += STRIDE) {
+      if ((table[from + EXPIRY] as number) > forget) this.#copy(table, from) // else never used (0), or expired for good
+    }
+  }
+
+  /**
+   * Puts the entry at `from` of `table` into the current table. The copy can bring more entries than the table was
+   * sized for: entries that one reading of a clock jumping ahead expired, or a step back made live again, are kept
+   * but were not counted when it was sized. A table filled past half first doubles (all at once: a pause, on a clock
+   * anomaly only); a full one would never end a probe.
+   */
+  #copy (table: Uint32Array, from: number): void {
+    if ((this.#used + 1) * 2 > this.#slots.length / STRIDE) this.#grow()
+    const slots = this.#slots
+    const mask = this.#mask
+    let slot = (table[from] as number) & mask
+    while (slots[slot * STRIDE + EXPIRY] !== 0) slot = (slot + 1) & mask
+    const to = slot * STRIDE
+    slots[to] = table[from] as number
+    slots[to + 1] = table[from + 1] as number
+    slots[to + 2] = table[from + 2] as number
+    slots[to + EXPIRY] = table[from + EXPIRY] as number
+    this.#used++
+  }
+
+  /** Replaces the current table with one twice its size, holding the same entries (a quarter full at most). */
+  #grow (): void {
+    const full = this.#slots
+    const slotCount = full.length / STRIDE * 2
+    this.#slots = new Uint32Array(slotCount * STRIDE)
+    this.#mask = slotCount - 1
+    this.#used = 0
+    this.#copyFrom(full, 0, full.length / STRIDE)
   }
 }
 
