@@ -143,3 +143,16 @@ test('the node client test vector: its signature verifies, and its numeric iss i
   const asString = makeToken({ header: { alg: 'HS256', typ: 'JWT' }, claims: { iss: '123', iat: 1234567890 }, secret: 'SECRET' })
   t.equal((await context.app.inject({ url: '/protected', headers: bearer(asString) })).statusCode, 200, 'the same token with iss "123" passes')
 })
+
+test('the time a token stays acceptable ends exactly where checkTime starts refusing it: iat, integer and fractional exp', async t => {
+  const { checkTime } = await import('../lib/token/claims.js')
+  const cases: Array<Record<string, number>> = [
+    { iat: NOW_S }, { iat: NOW_S - 12.7 }, { iat: NOW_S + 30 },
+    { iat: NOW_S, exp: NOW_S - 20 }, { iat: NOW_S, exp: NOW_S - 29.5 }, { iat: NOW_S, exp: NOW_S + 5 }, { iat: NOW_S - 10, exp: NOW_S - 10 }
+  ]
+  for (const claims of cases) {
+    const until = checkTime(claims, NOW_MS, 30)
+    t.doesNotThrow(() => checkTime(claims, until - 1, 30), `${JSON.stringify(claims)} passes 1 ms before ${until - NOW_MS} ms`)
+    t.throws(() => checkTime(claims, until, 30), `and is refused from then on`)
+  }
+})

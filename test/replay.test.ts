@@ -87,7 +87,8 @@ test('the entry lives until the last moment the token passes the window, an exp 
   await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'a' })) })
   await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'b', iat: NOW_S - 30 })) })
   await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti: 'c', exp: NOW_S - 20 })) })
-  t.same(ttls, [31_000, 1000, 11_000])
+  // iat: the 30th second after it passes (inclusive); exp: refused from exp + 30 s on, so 10 s from now.
+  t.same(ttls, [31_000, 1000, 10_000])
 })
 
 test('a full store refuses new tokens with a 503 and keeps its live entries (G58)', async t => {
@@ -250,4 +251,15 @@ test('a request Fastify answered while the guard waited (handlerTimeout) is neit
   await timedOut(false)
   await flush()
   t.equal(calls.length, 2, 'answered while the keys were looked up: the store is not asked, the jti not used up')
+})
+
+test('a request whose token expires (exp) while its body arrives is refused, not admitted a second late (I64)', async t => {
+  let advance = (_ms: number): void => {}
+  // exp 20 s ago: with 30 s of leeway the token is accepted for 10 more seconds; the body "takes" 10.5 s.
+  const context = await buildApp({ afterPlugin: app => app.addHook('preParsing', async (_request, _reply, payload) => { advance(10_500); return payload }) })
+  t.teardown(() => context.app.close())
+  advance = context.clock.advance
+  const res = await context.app.inject({ method: 'POST', url: '/protected', headers: bearer(notifyToken({ exp: NOW_S - 20, jti: 'late-body' })), payload: { a: 1 } })
+  assertRefused(t, res, 403, 'FST_REQUEST_JWT_WINDOW_CLOSED')
+  t.equal(context.handled(), 0)
 })
