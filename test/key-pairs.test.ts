@@ -20,6 +20,8 @@ const ED25519_ORDER = (1n << 252n) + 27742317777372353535851937790883648493n
 /** A WebCrypto private key, as a browser or a Web-standard runtime holds one: never a public key. */
 const P256_PRIVATE_CRYPTO_KEY = await globalThis.crypto.subtle.importKey('jwk', P256.privateKey.export({ format: 'jwk' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
 const P256_SPKI = P256.publicKey.export({ type: 'spki', format: 'der' })
+/** The lines between the PEM armour, as a key column might keep them. */
+const PEM_BODY = (P256.publicKey.export({ type: 'spki', format: 'pem' }) as string).split('\n').filter(line => !line.startsWith('-----')).join('\n')
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
@@ -56,7 +58,10 @@ function keysOf (issuer: string): SecretLookupResult {
       { id: 'pem-as-secret', secret: P256.publicKey.export({ type: 'spki', format: 'pem' }) as string },
       { id: 'jwk-text-as-secret', secret: JSON.stringify(P256.publicKey.export({ format: 'jwk' })) },
       { id: 'base64-spki-as-secret', secret: P256_SPKI.toString('base64') },
-      { id: 'der-spki-as-secret', secret: P256_SPKI }
+      { id: 'der-spki-as-secret', secret: P256_SPKI },
+      { id: 'base64-spki-newline-as-secret', secret: `${P256_SPKI.toString('base64')}\n` },
+      { id: 'pem-body-as-secret', secret: PEM_BODY },
+      { id: 'hex-spki-as-secret', secret: P256_SPKI.toString('hex') }
     ]
   }
   return null
@@ -102,9 +107,12 @@ test('keys that cannot be used are dropped at lookup, each with the reason in th
     ['pem-as-secret', /a public key as an HMAC secret/],
     ['jwk-text-as-secret', /a public key as an HMAC secret/],
     ['base64-spki-as-secret', /a public key as an HMAC secret/],
-    ['der-spki-as-secret', /a public key as an HMAC secret/]
+    ['der-spki-as-secret', /a public key as an HMAC secret/],
+    ['base64-spki-newline-as-secret', /a public key as an HMAC secret/],
+    ['pem-body-as-secret', /a public key as an HMAC secret/],
+    ['hex-spki-as-secret', /a public key as an HMAC secret/]
   ])
-  for (const secret of [JSON.stringify(P256.publicKey.export({ format: 'jwk' })), P256_SPKI.toString('base64'), P256_SPKI]) {
+  for (const secret of [JSON.stringify(P256.publicKey.export({ format: 'jwk' })), P256_SPKI.toString('base64'), P256_SPKI, `${P256_SPKI.toString('base64')}\n`, PEM_BODY, P256_SPKI.toString('hex')]) {
     const res = await send(token('HS256', EC_SERVICE, hs256(secret)))
     assertRefused(t, res, 403, 'FST_REQUEST_JWT_ALGORITHM')
   }

@@ -27,19 +27,27 @@ export function parsePublicKey (value: unknown, alg: unknown): ParsedPublicKey {
 }
 
 /**
- * Whether an HMAC secret's bytes are in fact a public key (PEM, JWK JSON, or SPKI DER, raw or in base64): anyone who
- * knows the public key could sign with it as a secret (the key confusion attack). Run once per lookup, not per request.
+ * Whether an HMAC secret's bytes are in fact a public key (PEM, JWK JSON, or SPKI DER: raw, in base64 or in hex, with
+ * or without white space, as a PEM body without its armour): anyone who knows the public key could sign with it as a
+ * secret (the key confusion attack). Run once per lookup, not per request.
  */
 export function isPublicKeyText (secret: Buffer): boolean {
   const text = secret.toString('latin1')
   if (PEM.test(text)) return true
-  if (parses(() => createPublicKey({ key: secret, format: 'der', type: 'spki' }))) return true
+  if (isSpki(secret)) return true
   if (/^\s*\{/.test(text)) return parses(() => createPublicKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' }))
-  return BASE64.test(text) && parses(() => createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' }))
+  const compact = text.replace(/\s+/g, '')
+  if (HEX.test(compact) && isSpki(Buffer.from(compact, 'hex'))) return true
+  return BASE64.test(compact) && isSpki(Buffer.from(compact, 'base64'))
 }
 
 const PEM = /-----BEGIN [A-Z ]+-----/
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
+const HEX = /^(?:[0-9a-fA-F]{2})+$/
+
+function isSpki (der: Buffer): boolean {
+  return parses(() => createPublicKey({ key: der, format: 'der', type: 'spki' }))
+}
 
 function parses (make: () => unknown): boolean {
   try {
