@@ -54,6 +54,18 @@ test('issuerFormat refuses an iss of another form before any lookup', async t =>
   }
 })
 
+test('an issuerFormat RegExp is matched against the whole issuer, anchored or not, on one line or many', async t => {
+  for (const issuerFormat of [/[0-9a-f-]{36}/, /^[0-9a-f-]{36}$/m]) {
+    const context = await buildApp({ issuerFormat })
+    t.teardown(() => context.app.close())
+    for (const iss of [`' OR 1=1 --${SERVICE_ID}`, `${SERVICE_ID}x`, `x\n${SERVICE_ID}`]) {
+      assertRefused(t, await get(context.app, makeToken({ claims: { iss, iat: NOW_S } })), 403, 'FST_REQUEST_JWT_ISSUER_FORMAT')
+    }
+    t.equal((await get(context.app, notifyToken())).statusCode, 200, 'the issuer alone passes')
+    t.equal(context.lookups(), 1, 'nothing else was looked up')
+  }
+})
+
 test('a route with issuers accepts those callers only, answers others 401 before any lookup, and skips issuerFormat', async t => {
   const getSecrets: GetSecrets = issuer => issuer === ADMIN_ID ? [ADMIN_SECRET] : testKeys(issuer)
   const context = await buildApp({

@@ -9,9 +9,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** The check for `format`, or `undefined` when it is not one (the caller says so at registration). */
 export function issuerCheck (format: unknown): ((issuer: string) => boolean) | undefined {
   if (format === 'uuid') return issuer => UUID.test(issuer)
-  // A copy without `g` or `y`: those make `test` remember where it stopped, so one call would change the next.
+  // Anchored, as the type says (a pattern written for a column, `[0-9a-f-]{36}`, must not pass an issuer that only
+  // contains a match, nor one line of it: no `m`); without `g` or `y`, which make `test` remember where it stopped,
+  // so one call would change the next.
   if (format instanceof RegExp) {
-    const pattern = new RegExp(format.source, format.flags.replace(/[gy]/g, ''))
+    const pattern = new RegExp(`^(?:${format.source})$`, format.flags.replace(/[gym]/g, ''))
     return issuer => pattern.test(issuer)
   }
   if (typeof format === 'function') return issuer => format(issuer) === true
