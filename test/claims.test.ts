@@ -153,6 +153,6 @@ test('the time a token stays acceptable ends exactly where checkTime starts refu
   for (const claims of cases) {
     const until = checkTime(claims, NOW_MS, 30)
     t.doesNotThrow(() => checkTime(claims, until - 1, 30), `${JSON.stringify(claims)} passes 1 ms before ${until - NOW_MS} ms`)
-    t.throws(() => checkTime(claims, until, 30), `and is refused from then on`)
+    t.throws(() => checkTime(claims, until, 30), 'and is refused from then on')
   }
 })
