@@ -2,6 +2,7 @@
 // last 36 characters, the service id the 36 before the "-" that precedes it, the name everything before the next
 // "-". Both ids are UUIDs. The client splits keys by these rules and the server (and the CLI) makes keys by them, so a
 // key made here always splits back into the same parts. Problems are described without the key: it holds a secret.
+import { firstControlCharacter } from './printable.js'
 
 /** A Notify-style API key, split. */
 export interface ApiKeyParts {
@@ -35,8 +36,6 @@ export const MIN_API_KEY_LENGTH = 1 + 1 + UUID_LENGTH + 1 + UUID_LENGTH
 export const MAX_KEY_NAME_LENGTH = 255
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-/** Control and format characters (bidi overrides, zero width), lone surrogates, line and paragraph separators. */
-const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u
 
 export function isUuid (text: string): boolean {
   return UUID.test(text)
@@ -93,11 +92,8 @@ function keyNameProblem (keyName: unknown): string | undefined {
   if (typeof keyName !== 'string') return `must be a string, got ${describe(keyName)}`
   if (keyName.length === 0) return 'must not be empty'
   if (keyName.length > MAX_KEY_NAME_LENGTH) return `must be at most ${MAX_KEY_NAME_LENGTH} characters, got ${keyName.length}`
-  const unprintable = NOT_PRINTABLE.exec(keyName)
-  if (unprintable !== null) {
-    const code = (unprintable[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')
-    return `must be printable, got U+${code} at index ${unprintable.index}`
-  }
+  const unprintable = firstControlCharacter(keyName)
+  if (unprintable !== undefined) return `must be printable, got ${unprintable.name} at index ${unprintable.index}`
   // A client reading the key from a file trims it, and refuses a key that changes when trimmed.
   if (keyName.trim() !== keyName) return 'must not start or end with white space'
   return undefined

@@ -4,22 +4,20 @@
 // its refusal (UNKNOWN_ISSUER, ISSUER_FORMAT), explainToken in its explanation. The `iss` is shown because the client
 // sent it and the service logs it anyway; never when it holds what looks like a secret (a whole key sent as `iss`).
 import { API_KEY_FORMAT, isUuid, UUID_LENGTH } from './api-key.js'
+import { escapeControlCharacters } from './printable.js'
 
 /** Characters of an `iss` a refusal shows at most: a service id and some room. */
 export const SHOWN_ISSUER_LENGTH = 64
 
 /** A service id with a "-" more or a character fewer: only hex digits and "-". */
 const UUID_LIKE = /^[0-9a-f-]+$/i
-/** Characters escaped when shown: control and format characters (bidi overrides), separators, lone surrogates. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu
 
 /** How a refusal shows `iss`: quoted, unprintable characters as `\uXXXX`, cut at 64 characters; a key is not shown. */
 export function describeIssuer (iss: string): string {
   if (holdsApiKey(iss)) return 'a whole API key (not shown)'
   const chars = Array.from(iss)
   const cut = chars.length > SHOWN_ISSUER_LENGTH ? `${chars.slice(0, SHOWN_ISSUER_LENGTH).join('')}...` : iss
-  const escaped = cut.replace(/["\\]/g, c => `\\${c}`).replace(UNPRINTABLE, c =>
-    [...c].map(unit => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''))
+  const escaped = escapeControlCharacters(cut.replace(/["\\]/g, c => `\\${c}`))
   return `"${escaped}"`
 }
 
