@@ -414,6 +414,11 @@ test('notify-auth.md 3: a token that is not three base64url JSON parts is 403 wi
   t.equal(lookups(), 0)
 })
 
+/** `token` with its signature replaced by `bytes` bytes (a signature of the wrong length). */
+function withSignature (token: string, bytes: number): string {
+  return `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(bytes, 0x30).toString('base64url')}`
+}
+
 test('notify-auth.md 3-6: the checks answer in Notify\'s order', async t => {
   const services: Record<string, unknown> = {
     [SERVICE_ID]: testKeys(SERVICE_ID),
@@ -429,7 +434,13 @@ test('notify-auth.md 3-6: the checks answer in Notify\'s order', async t => {
     ['no keys, before archived', createJwtToken(SECRET, '11111111-1111-4111-8111-111111111111'), 'Invalid token: service has no API keys'],
     ['archived, before the algorithm', hs512({ iss: '22222222-2222-4222-8222-222222222222' }), 'Invalid token: service is archived'],
     ['the signature, before iat', createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S - 60 } }), API_KEY_NOT_FOUND],
-    ['the signature, before aud', createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S, aud: 'x' } }), API_KEY_NOT_FOUND]
+    ['the signature, before aud', createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S, aud: 'x' } }), API_KEY_NOT_FOUND],
+    // PyJWT decodes a signature of any length; only the HMAC comparison, after the lookup and alg, finds it wrong.
+    ['a short signature, after no iss', withSignature(createCustomJwtToken({ payload: { iat: NOW_S } }), 31), 'Invalid token: iss field not provided'],
+    ['a short signature, after the form of the iss', withSignature(createJwtToken(SECRET, 'not-a-uuid'), 31), 'Invalid token: service id is not the right data type'],
+    ['a short signature, after service not found', withSignature(createJwtToken(SECRET, randomUUID()), 31), 'Invalid token: service not found'],
+    ['a 71-byte (DER) ES256 signature, after the algorithm', withSignature(`${b64url({ alg: 'ES256', typ: 'JWT' })}.${b64url({ iss: SERVICE_ID, iat: NOW_S })}.`, 71), 'Invalid token: algorithm used is not HS256'],
+    ['a short signature of the service\'s own algorithm: no key matches it', withSignature(createJwtToken(SECRET, SERVICE_ID), 31), API_KEY_NOT_FOUND]
   ]
   for (const [name, token, message] of cases) {
     t.test(name, async t => assertNotifyError(t, await get(app, token), 403, message))

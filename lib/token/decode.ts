@@ -3,9 +3,7 @@
 // signature is checked later, against the issuer's keys. A refusal names the part as the docs do (header, claims,
 // signature) and, when the part shows one, the usual mistake (../rules/token-encoding.ts).
 import { isUtf8 } from 'node:buffer'
-import { NOTIFY } from '../errors/notify-messages.js'
 import { reject } from '../errors/refusal.js'
-import { signatureLengthProblem } from '../rules/header.js'
 import { describePoisonousName } from '../rules/prototype-poisoning.js'
 import { encodingHint, jsonTextHint, type TokenPart } from '../rules/token-encoding.js'
 import { decodeBase64url } from './base64url.js'
@@ -16,7 +14,7 @@ export interface DecodedToken {
   claims: JsonObject
   /** `header.payload` as sent: the bytes the signature covers. */
   signingInput: string
-  /** The raw signature bytes: as long as `alg` gives (HS256 32, EdDSA and ES256 64); any length for another alg. */
+  /** The raw signature bytes, of any length: verifySignature checks it against the algorithm. */
   signature: Buffer
 }
 
@@ -37,16 +35,8 @@ export function decodeToken (token: string): DecodedToken {
   }
   const header = decodeHeader(token.slice(0, firstDot))
   const claims = decodeJsonPart(token.slice(firstDot + 1, secondDot), 'claims')
-  // The signature of an algorithm the plugin knows must have its length: any other alg is refused as such once the
-  // keys are known (Notify reads alg before it looks at the signature). Notify answers a wrong length "API key not
-  // found". A DER-encoded ES256 signature (70-72 bytes) is the usual mistake of a hand-made ECDSA client.
+  // Its length is checked with the keys (signature.ts), as Notify looks at it only then.
   const signature = secondDot === token.length - 1 ? EMPTY : decodePart(token.slice(secondDot + 1), 'signature')
-  const problem = signatureLengthProblem(header.alg, signature)
-  if (problem !== undefined) {
-    const err = reject('FST_REQUEST_JWT_MALFORMED', problem)
-    err.notifyMessage = NOTIFY.apiKeyNotFound
-    throw err
-  }
   return { header, claims, signingInput: token.slice(0, secondDot), signature }
 }
 

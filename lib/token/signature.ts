@@ -4,14 +4,26 @@
 // reverse. Each live key of the issuer is tried (or just the key the `kid` names); revoked keys last, only to give the
 // better error.
 import { createHmac, timingSafeEqual, verify } from 'node:crypto'
+import { NOTIFY } from '../errors/notify-messages.js'
 import { reject, type RequestJwtError } from '../errors/refusal.js'
+import { signatureLengthProblem } from '../rules/header.js'
 import type { ApiKey, KeyAlgorithm, KeySet } from '../keys/key-set.js'
 
 /**
  * The key that signed the token, live keys first; throws `BAD_SIGNATURE` when none did. A revoked key is returned
  * too: the caller checks the claims first and refuses it after, in Notify's order (see revokedKey).
+ *
+ * A signature of the wrong length for `alg` is refused first (MALFORMED, naming the length; a DER ECDSA signature is
+ * the usual mistake). Only here, once the issuer and its keys are known: Notify looks at the signature after them, and
+ * answers a wrong one "API key not found".
  */
 export function verifySignature (signingInput: string, signature: Buffer, keys: KeySet, kid: string | undefined, alg: KeyAlgorithm): ApiKey {
+  const problem = signatureLengthProblem(alg, signature)
+  if (problem !== undefined) {
+    const err = reject('FST_REQUEST_JWT_MALFORMED', problem)
+    err.notifyMessage = NOTIFY.apiKeyNotFound
+    throw err
+  }
   if (kid !== undefined) {
     const key = keys.byId.get(kid)
     if (key === undefined || key.alg !== alg || !signs(key, signingInput, signature)) throw reject('FST_REQUEST_JWT_BAD_SIGNATURE')
@@ -38,7 +50,7 @@ export function sign (key: Buffer, message: string | Buffer): Buffer {
   return createHmac('sha256', key).update(message).digest()
 }
 
-/** The decoder guarantees the signature's length for the algorithm, and timingSafeEqual would throw on another. */
+/** The signature has the algorithm's length (checked in verifySignature): timingSafeEqual would throw on another. */
 function signs (key: ApiKey, signingInput: string, signature: Buffer): boolean {
   switch (key.alg) {
     case 'HS256': return timingSafeEqual(sign(key.secret, signingInput), signature)
