@@ -72,3 +72,55 @@ t.test('a clear count that is no count reads as none, and detection of missed or
   await grown
   t.same(into.clears, [undefined], 'a missed order is still noticed')
 })
+
+t.test('a clear order lost on the channel is made up for when a later one arrives: the read sees the gap and clears all', async t => {
+  const { source, reads, announce } = heldSource()
+  const into = target()
+  const sync = new FleetSync(source, into, 60_000)
+  const started = sync.start()
+  await settle()
+  announce({ type: 'clear', issuer: 'service-0', clears: 1 }) // before the first read: obeyed, the read gives the count
+  reads.shift()?.(state(0, 0))
+  await started
+  t.teardown(() => sync.stop())
+  t.equal(reads.length, 0)
+  announce({ type: 'clear', issuer: 'service-a', clears: 1 }) // the next order: counted, no read
+  await settle()
+  t.equal(reads.length, 0)
+  // Order 2 (service-b) was lost; order 3 arrives.
+  announce({ type: 'clear', issuer: 'service-c', clears: 3 })
+  await settle()
+  t.equal(reads.length, 1, 'a gap in the count: the state is read')
+  reads.shift()?.(state(0, 3))
+  await settle()
+  t.same(into.clears, ['service-0', 'service-a', 'service-c', undefined], 'and everything is cleared, service-b included')
+  // A message with a count far ahead (a stray or forged publish) leads to a read, not to a count that hides orders.
+  announce({ type: 'clear', issuer: null, clears: 1_000_000 })
+  await settle()
+  reads.shift()?.(state(0, 3))
+  await settle()
+  announce({ type: 'clear', issuer: 'service-d', clears: 4 })
+  await settle()
+  t.equal(reads.length, 0, 'the next genuine order is still the next one')
+  t.same(into.clears, ['service-0', 'service-a', 'service-c', undefined, undefined, 'service-d'])
+})
+
+t.test('the first document of a new epoch is read at once, though its version is below the old epoch\'s', async t => {
+  const { source, reads, announce } = heldSource()
+  const into = target()
+  const sync = new FleetSync(source, into, 60_000)
+  const started = sync.start()
+  await settle()
+  reads.shift()?.(state(5, 0, '{"routes":{}}'))
+  await started
+  t.teardown(() => sync.stop())
+  t.equal(sync.status().version, 5)
+  // Redis lost the state; a new epoch's version 1 is published and announced.
+  announce({ type: 'rollout', version: 1 })
+  await settle()
+  t.equal(reads.length, 1, 'the announcement is read')
+  reads.shift()?.({ epoch: 'e2', version: 1, document: '{"defaults":{"scope":"path"}}', clears: 0 })
+  await settle()
+  t.same(into.applied, [{ routes: {} }, { defaults: { scope: 'path' } }])
+  t.same(sync.status(), { epoch: 'e2', version: 1, refusedVersion: undefined, reachable: true, lastSyncAt: 0 })
+})

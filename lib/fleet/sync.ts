@@ -133,10 +133,18 @@ export class FleetSync {
   #onEvent (event: FleetEvent): void {
     if (event.type === 'clear') {
       this.#target.clearSecretCache(event.issuer ?? undefined)
-      this.#clears = Math.max(this.#clears, event.clears)
+      // Counted only when it is the next order: after a gap (an order lost on the channel, which delivers at most
+      // once), a read sees the count ahead of this one and clears everything, as for any order missed.
+      if (this.#clears < 0 || event.clears <= this.#clears) return
+      if (event.clears === this.#clears + 1) {
+        this.#clears = event.clears
+        return
+      }
+    } else if (event.version === this.#version) {
+      // The version it runs. Any other is read, a lower one too: the first document of a new epoch (versions count
+      // from 1 again) is announced with a version below the old epoch's.
       return
     }
-    if (event.version <= this.#version) return
     if (this.#syncing !== undefined) this.#readAgain = true
     else this.sync().catch(() => {})
   }
