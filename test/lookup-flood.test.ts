@@ -5,6 +5,7 @@ import { test } from 'tap'
 import { randomUUID } from 'node:crypto'
 import { requestJwtApi, type SecretLookupResult } from '../lib/index.js'
 import { buildApp } from './helpers/app.js'
+import { assertRefused } from './helpers/assert.js'
 import { bearer, notifyToken, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 const NEWCOMER = 'f0e1d2c3-b4a5-4968-8776-655443322110'
@@ -153,13 +154,16 @@ test('a lookup that timed out holds its slot until getSecrets settles: no call b
 test('a clear during a lookup starts a second call for that issuer, and each call holds its slot until it settles', async t => {
   const gates: Array<() => void> = []
   let running = 0
+  let calls = 0
   const context = await buildApp({
     maxConcurrentLookups: 2,
     getSecrets: async () => {
+      // The first call reads the key as it was; the key is revoked before the second.
+      const revoked = ++calls > 1
       running++
       await new Promise<void>(resolve => { gates.push(resolve) })
       running--
-      return [{ id: 'live', secret: SECRET }]
+      return [{ id: 'live', secret: SECRET, revoked }]
     }
   })
   t.teardown(() => context.app.close())
@@ -172,6 +176,45 @@ test('a clear during a lookup starts a second call for that issuer, and each cal
   t.equal(running, 2, 'a second call: the first may answer with the keys from before the clear')
   t.equal((await inject(notifyToken({ iss: randomUUID() }))).json().code, 'FST_REQUEST_JWT_LOOKUPS_BUSY', 'both hold a slot')
   for (const open of gates.splice(0)) open()
-  // The clear dropped the lookup the first request waited for: a retryable 503, never keys from before the clear.
-  t.same([(await first).json().code, (await second).statusCode], ['FST_REQUEST_JWT_SECRETS_UNAVAILABLE', 200])
+  // The clear dropped the lookup the first request waited for: it waits for the keys as they are after the clear,
+  // never those from before it.
+  t.same([(await first).json().code, (await second).json().code], ['FST_REQUEST_JWT_KEY_REVOKED', 'FST_REQUEST_JWT_KEY_REVOKED'])
+  t.equal(calls, 2, 'the dropped lookup was not made a third time: the first request joined the second call')
+})
+
+test('a clear during a lookup costs the waiting request nothing: it is answered with the keys looked up again', async t => {
+  for (const issuer of [SERVICE_ID, undefined]) {
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    let calls = 0
+    const context = await buildApp({ getSecrets: async () => { calls++; await gate; return [{ id: 'live', secret: SECRET }] } })
+    t.teardown(() => context.app.close())
+    const pending = context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+    await new Promise(resolve => setImmediate(resolve))
+    requestJwtApi(context.app).clearSecretCache(issuer)
+    release()
+    t.equal((await pending).statusCode, 200, issuer === undefined ? 'all cleared' : 'its issuer cleared')
+    t.equal(calls, 2)
+  }
+})
+
+test('a lookup made again after a clear is made once: a second clear, or a lookup that times out, is a retryable 503', async t => {
+  const gates: Array<() => void> = []
+  let calls = 0
+  const twice = await buildApp({ getSecrets: async () => { calls++; await new Promise<void>(resolve => { gates.push(resolve) }); return [{ id: 'live', secret: SECRET }] } })
+  t.teardown(() => twice.app.close())
+  const pending = twice.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  for (const expected of [1, 2]) {
+    while (calls < expected) await new Promise(resolve => setImmediate(resolve))
+    requestJwtApi(twice.app).clearSecretCache()
+    gates.shift()?.()
+  }
+  assertRefused(t, await pending, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+  t.equal(calls, 2)
+  const slow = await buildApp({ lookupTimeout: 0.01, getSecrets: () => new Promise(() => {}) })
+  t.teardown(() => slow.app.close())
+  const waiting = slow.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  await new Promise(resolve => setImmediate(resolve))
+  requestJwtApi(slow.app).clearSecretCache(SERVICE_ID)
+  assertRefused(t, await waiting, 503, 'FST_REQUEST_JWT_SECRETS_TIMEOUT')
 })

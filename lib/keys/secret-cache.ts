@@ -50,6 +50,8 @@ export class SecretCache {
   #running = 0
   /** Lookups in flight, by issuer: a request for one of them joins it. */
   readonly #fetching = new Map<string, number>()
+  /** How many times the cache was cleared (all, or one issuer): a lookup a clear dropped is made again (see get). */
+  #clears = 0
 
   constructor (options: SecretCacheOptions) {
     const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs, maxEntries, maxLookups, now } = options
@@ -91,7 +93,7 @@ export class SecretCache {
    * The keys of `issuer`: synchronously when cached, else a promise. Throws (or rejects with) the refusal:
    * unknown issuer, a service with no keys or archived (403), lookup failed or timed out (503).
    */
-  get (issuer: string, request: FastifyRequest): KeySet | Promise<KeySet> {
+  get (issuer: string, request: FastifyRequest, afterClear = false): KeySet | Promise<KeySet> {
     const cached = this.#cache.get(issuer) ?? (this.#unknown?.has(issuer) === true ? UNKNOWN : undefined)
     if (keysChannel.hasSubscribers) publish(cached === undefined ? MISS : HIT)
     if (cached !== undefined) return known(cached)
@@ -101,6 +103,7 @@ export class SecretCache {
     if (this.#running >= this.#maxLookups && !this.#fetching.has(issuer) && !this.#known.has(issuer)) {
       throw reject('FST_REQUEST_JWT_LOOKUPS_BUSY')
     }
+    const clears = this.#clears
     return this.#cache.fetch(issuer, { context: request }).then(fetched => {
       // Only an aborted fetch (the entry was evicted meanwhile) may resolve to nothing: a failure, not an answer.
       // lru-cache 11 rejects such a fetch instead (tested), so this guard only holds the line for other versions.
@@ -116,6 +119,9 @@ export class SecretCache {
       }
       return fetched
     }).then(known, (err: unknown) => {
+      // A clear (a key revoked) dropped the lookup this request waited for: it is made again, once, so that the
+      // request gets the keys as they are after the clear; never those the dropped call may have read before it.
+      if (!afterClear && this.#clears !== clears && !(err instanceof LookupTimeoutError)) return this.get(issuer, request, true)
       const refusal = reject(err instanceof LookupTimeoutError ? 'FST_REQUEST_JWT_SECRETS_TIMEOUT' : 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
       refusal.cause = err // logged with the refusal, for the operator; never sent to the client
       throw refusal
@@ -138,6 +144,7 @@ export class SecretCache {
 
   /** Forgets the cached keys of `issuer`, or of every issuer, e.g. after a key was revoked. */
   clear (issuer?: string): void {
+    this.#clears++
     if (issuer === undefined) {
       this.#cache.clear()
       this.#unknown?.clear()
