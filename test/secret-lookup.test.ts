@@ -59,7 +59,11 @@ test('a lookup that throws, rejects or returns the wrong shape is a 503 with Ret
     () => { throw new Error('db down') },
     async () => { throw new Error('db down') },
     async () => ({ not: 'an array' }),
-    async () => 'a string'
+    async () => 'a string',
+    // More keys than a service may have (a query without its WHERE): refused whole, before any is read.
+    async () => Array.from({ length: 101 }, (_, i) => ({ id: `k${i}`, secret: SECRET })),
+    async () => ({ keys: new Array(200_000) }),
+    async () => new Proxy([], { get: (target, name) => name === 'length' ? 2 ** 32 - 1 : Reflect.get(target, name) })
   ]
   for (const failure of failures) {
     const context = await buildApp({ getSecrets: failure as never, retryAfter: 5 })
@@ -76,6 +80,15 @@ test('a lookup that throws, rejects or returns the wrong shape is a 503 with Ret
     t.equal((line?.requestJwt as { claimedIssuer?: string }).claimedIssuer, SERVICE_ID, 'claimed: no key verified it')
     t.ok(line?.err, 'with its cause')
   }
+})
+
+test('a service may have up to 100 keys', async t => {
+  const keys = Array.from({ length: 100 }, (_, i) => ({ id: `k${i}`, secret: i === 99 ? SECRET : `${'x'.repeat(32)}${i}` }))
+  const context = await buildApp({ getSecrets: () => keys })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().requestJwt.keyId, 'k99', 'verified by the last of them')
 })
 
 test('a lookup that hangs is a 503 after lookupTimeout, and its signal is aborted', async t => {

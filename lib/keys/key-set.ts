@@ -37,6 +37,12 @@ export interface KeySet {
 /** Secrets shorter than this many bytes are weak for HS256 (RFC 7518 section 3.2). Notify's are 36. */
 export const MIN_SECRET_BYTES = 32
 
+/**
+ * Most keys a service may have. A token without `kid` is tried against each, so a forged one costs this many
+ * verifications; and a lookup that returns a huge (or endless) list must not stop the process while it is read.
+ */
+export const MAX_KEYS_PER_SERVICE = 100
+
 export class InvalidLookupResultError extends Error {}
 
 const NO_SECRET = Buffer.alloc(0)
@@ -72,6 +78,9 @@ export class KeySetBuilder {
   }
 
   #keySet (issuer: string, result: readonly unknown[], service: KeySet['service']): KeySet {
+    if (result.length > MAX_KEYS_PER_SERVICE) {
+      throw new InvalidLookupResultError(`getSecrets gave ${result.length} keys; a service may have ${MAX_KEYS_PER_SERVICE} at most (delete revoked keys once clients no longer send them)`)
+    }
     const live: ApiKey[] = []
     const revoked: ApiKey[] = []
     const byId = new Map<string, ApiKey>()
