@@ -124,6 +124,16 @@ test('notify-2016 format and the clock are passed on to the token', async t => {
   t.equal(sent.claims.iat, NOW_S + 60)
 })
 
+test('the audience is passed on to the token, and a service that asks for one accepts it over HTTP', async t => {
+  t.equal((await capture('https://api.example/a', {}, { audience: 'https://api.example' })).claims.aud, 'https://api.example')
+  t.equal((await capture('https://api.example/a', {})).claims.aud, undefined, 'no aud unless asked')
+  const context = await buildApp({ audience: 'https://api.example' })
+  t.teardown(() => context.app.close())
+  const base = await context.app.listen({ host: '127.0.0.1', port: 0 })
+  const response = await signedFetch(`${base}/protected`, {}, credentials, { now: context.clock.now, audience: 'https://api.example' })
+  t.equal(response.status, 200, await response.clone().text())
+})
+
 test('a path the server refuses to bind is refused before anything is sent', async t => {
   let called = false
   const err = await refusal(() => signedFetch('https://api.example/a//b', {}, credentials, { fetch: async () => { called = true; return new Response() } }))

@@ -18,6 +18,8 @@ export interface SignedFetchOptions extends RequestClaimOptions {
   now?: () => number
   /** The `fetch` to call. Default `globalThis.fetch`. */
   fetch?: (input: string | URL, init: RequestInit) => Promise<Response>
+  /** The service the tokens are for (`aud`), when it asks for one (its `audience` option). Default: no `aud`. */
+  audience?: string
 }
 
 interface PreparedBody {
@@ -56,7 +58,8 @@ export async function signedFetch (url: string | URL, init: SignedFetchInit | un
     body: body.bytes,
     scope,
     claimFormat: options.claimFormat,
-    now: options.now
+    now: options.now,
+    audience: options.audience
   })
   headers.set('authorization', `Bearer ${token}`)
   const send = options.fetch ?? globalThis.fetch
