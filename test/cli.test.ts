@@ -252,6 +252,22 @@ test('decode: given the request and the key, says which check fails and exits 1'
   t.match(run2016.stdout, /scope {6}path \(notify-2016 format\)[^]*pass {2}req {8}matches GET \/n/)
 })
 
+test('--audience: token and curl put it in aud; decode accepts the audiences given, and refuses an aud without one', async t => {
+  const run = await cli(['token', '--audience', 'https://api.example'])
+  t.equal(run.code, 0)
+  t.equal(claimsOf(run.stdout).aud, 'https://api.example')
+  t.equal(claimsOf(tokenIn((await cli(['curl', '--url', 'https://api.example/a', '--audience', 'https://api.example'])).stdout)).aud, 'https://api.example')
+  t.equal(claimsOf((await cli(['token'])).stdout).aud, undefined, 'none unless asked')
+  const token = run.stdout.trim()
+  const decoded = await cli(['decode', token, '--audience', 'https://other.example', '--audience', 'https://api.example'])
+  t.equal(decoded.code, 0, decoded.stdout)
+  t.match(decoded.stdout, /pass {2}aud +for "https:\/\/api\.example"/)
+  const refused = await cli(['decode', token])
+  t.equal(refused.code, 1)
+  t.match(refused.stdout, /FAIL {2}aud .*FST_REQUEST_JWT_INVALID_AUDIENCE/)
+  assertError(t, await cli(['token', '--audience', '']), /audience must be a non-empty string/)
+})
+
 test('decode: the token can come from stdin; bad input is exit code 2', async t => {
   const token = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S } })
   const run = await cli(['decode', '-'], { stdin: chunks(`Bearer ${token}\n`) })

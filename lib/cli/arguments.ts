@@ -16,6 +16,7 @@ const REQUEST_OPTIONS = {
   body: { type: 'string' },
   scope: { type: 'string' },
   'claim-format': { type: 'string' },
+  audience: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -33,6 +34,7 @@ export const OPTIONS = {
     body: { type: 'string' },
     'claim-format': { type: 'string' },
     'clock-skew': { type: 'string' },
+    audience: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' }
   },
   // --alg names the kind of key: HS256, an API key with a shared secret; EdDSA or ES256, a key pair.
@@ -62,6 +64,7 @@ export interface Values {
   scope?: string
   'claim-format'?: string
   'clock-skew'?: string
+  audience?: string | string[]
   header?: string[]
   exec?: boolean
   'key-name'?: string

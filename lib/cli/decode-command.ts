@@ -24,7 +24,8 @@ export async function decode (values: Values, positionals: string[], credentials
     publicKey,
     now: io.now,
     clockSkew: skew,
-    claimFormat: values['claim-format'] as ClaimFormat | undefined
+    claimFormat: values['claim-format'] as ClaimFormat | undefined,
+    audience: values.audience
   })
   const lines = [
     `header     ${JSON.stringify(explanation.header)}`,

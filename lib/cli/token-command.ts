@@ -23,6 +23,7 @@ export async function signRequest (values: Values, credentials: Credentials, io:
     body: body?.bytes,
     scope: values.scope as Scope | undefined,
     claimFormat: values['claim-format'] as ClaimFormat | undefined,
+    audience: values.audience as string | undefined,
     now: io.now
   })
   return { method, location, body, token }
