@@ -3,7 +3,7 @@
 // installs it. Skipped, saying so, where curl is not installed.
 import { test, type Test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -152,4 +152,56 @@ writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args, header: readFile
   t.notOk(seen.args.some(arg => arg.includes(token)), 'the token is in none of curl\'s arguments')
   t.equal(seen.mode, 0o600)
   t.notOk(existsSync(seen.file), 'the file is removed once curl has run')
+})
+
+/** A stand-in for curl, first on PATH, that says where its header file is and then waits to be killed. */
+function hangingCurl (dir: string): void {
+  writeFileSync(join(dir, 'curl'), `#!${process.execPath}
+const args = process.argv.slice(2)
+process.stdout.write('ready ' + process.pid + ' ' + args[args.indexOf('--header') + 1].slice(1) + '\\n')
+setInterval(() => {}, 1000)
+`, { mode: 0o755 })
+}
+
+test('curl --exec interrupted (Ctrl-C, kill, a closed terminal): the token file is removed before the process ends', async t => {
+  const dir = t.testdir({})
+  hangingCurl(dir)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const before = process.listeners(signal)
+    const raised: string[] = []
+    let ready = (_line: string): void => {}
+    const seen = new Promise<string>(resolve => { ready = resolve })
+    const code = main(['curl', '--exec', '--url', 'https://api.example/v2/notifications'], {
+      env: { REQUEST_JWT_API_KEY: API_KEY, PATH: dir },
+      stdout: { write: c => { if (String(c).startsWith('ready ')) ready(String(c)) } },
+      stderr: { write: () => {} },
+      now: () => Date.now(),
+      raise: s => { raised.push(s) }
+    })
+    const [, pid, file] = (await seen).trim().split(' ') as [string, string, string]
+    t.ok(existsSync(file), 'the file is there while curl runs')
+    const handler = process.listeners(signal).find(listener => !before.includes(listener)) as (s: NodeJS.Signals) => void
+    handler(signal) // as the signal would: the handler alone, not the test runner's own
+    t.notOk(existsSync(file), `${signal}: removed at once`)
+    t.same(raised, [signal], 'then the signal is raised again, to end the process as it would have')
+    t.equal(process.listeners(signal).length, before.length, 'and the handlers are gone')
+    process.kill(Number(pid))
+    t.equal(await code, 143, 'curl killed: 128 + SIGTERM')
+  }
+})
+
+test('the built binary, interrupted while curl runs, leaves no token file behind and dies of the signal', { skip: process.platform === 'win32' ? 'POSIX signals' : false }, async t => {
+  const dir = t.testdir({ tmp: {} })
+  hangingCurl(dir)
+  const child = spawn(process.execPath, [CLI.pathname, 'curl', '--exec', '--url', 'https://api.example/v2/notifications'], {
+    env: { ...process.env, REQUEST_JWT_API_KEY: API_KEY, PATH: `${dir}:${process.env.PATH ?? ''}`, TMPDIR: join(dir, 'tmp') }
+  })
+  const line = await new Promise<string>(resolve => { child.stdout.on('data', chunk => { if (String(chunk).startsWith('ready ')) resolve(String(chunk)) }) })
+  const [, pid, file] = line.trim().split(' ') as [string, string, string]
+  t.ok(file.startsWith(join(dir, 'tmp')))
+  const ended = new Promise<NodeJS.Signals | null>(resolve => child.on('exit', (_code, signal) => resolve(signal)))
+  child.kill('SIGINT')
+  t.equal(await ended, 'SIGINT')
+  t.same(readdirSync(join(dir, 'tmp')), [], 'the token file and its directory are gone')
+  process.kill(Number(pid))
 })

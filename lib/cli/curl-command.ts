@@ -1,5 +1,6 @@
 // The curl command: the arguments that send exactly the bytes signed, printed for a POSIX shell or run now.
 import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +20,7 @@ export async function curlCommand (values: Values, extra: readonly string[], cre
   }
   const curl = { method, url: location.origin + location.target, token, headers: values.header ?? [], body, extra }
   if (values.exec === true) {
-    return withHeaderFile(`Authorization: Bearer ${token}`, file => execCurl(curlArgs({ ...curl, exec: true, tokenFile: file }), body?.bytes, io))
+    return withHeaderFile(`Authorization: Bearer ${token}`, io, file => execCurl(curlArgs({ ...curl, exec: true, tokenFile: file }), body?.bytes, io))
   }
   io.stdout.write(`${formatCommand(curlArgs({ ...curl, exec: false }))}\n`)
   return 0
@@ -88,17 +89,34 @@ export function shellQuote (word: string): string {
   return `'${word.replace(/'/g, "'\\''")}'`
 }
 
+/** Signals that end the process while curl runs (Ctrl-C, kill, a closed terminal): the file goes first. */
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/** With no handler left, the signal ends the process as it would have: the shell sees 128 + its number. */
+/* c8 ignore next 3 -- it ends the process: run by the built binary in test/cli-curl.test.ts, a child process */
+function raiseAgain (signal: NodeJS.Signals): void {
+  process.kill(process.pid, signal)
+}
+
 /**
  * Runs `use` with a file that holds `header`, readable by this user only, removed after: a process's arguments can be
- * read by every user of the machine (`ps`) while it runs, and the token is valid until its first use.
+ * read by every user of the machine (`ps`) while it runs, and the token is valid until its first use. Removed on a
+ * signal too, which would otherwise end the process before `finally`; the signal is then raised again.
  */
-async function withHeaderFile (header: string, use: (file: string) => Promise<number>): Promise<number> {
+async function withHeaderFile (header: string, io: CliIo, use: (file: string) => Promise<number>): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'request-jwt-'))
+  const onSignal = (signal: NodeJS.Signals): void => {
+    rmSync(dir, { recursive: true, force: true })
+    for (const ending of ENDING_SIGNALS) process.removeListener(ending, onSignal)
+    ;(io.raise ?? raiseAgain)(signal)
+  }
+  for (const ending of ENDING_SIGNALS) process.on(ending, onSignal)
   try {
     const file = join(dir, 'authorization')
     await writeFile(file, `${header}\n`, { mode: 0o600 })
     return await use(file)
   } finally {
+    for (const ending of ENDING_SIGNALS) process.removeListener(ending, onSignal)
     await rm(dir, { recursive: true, force: true })
   }
 }

@@ -13,6 +13,8 @@ export interface CliIo {
   stdin?: AsyncIterable<Uint8Array | string>
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   now?: () => number
+  /** Ends the process by `signal` once a signal handler cleaned up. Default: raises it again on this process. */
+  raise?: (signal: NodeJS.Signals) => void
 }
 
 export const API_KEY_ENV = 'REQUEST_JWT_API_KEY'
