@@ -263,3 +263,38 @@ test('a request whose token expires (exp) while its body arrives is refused, not
   assertRefused(t, res, 403, 'FST_REQUEST_JWT_WINDOW_CLOSED')
   t.equal(context.handled(), 0)
 })
+
+test('every registration of the plugin on an app shares the default replay store: a token two of them accept is accepted once', async t => {
+  const { default: Fastify } = await import('fastify')
+  const { default: requestJwt } = await import('../lib/index.js')
+  const { testKeys, fakeClock } = await import('./helpers/app.js')
+  const clock = fakeClock()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  for (const prefix of ['/v2', '/partner']) {
+    await app.register(async context => {
+      await context.register(requestJwt, { getSecrets: testKeys, now: clock.now })
+      context.get('/status', async () => 'ok')
+    }, { prefix })
+  }
+  const token = notifyToken({ jti: 'shared' })
+  t.equal((await app.inject({ url: '/v2/status', headers: bearer(token) })).statusCode, 200)
+  assertRefused(t, await app.inject({ url: '/partner/status', headers: bearer(token) }), 403, 'FST_REQUEST_JWT_REPLAYED')
+  // Another app has its own.
+  const other = Fastify()
+  t.teardown(() => other.close())
+  await other.register(requestJwt, { getSecrets: testKeys, now: clock.now })
+  other.get('/status', async () => 'ok')
+  t.equal((await other.inject({ url: '/status', headers: bearer(token) })).statusCode, 200)
+})
+
+test('registrations that share the default replay store must give it one size', async t => {
+  const { default: Fastify } = await import('fastify')
+  const { default: requestJwt } = await import('../lib/index.js')
+  const { testKeys } = await import('./helpers/app.js')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 1000 } })
+  app.register(async context => { await context.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 2000 } }) }, { prefix: '/v2' })
+  await t.rejects(app.ready(), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /replay\.maxEntries is 2000 here, but 1000 in another registration of the plugin on this server/ })
+})

@@ -3,7 +3,8 @@
 import { type RequestJwtRouteOptions } from '../binding/policy.js'
 import { CLAIM_FORMATS, MODES, SCOPES, SIGNINGS } from '../rules/policy-values.js'
 import { InvalidOptionError } from '../errors/codes.js'
-import { MemoryReplayStore, DEFAULT_MAX_ENTRIES } from '../replay/memory-store.js'
+import { defaultReplayStore } from '../replay/default-store.js'
+import { DEFAULT_MAX_ENTRIES } from '../replay/memory-store.js'
 import type { ReplayStore } from '../replay/store.js'
 import { loadRolloutDocument } from '../rollout/load.js'
 import type { ErrorFormat } from '../errors/refusal-body.js'
@@ -62,7 +63,8 @@ const OPTION_NAMES = new Set([
 const REGISTER_OPTION_NAMES = new Set(['prefix', 'logLevel', 'logSerializers'])
 const REPLAY_OPTION_NAMES = new Set(['requireJti', 'store', 'maxEntries'])
 
-export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
+/** The options, checked, with their defaults; `server`, the app's, is where the default replay store is shared. */
+export function resolveOptions (input: RequestJwtOptions, server?: object): ResolvedOptions {
   if (input === null || typeof input !== 'object') fail('options must be an object with at least getSecrets')
   rejectUnknown(input, OPTION_NAMES, '', REGISTER_OPTION_NAMES)
   if (typeof input.getSecrets !== 'function') {
@@ -78,7 +80,7 @@ export function resolveOptions (input: RequestJwtOptions): ResolvedOptions {
     secretCacheMaxEntries: count(input.secretCacheMaxEntries, 10_000, 'secretCacheMaxEntries'),
     maxConcurrentLookups: count(input.maxConcurrentLookups, 8, 'maxConcurrentLookups'),
     lookupTimeoutMs: positiveSeconds(input.lookupTimeout, 5, 'lookupTimeout') * 1000,
-    ...replay(input.replay, now),
+    ...replay(input.replay, now, server),
     errorFormat: oneOf(input.errorFormat, ['fastify', 'notify', 'notify-2016'] as const, 'errorFormat'),
     errorResponseBuilder: optionalFunction(input.errorResponseBuilder, 'errorResponseBuilder'),
     useErrorHandler: flag(input.useErrorHandler, false, 'useErrorHandler'),
@@ -160,7 +162,7 @@ function pathPrefix (value: unknown): string {
   return value
 }
 
-function replay (input: RequestJwtOptions['replay'], now: () => number): Pick<ResolvedOptions, 'replayStore' | 'requireJti'> {
+function replay (input: RequestJwtOptions['replay'], now: () => number, server: object | undefined): Pick<ResolvedOptions, 'replayStore' | 'requireJti'> {
   if (input === false) return { replayStore: undefined, requireJti: false }
   const options = input ?? {}
   if (typeof options !== 'object' || options === null) fail('replay must be false or an object')
@@ -173,7 +175,12 @@ function replay (input: RequestJwtOptions['replay'], now: () => number): Pick<Re
     return { replayStore: options.store, requireJti }
   }
   const maxEntries = count(options.maxEntries, DEFAULT_MAX_ENTRIES, 'replay.maxEntries')
-  return { replayStore: new MemoryReplayStore({ maxEntries, now }), requireJti }
+  const store = defaultReplayStore(server, maxEntries, now)
+  if (store.maxEntries !== maxEntries) {
+    fail(`replay.maxEntries is ${maxEntries} here, but ${store.maxEntries} in another registration of the plugin on this ` +
+      'server: they share the default replay store (a token is accepted once by all of them); give them the same size')
+  }
+  return { replayStore: store, requireJti }
 }
 
 function rejectUnknown (object: object, known: Set<string>, prefix: string, ignored?: Set<string>): void {

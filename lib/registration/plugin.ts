@@ -46,7 +46,7 @@ export interface RequestJwtApi {
 }
 
 export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtOptions): Promise<void> {
-  const options = resolveOptions(input)
+  const options = resolveOptions(input, app.server)
   const verifier = createTokenVerifier(options, app.log)
   const decisions = new Decisions()
   /** How many routes have each "METHOD /url" key: more than one differ only by their constraints. */
