@@ -296,5 +296,5 @@ test('registrations that share the default replay store must give it one size', 
   t.teardown(() => app.close())
   await app.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 1000 } })
   app.register(async context => { await context.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 2000 } }) }, { prefix: '/v2' })
-  await t.rejects(app.ready(), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /replay\.maxEntries is 2000 here, but 1000 in another registration of the plugin on this server/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /replay\.maxEntries is 2000 here, but 1000 in another registration of the plugin on this server/ })
 })
