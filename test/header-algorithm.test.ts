@@ -166,6 +166,19 @@ test('a kid picks its key directly (C23)', async t => {
   assertRefused(t, await context.app.inject({ url: '/protected', headers: bearer(revoked) }), 403, 'FST_REQUEST_JWT_KEY_REVOKED')
 })
 
+test('a record id that is a whole number (a serial column) is picked by its digits; of two records with one id, the live one', async t => {
+  const context = await buildApp({
+    getSecrets: () => [{ id: 7, secret: OTHER_SECRET, revoked: true }, { id: 42, secret: SECRET }, { id: 7, secret: SECRET }]
+  })
+  t.teardown(() => context.app.close())
+  const byNumber = await context.app.inject({ url: '/protected', headers: bearer(makeToken({ header: { alg: 'HS256', kid: '42' }, claims: { ...CLAIMS, jti: 'n' } })) })
+  t.equal(byNumber.statusCode, 200)
+  t.equal(byNumber.json().requestJwt.keyId, '42')
+  const duplicated = await context.app.inject({ url: '/protected', headers: bearer(makeToken({ header: { alg: 'HS256', kid: '7' }, claims: { ...CLAIMS, jti: 'd' } })) })
+  t.equal(duplicated.statusCode, 200, 'the revoked record listed first does not hide the live one')
+  t.equal(duplicated.json().requestJwt.keyId, '7')
+})
+
 test('crit, b64 and zip headers are refused (C24)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())

@@ -31,6 +31,8 @@ describe('registration', () => {
   test('getSecrets is required and may return records, strings or null', () => {
     const app = Fastify()
     expect(app.register(requestJwt, { getSecrets: async () => [{ id: 'k', secret: 's', revoked: false }] })).type.not.toRaiseError()
+    expect(app.register(requestJwt, { getSecrets: async () => [{ id: 42, secret: 's' }] })).type.not.toRaiseError()
+    expect(app.register(requestJwt, { getSecrets: async () => [{ id: true, secret: 's' }] })).type.toRaiseError()
     expect(app.register(requestJwt, { getSecrets: () => ['s1', 's2'] })).type.not.toRaiseError()
     expect(app.register(requestJwt, { getSecrets: async () => null })).type.not.toRaiseError()
     expect(app.register(requestJwt, {})).type.toRaiseError()

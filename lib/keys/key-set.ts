@@ -90,14 +90,15 @@ export class KeySetBuilder {
       if (key === undefined) continue
       ;(key.revoked ? revoked : live).push(key)
       algorithms.add(key.alg)
-      if (key.id !== null && !byId.has(key.id)) byId.set(key.id, key)
+      // Two records with one id (a store's mistake): a token's kid finds the live one, never a revoked one before it.
+      if (key.id !== null && (byId.get(key.id)?.revoked ?? true)) byId.set(key.id, key)
     }
     return { live, revoked, byId, service, algorithms }
   }
 
   #toKey (issuer: string, index: number, entry: unknown): ApiKey | undefined {
     const record: Partial<SecretRecord> = typeof entry === 'string' ? { secret: entry } : (entry ?? {}) as Partial<SecretRecord>
-    const id = typeof record.id === 'string' ? record.id : null
+    const id = idOf(record.id)
     const where = { requestJwt: { issuer, keyId: id ?? `#${index}` } }
     const revoked = revokedOf(record.revoked)
     // A null publicKey (a nullable column) is no public key: the record is an HMAC secret's.
@@ -136,6 +137,13 @@ export class KeySetBuilder {
     this.#warned.add(name)
     this.#options.log.warn(where, `fastify-request-jwt: secret shorter than ${MIN_SECRET_BYTES} bytes is weak for HS256`)
   }
+}
+
+/** A record's id as a token's `kid` names it: a string, or a whole number (a serial column) as its digits. */
+function idOf (id: unknown): string | null {
+  if (typeof id === 'string') return id
+  if (Number.isSafeInteger(id)) return String(id)
+  return null
 }
 
 /**

@@ -4,8 +4,8 @@ import type { JsonWebKey, KeyObject } from 'node:crypto'
 
 /** One API key of a service, as the service's key store knows it. */
 export interface SecretRecord {
-  /** Stable id of the key; a token's `kid` header picks the key with this id. */
-  id: string
+  /** Stable id of the key; a token's `kid` header picks the key with this id (a number, as its digits). */
+  id: string | number
   /** The shared secret, used as the HMAC-SHA256 key exactly as given (a Notify key's 36-character UUID text). */
   secret: string | Uint8Array
   /**
@@ -21,7 +21,7 @@ export interface SecretRecord {
  * left out. Parsed once per lookup, never per request.
  */
 export interface PublicKeyRecord {
-  id: string
+  id: string | number
   /** A public JWK (no `d`), SPKI PEM text, or a `KeyObject` of type 'public'. */
   publicKey: JsonWebKey | string | KeyObject
   alg?: 'EdDSA' | 'ES256'
