@@ -121,3 +121,19 @@ test('verifiedTokenCache: false and bad settings', async t => {
     await t.rejects(buildApp({ verifiedTokenCache: value as never }), { code: 'FST_REQUEST_JWT_INVALID_OPTION', message })
   }
 })
+
+test('with secretCacheTtl 0 the verified-token cache holds nothing: an entry is used only while its keys are cached', async t => {
+  const set = VerifiedTokenCache.prototype.set
+  let stored = 0
+  VerifiedTokenCache.prototype.set = function (...args: Parameters<typeof set>) { stored++; return set.apply(this, args) }
+  t.teardown(() => { VerifiedTokenCache.prototype.set = set })
+  const uncached = await buildApp({ secretCacheTtl: 0 })
+  t.teardown(() => uncached.app.close())
+  for (let i = 0; i < 2; i++) t.equal((await uncached.app.inject({ url: '/protected', headers: bearer(token()) })).statusCode, 200)
+  t.equal(stored, 0, 'nothing stored')
+  t.equal(uncached.lookups(), 2, 'the keys are looked up for every request')
+  const cached = await buildApp()
+  t.teardown(() => cached.app.close())
+  t.equal((await cached.app.inject({ url: '/protected', headers: bearer(token()) })).statusCode, 200)
+  t.equal(stored, 1, 'while with a secret cache, the verification is kept')
+})

@@ -10,7 +10,10 @@ import type { ResolvedOptions } from './options.js'
 /** The verifier for resolved plugin options, with its secret cache; `log` hears about unusable or weak keys. */
 export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseLogger): TokenVerifier {
   const { verifiedTokenCache } = options
-  const verified = verifiedTokenCache === undefined ? undefined : new VerifiedTokenCache({ ...verifiedTokenCache, now: options.now })
+  // An entry is used only while the secret cache holds the keys it was verified with: with no secret cache, never.
+  const verified = verifiedTokenCache === undefined || options.secretCacheTtlMs === 0
+    ? undefined
+    : new VerifiedTokenCache({ ...verifiedTokenCache, now: options.now })
   return new TokenVerifier(options, new SecretCache({
     getSecrets: options.getSecrets,
     keySets: new KeySetBuilder({ weakSecrets: options.weakSecrets, log }),
