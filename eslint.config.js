@@ -2,5 +2,5 @@ import neostandard from 'neostandard'
 
 export default neostandard({
   ts: true,
-  ignores: ['dist/**', 'coverage/**', '.tap/**', 'node_modules/**', '.docs-code-*/**']
+  ignores: ['**/dist/**', 'coverage/**', '.tap/**', 'node_modules/**', '.docs-code-*/**']
 })
