@@ -110,6 +110,11 @@ test('signature: checked only with a key; another key fails', async t => {
   t.match(await check('signature', token({}, undefined, OTHER_SECRET), { credentials }), { ok: false, message: /not made with this API key \(FST_REQUEST_JWT_BAD_SIGNATURE/ })
   t.match(await check('signature', token({}, { alg: 'HS512', typ: 'JWT' }), { credentials }), { ok: false })
   t.match(await check('signature', token({}), { credentials: { issuer: SERVICE_ID, secret: SECRET } }), { ok: true })
+  // An API key has no id, so a kid cannot be checked against it: the explanation says what the server will do with it.
+  t.match(await check('signature', token({}, { alg: 'HS256', typ: 'JWT', kid: 'nope' }), { credentials }), {
+    ok: true,
+    message: /^made with this API key; with kid "nope" the server tries only the key filed under that id: .*\(FST_REQUEST_JWT_BAD_SIGNATURE\); send no kid unless the service gave you one$/
+  })
 })
 
 test('scope and format are read from the claims the token carries', async t => {

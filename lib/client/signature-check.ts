@@ -56,9 +56,14 @@ export async function checkSignature (token: string, alg: unknown, kid: unknown,
   if (keys.secret === undefined) {
     return note('signature', keys.publicKey === undefined ? 'not checked: no API key given' : `not checked: a ${show(alg)} token is checked with an API key, never with a public key`)
   }
-  return await verifies(token, keys.secret, ALGORITHM)
-    ? pass('signature', 'made with this API key')
-    : fail('signature', 'not made with this API key (FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_KEY_REVOKED if it was made with a revoked key)')
+  if (!await verifies(token, keys.secret, ALGORITHM)) {
+    return fail('signature', 'not made with this API key (FST_REQUEST_JWT_BAD_SIGNATURE, or FST_REQUEST_JWT_KEY_REVOKED if it was made with a revoked key)')
+  }
+  // An API key carries no id: whether the service filed it under this kid cannot be told from here.
+  if (kid !== undefined) {
+    return pass('signature', `made with this API key; with kid ${show(kid)} the server tries only the key filed under that id: if the service filed this key under another id, or none, the token is refused (FST_REQUEST_JWT_BAD_SIGNATURE); send no kid unless the service gave you one`)
+  }
+  return pass('signature', 'made with this API key')
 }
 
 async function verifies (token: string, key: CryptoKey | Uint8Array, alg: string): Promise<boolean> {
