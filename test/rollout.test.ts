@@ -353,6 +353,21 @@ test('a rollout entry for GET also covers the HEAD route Fastify adds for it (I6
   t.equal((await dryRun.app.inject({ method: 'HEAD', url: '/v2/notifications' })).statusCode, 200, 'an entry of its own wins')
 })
 
+test('the GET entry of a prefix\'s root covers both HEAD routes Fastify adds for it, /v2 and /v2/ (I67)', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const { fakeClock } = await import('./helpers/app.js')
+  await app.register(async v2 => {
+    await v2.register(requestJwt, { getSecrets: testKeys, now: fakeClock().now, replay: false, rollout: { routes: { 'GET /v2': { scope: 'path' } } } })
+    v2.get('/', async () => { handled++; return 'ok' })
+  }, { prefix: '/v2' })
+  let handled = 0
+  for (const [method, url] of [['GET', '/v2'], ['GET', '/v2/'], ['HEAD', '/v2'], ['HEAD', '/v2/']] as const) {
+    t.equal((await app.inject({ method, url, headers: bearer(notifyToken()) })).statusCode, 403, `${method} ${url}: an unbound token is refused`)
+  }
+  t.equal(handled, 0)
+})
+
 test('setRollout keeps a copy: changing the document passed in afterwards changes nothing in force (I68)', async t => {
   const context = await buildApp({ routes })
   t.teardown(() => context.app.close())

@@ -101,8 +101,15 @@ function readCallers (issuers: unknown, where: string): ReadonlySet<string> | un
   return new Set(issuers)
 }
 
+/**
+ * A route's key, and the rollout entries that apply to it: its own, and for a HEAD route the GET's it was made for.
+ * Fastify makes a HEAD route for each path a GET answers, and the root of a prefix (`/v2`) answers `/v2/` too: the
+ * HEAD route of `/v2/` belongs to the GET route of `/v2`.
+ */
 function routeTarget (method: string, url: string): RouteTarget {
   const key = `${method} ${url}`
-  const rolloutKeys = method === 'HEAD' ? [key, `GET ${url}`] : [key]
+  const rolloutKeys = method !== 'HEAD'
+    ? [key]
+    : url.length > 1 && url.endsWith('/') ? [key, `GET ${url}`, `GET ${url.slice(0, -1)}`] : [key, `GET ${url}`]
   return Object.freeze({ key, rolloutKeys: Object.freeze(rolloutKeys) })
 }
