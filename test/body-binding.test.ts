@@ -302,6 +302,19 @@ test('in a dry run, a compressed body on a body-bound route is reported and let 
   t.same(requestJwtApi(context.app).stats().map(row => row.reason), ['FST_REQUEST_JWT_CONTENT_ENCODING'])
 })
 
+test('rollout step 2 (a body scope in report mode): an unscoped client that compresses its body is reported and served; one whose token has pay is refused', async t => {
+  const context = await buildApp({ routes: bodyRoutes })
+  t.teardown(() => context.app.close())
+  const send = (token: string) => context.app.inject({ method: 'POST', url: '/body-only', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip', ...bearer(token) }, payload: 'x' })
+  requestJwtApi(context.app).setRollout({ routes: { 'POST /body-only': { scope: 'body', mode: 'report' } } })
+  const unscoped = await send(notifyToken({ jti: 'unscoped' }))
+  t.equal(unscoped.statusCode, 200, 'nothing refused in report mode for a binding the token does not make')
+  t.equal(unscoped.json().boundTo, 'none')
+  t.same(requestJwtApi(context.app).stats().map(row => [row.outcome, row.reason]), [['reported', 'FST_REQUEST_JWT_CONTENT_ENCODING']])
+  // A token that binds the body cannot be checked against compressed bytes: refused, report mode or not.
+  assertRefused(t, await send(scopedToken('POST', '/body-only', 'x', { req: undefined, jti: 'bound' })), 415, 'FST_REQUEST_JWT_CONTENT_ENCODING')
+})
+
 /** Routes whose handler reads the body stream itself, after a parser that hands the stream over (as multipart does). */
 function streamingRoutes (app: FastifyInstance): void {
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload))

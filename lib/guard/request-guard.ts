@@ -150,8 +150,9 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       else if (stops(request, reply, done, state, failure, claim === undefined)) return
     }
     if (policy.bindsBody && !policy.allowContentEncoding) {
+      // Without a pay, it is a binding the token does not make: report mode lets it through as it does a missing pay.
       const failure = thrownBy(() => checkContentEncoding(request.headers['content-encoding']))
-      if (failure !== undefined && stops(request, reply, done, state, failure, false)) return
+      if (failure !== undefined && stops(request, reply, done, state, failure, token.claims.pay === undefined)) return
     }
     if (!policy.bindsBody && token.claims.pay === undefined) {
       // Nothing binds the body. Without one the request can be let through now; with one, only once the body has
