@@ -213,3 +213,49 @@ test('through the strategy, what authorize throws keeps its own status, and a th
     t.equal(context.handled(), 0)
   }
 })
+
+test('a strategy run in an onRequest hook before the plugin\'s keeps its state: the body and the jti are still checked', async t => {
+  const { default: Fastify } = await import('fastify')
+  const { default: requestJwt } = await import('../lib/index.js')
+  const { testKeys, fakeClock } = await import('./helpers/app.js')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  let handled = 0
+  // An app-wide auth hook, added before the plugin is registered.
+  app.addHook('onRequest', async (request, reply) => { await requestJwtApi(app).strategy(request, reply) })
+  await app.register(requestJwt, { getSecrets: testKeys, protect: 'strategy', now: fakeClock().now })
+  app.post('/sms', { config: { requestJwt: { scope: 'path+body' } } }, async () => { handled++; return 'sent' })
+  app.post('/plain', async () => { handled++; return 'sent' })
+  const post = (url: string, token: string, payload = BODY) => app.inject({ method: 'POST', url, payload, headers: { ...bearer(token), 'content-type': 'application/json' } })
+  const token = scopedToken('POST', '/sms', BODY, { jti: 'sms' })
+  t.equal((await post('/sms', token, BODY.replace('123', '999'))).json().code, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  t.equal((await post('/sms', token)).statusCode, 200, 'the token kept its jti: refused for its body')
+  t.equal((await post('/sms', token)).json().code, 'FST_REQUEST_JWT_REPLAYED')
+  const plain = notifyToken({ jti: 'plain' })
+  t.equal((await post('/plain', plain)).statusCode, 200)
+  t.equal((await post('/plain', plain)).json().code, 'FST_REQUEST_JWT_REPLAYED')
+  t.equal(handled, 2)
+})
+
+test('credentials that arrive after the body started (a hook sets the header), with the strategy in preHandler: checked, never waved through', async t => {
+  let handled = 0
+  const context = await appWith({ protect: 'strategy' }, app => {
+    const fromHeader = async (request: FastifyRequest) => {
+      const token = request.headers['x-token']
+      if (typeof token === 'string') request.headers.authorization = `Bearer ${token}`
+    }
+    const preHandler = app.auth([requestJwtApi(app).strategy])
+    app.post('/plain', { preParsing: async (request, _reply, payload) => { await fromHeader(request); return payload }, preHandler }, async () => { handled++; return 'sent' })
+    app.post('/bound', { preParsing: async (request, _reply, payload) => { await fromHeader(request); return payload }, preHandler, config: { requestJwt: { scope: 'body' } } }, async () => { handled++; return 'sent' })
+  })
+  t.teardown(() => context.app.close())
+  const post = (url: string, token: string) => context.app.inject({ method: 'POST', url, payload: BODY, headers: { 'x-token': token, 'content-type': 'application/json' } })
+  const plain = notifyToken({ jti: 'late' })
+  t.equal((await post('/plain', plain)).statusCode, 200)
+  t.equal((await post('/plain', plain)).json().code, 'FST_REQUEST_JWT_REPLAYED', 'the jti was used up')
+  // Its body went by before the token was known: it cannot be bound, and the route requires it.
+  const bound = await post('/bound', scopedToken('POST', '/bound', BODY, { jti: 'late-bound' }))
+  t.equal(bound.statusCode, 500)
+  t.equal(bound.json().code, 'FST_REQUEST_JWT_BODY_NOT_BINDABLE')
+  t.equal(handled, 1)
+})

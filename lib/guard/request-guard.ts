@@ -16,7 +16,7 @@ import { bodyDigest, readsNoBody, type BodyDigest } from '../binding/body-digest
 import { checkContentEncoding } from '../binding/content-encoding.js'
 import { checkRequestClaim } from '../binding/request-claim.js'
 import { hasUnparsedBody, readUnparsedBody } from '../binding/unparsed-body.js'
-import { answerRefusal, logReported, type RefusalReplyOptions } from '../errors/refusal-reply.js'
+import { answerRefusal, type RefusalReplyOptions } from '../errors/refusal-reply.js'
 import { isRefusal, reject } from '../errors/refusal.js'
 import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
 import type { Rollout } from '../rollout/rollout.js'
@@ -24,8 +24,9 @@ import type { RouteSettings } from '../rollout/route-config.js'
 import type { TokenVerifier, VerifiedToken } from '../token/verifier.js'
 import { checkCaller } from './caller-check.js'
 import type { Decisions } from './decisions.js'
+import { tolerated } from './report-mode.js'
 import { requestJwtOf } from './request-jwt.js'
-import { kState, LET_THROUGH, openState, type GuardedRequest, type RequestState } from './request-state.js'
+import { kBodyStarted, kState, LET_THROUGH, openState, type GuardedRequest, type RequestState } from './request-state.js'
 import { requestLine } from './request-line.js'
 import { runStep, thrownBy } from './step.js'
 import { elapsedSince, startClock } from './timing.js'
@@ -59,27 +60,6 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
   const strategyOnly = settings.protect === 'strategy'
 
   /**
-   * Whether report mode lets a failed check through (logging it, for the statistics). In a dry run (authentication in
-   * report mode) every failure is let through and the request goes on unauthenticated. Otherwise only a missing
-   * binding may be, when the binding's mode is `report`: a binding that is present and wrong never is.
-   */
-  function tolerated (request: FastifyRequest, state: RequestState, err: unknown, missingBinding: boolean): boolean {
-    if (!isRefusal(err)) return false
-    if (state.standing.status === 'verified') {
-      err.verifiedIssuer ??= state.standing.token.issuer
-      if (err.keyId === undefined) err.keyId = state.standing.token.key.id
-    }
-    if (state.authMode === 'report' && !state.viaStrategy) {
-      state.standing = LET_THROUGH
-    } else if (!missingBinding || state.policy?.mode !== 'report') {
-      return false
-    }
-    state.reported ??= err
-    logReported(request, err)
-    return true
-  }
-
-  /**
    * A step failed with `err`. Returns false when report mode tolerates a missing binding (the next check runs);
    * otherwise ends the checks: the request is refused, or, in a dry run, let through unauthenticated. Anything that is
    * not a refusal is a bug or a broken dependency: a 500, never a pass.
@@ -105,6 +85,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
   }
 
   function onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    // A strategy run before this hook (in an onRequest hook added before the plugin) opened the request's state.
+    if ((request as GuardedRequest)[kState] !== null) return done()
     let state: RequestState | null
     try {
       // With protect 'strategy', a request without credentials has nothing to prepare: the strategy refuses it.
@@ -172,7 +154,10 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
 
   function preParsing (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (err: Error | null, payload?: Readable) => void): void {
     const state = (request as GuardedRequest)[kState]
-    if (state === null) return done(null, payload)
+    if (state === null) {
+      if (strategyOnly) (request as GuardedRequest)[kBodyStarted] = true
+      return done(null, payload)
+    }
     state.bodyStarted = true
     if (strategyOnly && !state.viaStrategy) state.digest = bodyDigest('standard', NO_KEY)
     const digest = state.digest

@@ -11,8 +11,15 @@ import type { VerifiedToken } from '../token/verifier.js'
 /** What the request's state is stored under. */
 export const kState = Symbol('fastify-request-jwt.state')
 
+/**
+ * Set by `preParsing` on a request it found no state for (protect 'strategy', the credentials not there yet): a
+ * strategy that opens the state later knows the body is read already, so it waits for none.
+ */
+export const kBodyStarted = Symbol('fastify-request-jwt.body-started')
+
 export interface GuardedRequest extends FastifyRequest {
   [kState]: RequestState | null
+  [kBodyStarted]: boolean
 }
 
 /** The token has not been verified yet (`onRequest` is waiting for the key lookup, say). */
@@ -49,8 +56,11 @@ export interface RequestState {
   replayStoreMs: number | undefined
 }
 
-/** The state of a request to a protected route, or `null` on a public one (unless `evenIfPublic`). */
-export function openState (request: FastifyRequest, route: RouteSettings, rollout: Rollout, evenIfPublic = false): RequestState | null {
+/**
+ * The state of a request to a protected route, or `null` on a public one (unless `evenIfPublic`); `bodyStarted` when
+ * the body went by before it was opened (a strategy whose credentials came late).
+ */
+export function openState (request: FastifyRequest, route: RouteSettings, rollout: Rollout, evenIfPublic = false, bodyStarted = false): RequestState | null {
   if (route.public && !evenIfPublic) return null
   const target = route.targets.get(request.method) ?? NOT_FOUND_TARGET
   return {
@@ -66,7 +76,7 @@ export function openState (request: FastifyRequest, route: RouteSettings, rollou
     reported: undefined,
     admitted: false,
     viaStrategy: false,
-    bodyStarted: false,
+    bodyStarted,
     unboundLog: undefined,
     verifyMs: undefined,
     replayStoreMs: undefined

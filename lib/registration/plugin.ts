@@ -9,7 +9,7 @@ import { Decisions } from '../guard/decisions.js'
 import { createAuthStrategy, type RequestJwtStrategy } from '../guard/auth-strategy.js'
 import { resolveOptions } from './options.js'
 import { createRequestGuard } from '../guard/request-guard.js'
-import { kState } from '../guard/request-state.js'
+import { kBodyStarted, kState } from '../guard/request-state.js'
 import { Rollout } from '../rollout/rollout.js'
 import { checkRouteKeys, guardedRouteKeys } from '../rollout/route-keys.js'
 import { checkRolloutDocument } from '../rollout/schema.js'
@@ -117,6 +117,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
 
   app.decorate('verifyRequestJwt', api.strategy)
   app.decorateRequest(kState, null)
+  app.decorateRequest(kBodyStarted, false)
   app.addHook('onRequest', guard.onRequest)
   app.addHook('preParsing', guard.preParsing)
   app.addHook('preHandler', guard.preHandler)

@@ -1,0 +1,26 @@
+// Report mode: which failed checks a request survives, logged and counted, instead of being refused.
+import type { FastifyRequest } from 'fastify'
+import { logReported } from '../errors/refusal-reply.js'
+import { isRefusal } from '../errors/refusal.js'
+import { LET_THROUGH, type RequestState } from './request-state.js'
+
+/**
+ * Whether report mode lets a failed check through (logging it, for the statistics). In a dry run (authentication in
+ * report mode) every failure is let through and the request goes on unauthenticated. Otherwise only a missing
+ * binding may be, when the binding's mode is `report`: a binding that is present and wrong never is.
+ */
+export function tolerated (request: FastifyRequest, state: RequestState, err: unknown, missingBinding: boolean): boolean {
+  if (!isRefusal(err)) return false
+  if (state.standing.status === 'verified') {
+    err.verifiedIssuer ??= state.standing.token.issuer
+    if (err.keyId === undefined) err.keyId = state.standing.token.key.id
+  }
+  if (state.authMode === 'report' && !state.viaStrategy) {
+    state.standing = LET_THROUGH
+  } else if (!missingBinding || state.policy?.mode !== 'report') {
+    return false
+  }
+  state.reported ??= err
+  logReported(request, err)
+  return true
+}
