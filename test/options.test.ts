@@ -2,7 +2,8 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
 import requestJwt, { InvalidOptionError, type RequestJwtOptions } from '../lib/index.js'
-import { testKeys } from './helpers/app.js'
+import { buildApp, testKeys } from './helpers/app.js'
+import { bearer, notifyToken } from './helpers/tokens.js'
 
 async function register (t: import('tap').Test, options: unknown): Promise<Error | undefined> {
   const app = Fastify()
@@ -38,6 +39,10 @@ test('bad options throw FST_REQUEST_JWT_INVALID_OPTION with a message naming the
     [{ getSecrets: testKeys, fleet: {} }, /fleet must be a fleet source, e\.g\. redisFleet\(\{ client, subscriber \}\)/],
     [{ getSecrets: testKeys, fleet: null }, /fleet must be a fleet source/],
     [{ getSecrets: testKeys, fleetPollInterval: 0 }, /fleetPollInterval must be more than 0 seconds/],
+    // Longer than a Node timer waits: it would fire after 1 ms (a lookup timed out at once, the source read in a loop).
+    [{ getSecrets: testKeys, lookupTimeout: 30 * 24 * 3600 }, /lookupTimeout must be at most 2147483 seconds \(24\.8 days, the longest a timer waits\), got 2592000/],
+    [{ getSecrets: testKeys, fleetPollInterval: 2147484 }, /fleetPollInterval must be at most 2147483 seconds/],
+    [{ getSecrets: testKeys, errorResponseBuilder: () => ({}), useErrorHandler: true }, /errorResponseBuilder and useErrorHandler both decide how a refusal is answered: give one/],
     [{ getSecrets: testKeys, now: 5 }, /now must be a function/],
     [{ getSecrets: testKeys, replay: true }, /replay must be false or an object/],
     [{ getSecrets: testKeys, replay: { requireJti: 'yes' } }, /replay.requireJti must be a boolean/],
@@ -52,6 +57,17 @@ test('bad options throw FST_REQUEST_JWT_INVALID_OPTION with a message naming the
     t.equal((err as { code?: string }).code, 'FST_REQUEST_JWT_INVALID_OPTION')
     t.match(err?.message, message)
   }
+})
+
+test('durations are whole milliseconds: a fraction of one, and the longest timer, work', async t => {
+  for (const options of [{ secretCacheTtl: 1.005, unknownIssuerCacheTtl: 0.0001 }, { lookupTimeout: 2147483, fleetPollInterval: 0.0001 }]) {
+    const context = await buildApp(options)
+    t.teardown(() => context.app.close())
+    t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })).statusCode, 200, JSON.stringify(options))
+  }
+  const { resolveOptions } = await import('../lib/registration/options.js')
+  const resolved = resolveOptions({ getSecrets: testKeys, secretCacheTtl: 1.005, unknownIssuerCacheTtl: 0.0001, lookupTimeout: 0.0004 })
+  t.same([resolved.secretCacheTtlMs, resolved.unknownIssuerCacheTtlMs, resolved.lookupTimeoutMs], [1005, 1, 1])
 })
 
 test('register options Fastify reads (prefix, logLevel) may ride along', async t => {

@@ -72,14 +72,17 @@ export function resolveOptions (input: RequestJwtOptions, server?: object): Reso
   }
   const now = input.now ?? Date.now
   if (typeof now !== 'function') fail('now must be a function returning epoch milliseconds')
+  if (input.errorResponseBuilder !== undefined && input.useErrorHandler === true) {
+    fail('errorResponseBuilder and useErrorHandler both decide how a refusal is answered: give one (with useErrorHandler, your error handler builds the body)')
+  }
   return Object.freeze({
     getSecrets: input.getSecrets,
     clockSkew: seconds(input.clockSkew, 30, 'clockSkew'),
-    secretCacheTtlMs: seconds(input.secretCacheTtl, 2, 'secretCacheTtl') * 1000,
-    unknownIssuerCacheTtlMs: seconds(input.unknownIssuerCacheTtl, 2, 'unknownIssuerCacheTtl') * 1000,
+    secretCacheTtlMs: milliseconds(input.secretCacheTtl, 2, 'secretCacheTtl'),
+    unknownIssuerCacheTtlMs: milliseconds(input.unknownIssuerCacheTtl, 2, 'unknownIssuerCacheTtl'),
     secretCacheMaxEntries: count(input.secretCacheMaxEntries, 10_000, 'secretCacheMaxEntries'),
     maxConcurrentLookups: count(input.maxConcurrentLookups, 8, 'maxConcurrentLookups'),
-    lookupTimeoutMs: positiveSeconds(input.lookupTimeout, 5, 'lookupTimeout') * 1000,
+    lookupTimeoutMs: timerMilliseconds(input.lookupTimeout, 5, 'lookupTimeout'),
     ...replay(input.replay, now, server),
     errorFormat: oneOf(input.errorFormat, ['fastify', 'notify', 'notify-2016'] as const, 'errorFormat'),
     errorResponseBuilder: optionalFunction(input.errorResponseBuilder, 'errorResponseBuilder'),
@@ -87,7 +90,7 @@ export function resolveOptions (input: RequestJwtOptions, server?: object): Reso
     protect: oneOf(input.protect, ['all', 'strategy'] as const, 'protect'),
     fleet: fleet(input.fleet),
     verifiedTokenCache: verifiedTokenCache(input.verifiedTokenCache),
-    fleetPollIntervalMs: positiveSeconds(input.fleetPollInterval, 1, 'fleetPollInterval') * 1000,
+    fleetPollIntervalMs: timerMilliseconds(input.fleetPollInterval, 1, 'fleetPollInterval'),
     maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
     weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
     retryAfter: count(input.retryAfter, 1, 'retryAfter'),
@@ -199,10 +202,21 @@ function seconds (value: unknown, fallback: number, name: string): number {
   return value
 }
 
-function positiveSeconds (value: unknown, fallback: number, name: string): number {
+/** Seconds as whole milliseconds (the caches take no fraction of one); more than 0 stays more than 0. */
+function milliseconds (value: unknown, fallback: number, name: string): number {
+  const result = seconds(value, fallback, name)
+  return result === 0 ? 0 : Math.max(1, Math.round(result * 1000))
+}
+
+/** The longest a Node timer waits: a longer delay fires after 1 ms. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+
+/** Seconds a timer waits, as whole milliseconds: more than 0, and no more than a timer can wait. */
+function timerMilliseconds (value: unknown, fallback: number, name: string): number {
   const result = seconds(value, fallback, name)
   if (result === 0) fail(`${name} must be more than 0 seconds`)
-  return result
+  if (result > MAX_TIMER_SECONDS) fail(`${name} must be at most ${MAX_TIMER_SECONDS} seconds (24.8 days, the longest a timer waits), got ${result}`)
+  return milliseconds(result, fallback, name)
 }
 
 function count (value: unknown, fallback: number, name: string): number {
