@@ -371,6 +371,22 @@ test('the GET entry of a prefix\'s root covers both HEAD routes Fastify adds for
   t.equal(handled, 0)
 })
 
+test('in a dry run, an issuer entry that enforces a binding is enforced for that client once its token verified', async t => {
+  const OPTED_IN = 'e7f0a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b'
+  const keys = (issuer: string) => issuer === OPTED_IN ? [{ id: 'k', secret: OTHER_SECRET }] : testKeys(issuer)
+  const context = await buildApp({
+    routes,
+    getSecrets: keys,
+    mode: 'report',
+    rollout: { routes: { [SMS]: { scope: 'path+body' } }, issuers: { [OPTED_IN]: { mode: 'enforce' } } }
+  })
+  t.teardown(() => context.app.close())
+  assertRefused(t, await send(context.app, unscoped(OPTED_IN, OTHER_SECRET)), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.equal((await send(context.app, scoped(OPTED_IN, OTHER_SECRET))).statusCode, 200, 'bound: accepted')
+  t.equal((await send(context.app, unscoped())).statusCode, 200, 'another client: still the dry run')
+  t.equal((await send(context.app, unscoped(OPTED_IN, 'not-its-key-not-its-key-not-its-key!'))).statusCode, 200, 'a forged token naming the client: the dry run, never its entry')
+})
+
 test('setRollout keeps a copy: changing the document passed in afterwards changes nothing in force (I68)', async t => {
   const context = await buildApp({ routes })
   t.teardown(() => context.app.close())
