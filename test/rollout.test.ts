@@ -440,7 +440,23 @@ test('a key the router would match but that names no guarded route as registered
     await t.rejects(async () => { await (await build(variant)).ready() },
       new RegExp(`names no route the plugin guards: ${JSON.stringify(variant)} \\(the route's key is "GET /v2/notifications"\\)`), variant)
   }
-  await t.rejects(async () => { await (await build('GET /_status')).ready() }, /names no route the plugin guards: "GET \/_status" \(keys are/,
+  await t.rejects(async () => { await (await build('GET /_status')).ready() },
+    /names no route the plugin guards: "GET \/_status" \(the route exists, but is public, or was declared before the plugin was registered or in a context it does not cover: register the plugin first\) \(keys are/,
     'a route no instance guards: an entry for it would apply to nothing')
   await t.resolves(async () => { await (await build('GET /v2/notifications')).ready() }, 'the key as registered')
+})
+
+test('a public route cannot be named (its entry would do nothing); a catch-all route can, as "GET *"', async t => {
+  const context = await buildApp({
+    routes: app => {
+      app.get('/status', { config: { requestJwt: false } }, async () => 'ok')
+      app.get('*', async () => 'anything')
+    }
+  })
+  t.teardown(() => context.app.close())
+  const api = requestJwtApi(context.app)
+  t.throws(() => api.setRollout({ routes: { 'GET /status': { scope: 'path' } } }), { message: /names no route the plugin guards: "GET \/status" \(the route exists, but is public/ })
+  api.setRollout({ routes: { 'GET *': { scope: 'path' } } })
+  assertRefused(t, await context.app.inject({ url: '/anything/at/all', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  t.equal((await context.app.inject({ url: '/anything/at/all', headers: bearer(scopedToken('GET', '/anything/at/all', undefined)) })).statusCode, 200)
 })

@@ -4,7 +4,7 @@
 // The hooks are added with `addHook`, which covers every route of the context, including routes declared before
 // the plugin finished loading. `onRoute` only reads and checks route config; a route it did not see is still
 // protected, its config read on its first request (fail closed).
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify'
 import { Decisions } from '../guard/decisions.js'
 import { createAuthStrategy, type RequestJwtStrategy } from '../guard/auth-strategy.js'
 import { resolveOptions } from './options.js'
@@ -52,6 +52,11 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   /** How many routes have each "METHOD /url" key: more than one differ only by their constraints. */
   const registeredRoutes = new Map<string, number>()
   const appRouteKeys = guardedRouteKeys(app.server)
+  /** Whether the app has a route of that "METHOD /url" key at all (for the error that says why it is not guarded). */
+  const declared = (key: string): boolean => {
+    const space = key.indexOf(' ')
+    return app.hasRoute({ method: key.slice(0, space) as HTTPMethods, url: key.slice(space + 1) })
+  }
   const lateRouteSettings = new WeakMap<object, RouteSettings>()
   let rollout = new Rollout(options.rollout, options.defaults)
   let routesChecked = false
@@ -61,7 +66,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     clearSecretCache: (issuer) => verifier.clearSecretCache(issuer),
     setRollout (document) {
       const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
-      if (routesChecked) checkRouteKeys(next, registeredRoutes, appRouteKeys)
+      if (routesChecked) checkRouteKeys(next, registeredRoutes, appRouteKeys, declared)
       rollout = next
       app.log.info({ requestJwt: { rollout: next.document } }, 'fastify-request-jwt: rollout document replaced')
     },
@@ -86,7 +91,8 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as RouteConfig
     const settings = readRouteConfig(config.requestJwt, route.method, route.url)
-    for (const { key } of settings.targets.values()) {
+    // A public route is not guarded: an entry naming it would do nothing, so it is refused as a typo is.
+    for (const { key } of settings.public ? [] : settings.targets.values()) {
       registeredRoutes.set(key, (registeredRoutes.get(key) ?? 0) + 1)
       appRouteKeys.add(key)
     }
@@ -97,7 +103,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   // Route keys are checked once every route is known; a key that matches none is a typo that would silently
   // leave a route unscoped.
   app.addHook('onReady', async () => {
-    checkRouteKeys(rollout, registeredRoutes, appRouteKeys)
+    checkRouteKeys(rollout, registeredRoutes, appRouteKeys, declared)
     routesChecked = true
     await fleet?.start()
   })

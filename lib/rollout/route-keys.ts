@@ -21,11 +21,12 @@ export function guardedRouteKeys (server: object): Set<string> {
  * routes. Several routes share a key when only their constraints (host, version) tell them apart: one entry would
  * set the policy of all of them, so it is refused, and their policies are set in code.
  */
-export function checkRouteKeys (rollout: Rollout, registered: ReadonlyMap<string, number>, guarded: ReadonlySet<string>): void {
+export function checkRouteKeys (rollout: Rollout, registered: ReadonlyMap<string, number>, guarded: ReadonlySet<string>,
+  declared: (key: string) => boolean = () => false): void {
   const keys = rollout.routeKeys().filter(key => registered.has(key) || !guarded.has(key))
   const unknown = keys.filter(key => !registered.has(key))
   if (unknown.length > 0) {
-    throw new InvalidOptionError(`rollout.routes names no route the plugin guards: ${unknown.map(key => `${JSON.stringify(key)}${nearKey(key, guarded)}`).join(', ')} ` +
+    throw new InvalidOptionError(`rollout.routes names no route the plugin guards: ${unknown.map(key => `${JSON.stringify(key)}${nearKey(key, guarded)}${declaredHint(key, declared)}`).join(', ')} ` +
       '(keys are "METHOD /url" as the route was registered, e.g. "POST /v2/notifications/sms")')
   }
   const shared = keys.filter(key => (registered.get(key) as number) > 1)
@@ -33,6 +34,14 @@ export function checkRouteKeys (rollout: Rollout, registered: ReadonlyMap<string
     throw new InvalidOptionError(`rollout.routes names routes that differ only by their constraints (host, version): ${shared.map(key => `${JSON.stringify(key)} (${registered.get(key) as number} routes)`).join(', ')}; ` +
       'one entry cannot tell them apart, so set each one\'s policy in its route config (config.requestJwt)')
   }
+}
+
+/**
+ * Why a route that exists is not one the plugin knows: it was declared before the plugin was registered (no onRoute
+ * saw it), in a context the plugin does not cover, or made public.
+ */
+function declaredHint (key: string, declared: (key: string) => boolean): string {
+  return declared(key) ? ' (the route exists, but is public, or was declared before the plugin was registered or in a context it does not cover: register the plugin first)' : ''
 }
 
 /** The guarded key that `key` is a variant of (by case, a trailing slash or a doubled one), as a hint; else ''. */

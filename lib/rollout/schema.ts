@@ -23,8 +23,8 @@ const rolloutSchema = {
     default: entrySchema,
     routes: {
       type: 'object',
-      // Keys as registered: an upper-case method, one space, the route's URL pattern.
-      propertyNames: { pattern: '^[A-Z]+ /\\S*$' },
+      // Keys as registered: an upper-case method, one space, the route's URL pattern (or "*", a catch-all route's).
+      propertyNames: { pattern: '^[A-Z]+ (?:/\\S*|\\*)$' },
       additionalProperties: entrySchema
     },
     issuers: {
