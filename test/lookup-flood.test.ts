@@ -219,3 +219,17 @@ test('a lookup made again after a clear is made once: a second clear, or a looku
   requestJwtApi(slow.app).clearSecretCache(SERVICE_ID)
   assertRefused(t, await waiting, 503, 'FST_REQUEST_JWT_SECRETS_TIMEOUT')
 })
+
+test('a lookup that fails while another issuer is cleared is not made again: only a clear of its own keys drops it', async t => {
+  let release = (): void => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  let calls = 0
+  const context = await buildApp({ getSecrets: async () => { calls++; await gate; throw new Error('db down') } })
+  t.teardown(() => context.app.close())
+  const pending = context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  await new Promise(resolve => setImmediate(resolve))
+  requestJwtApi(context.app).clearSecretCache(randomUUID())
+  release()
+  assertRefused(t, await pending, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+  t.equal(calls, 1)
+})

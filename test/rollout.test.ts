@@ -385,6 +385,8 @@ test('in a dry run, an issuer entry that enforces a binding is enforced for that
   t.equal((await send(context.app, scoped(OPTED_IN, OTHER_SECRET))).statusCode, 200, 'bound: accepted')
   t.equal((await send(context.app, unscoped())).statusCode, 200, 'another client: still the dry run')
   t.equal((await send(context.app, unscoped(OPTED_IN, 'not-its-key-not-its-key-not-its-key!'))).statusCode, 200, 'a forged token naming the client: the dry run, never its entry')
+  const wrongBody = scopedToken('POST', SMS.slice(5), '{"phone_number":"0"}', { iss: OPTED_IN }, OTHER_SECRET)
+  assertRefused(t, await send(context.app, wrongBody), 403, 'FST_REQUEST_JWT_BODY_MISMATCH')
 })
 
 test('setRollout keeps a copy: changing the document passed in afterwards changes nothing in force (I68)', async t => {
@@ -444,6 +446,33 @@ test('a key the router would match but that names no guarded route as registered
     /names no route the plugin guards: "GET \/_status" \(the route exists, but is public, or was declared before the plugin was registered or in a context it does not cover: register the plugin first\) \(keys are/,
     'a route no instance guards: an entry for it would apply to nothing')
   await t.resolves(async () => { await (await build('GET /v2/notifications')).ready() }, 'the key as registered')
+})
+
+test('a HEAD route at a URL ending in "/" follows its own GET, not the GET of the URL without it, but at a prefix\'s root', async t => {
+  const context = await buildApp({
+    routes: app => {
+      app.get('/items', async () => 'list')
+      app.get('/items/', async () => 'list, slash')
+    },
+    rollout: { routes: { 'GET /items': { scope: 'path' } } }
+  })
+  t.teardown(() => context.app.close())
+  t.equal((await context.app.inject({ method: 'HEAD', url: '/items/', headers: bearer(notifyToken()) })).statusCode, 200, 'as GET /items/ (no entry)')
+  t.equal((await context.app.inject({ method: 'HEAD', url: '/items', headers: bearer(notifyToken()) })).statusCode, 403, 'as GET /items')
+})
+
+test('with protect "strategy", a public route that a strategy guards can be named', async t => {
+  const fastifyAuth = (await import('@fastify/auth')).default
+  const context = await buildApp({
+    protect: 'strategy',
+    routes: app => {
+      app.register(fastifyAuth)
+      app.after(() => { app.get('/partner', { config: { requestJwt: false }, preHandler: app.auth([requestJwtApi(app).strategy]) }, async () => 'ok') })
+    },
+    rollout: { routes: { 'GET /partner': { scope: 'path' } } }
+  })
+  t.teardown(() => context.app.close())
+  assertRefused(t, await context.app.inject({ url: '/partner', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
 })
 
 test('a public route cannot be named (its entry would do nothing); a catch-all route can, as "GET *"', async t => {

@@ -19,7 +19,7 @@ export interface TokenExplanation {
   claims: Record<string, unknown>
   /** What the token is bound to, from the claims it carries. */
   scope: Scope
-  /** The format its `req`/`pay` look made in; `undefined` when it has neither. */
+  /** The format its `req` looks made in (standard with a `pay` alone); `undefined` when it has neither. */
   claimFormat: ClaimFormat | undefined
   /** Seconds since `iat` (negative: in the future); `undefined` without a numeric `iat`. */
   age: number | undefined
@@ -40,7 +40,7 @@ export interface ExplainTokenOptions {
   now?: () => number
   /** The server's `clockSkew`, in seconds. Default 30. */
   clockSkew?: number
-  /** The route's claim format. Default: the format the token's `req` looks made in (standard without one). */
+  /** The route's claim format. Default: the format the token's `req` looks made in (standard with a `pay` alone). */
   claimFormat?: ClaimFormat
   /** The server's `maxTokenLength`, in characters. Default 8192. */
   maxTokenLength?: number

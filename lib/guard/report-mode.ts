@@ -6,9 +6,9 @@ import { LET_THROUGH, type RequestState } from './request-state.js'
 
 /**
  * Whether report mode lets a failed check through (logging it, for the statistics). In a dry run (authentication in
- * report mode) every failure is let through and the request goes on unauthenticated, but a missing binding whose
- * mode is `enforce`. Otherwise only a missing binding may be, when the binding's mode is `report`: a binding that is
- * present and wrong never is.
+ * report mode) every failure is let through and the request goes on unauthenticated, but for a verified caller whose
+ * issuer entry enforces. Otherwise only a missing binding may be, when the binding's mode is `report`: a binding that
+ * is present and wrong never is.
  */
 export function tolerated (request: FastifyRequest, state: RequestState, err: unknown, missingBinding: boolean): boolean {
   if (!isRefusal(err)) return false
@@ -16,9 +16,9 @@ export function tolerated (request: FastifyRequest, state: RequestState, err: un
     err.verifiedIssuer ??= state.standing.token.issuer
     if (err.keyId === undefined) err.keyId = state.standing.token.key.id
   }
-  // A binding an issuer entry enforces stays enforced in a dry run, once the token verified (its issuer is genuine).
-  const enforcedBinding = missingBinding && state.policy?.mode === 'enforce'
-  if (state.authMode === 'report' && !state.viaStrategy && !enforcedBinding) {
+  // A client an issuer entry enforces is enforced in a dry run too, once its token verified (its issuer is genuine).
+  const enforcedCaller = state.standing.status === 'verified' && state.policy?.mode === 'enforce'
+  if (state.authMode === 'report' && !state.viaStrategy && !enforcedCaller) {
     state.standing = LET_THROUGH
   } else if (!missingBinding || state.policy?.mode !== 'report') {
     return false

@@ -50,8 +50,9 @@ export class SecretCache {
   #running = 0
   /** Lookups in flight, by issuer: a request for one of them joins it. */
   readonly #fetching = new Map<string, number>()
-  /** How many times the cache was cleared (all, or one issuer): a lookup a clear dropped is made again (see get). */
-  #clears = 0
+  /** How many times the whole cache, and each issuer, was cleared: a lookup a clear dropped is made again (see get). */
+  #allClears = 0
+  readonly #issuerClears = new Map<string, number>()
 
   constructor (options: SecretCacheOptions) {
     const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs, maxEntries, maxLookups, now } = options
@@ -103,7 +104,7 @@ export class SecretCache {
     if (this.#running >= this.#maxLookups && !this.#fetching.has(issuer) && !this.#known.has(issuer)) {
       throw reject('FST_REQUEST_JWT_LOOKUPS_BUSY')
     }
-    const clears = this.#clears
+    const clears = this.#clearsOf(issuer)
     return this.#cache.fetch(issuer, { context: request }).then(fetched => {
       // Only an aborted fetch (the entry was evicted meanwhile) may resolve to nothing: a failure, not an answer.
       // lru-cache 11 rejects such a fetch instead (tested), so this guard only holds the line for other versions.
@@ -121,7 +122,7 @@ export class SecretCache {
     }).then(known, (err: unknown) => {
       // A clear (a key revoked) dropped the lookup this request waited for: it is made again, once, so that the
       // request gets the keys as they are after the clear; never those the dropped call may have read before it.
-      if (!afterClear && this.#clears !== clears && !(err instanceof LookupTimeoutError)) return this.get(issuer, request, true)
+      if (!afterClear && this.#clearsOf(issuer) !== clears && !(err instanceof LookupTimeoutError)) return this.get(issuer, request, true)
       const refusal = reject(err instanceof LookupTimeoutError ? 'FST_REQUEST_JWT_SECRETS_TIMEOUT' : 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
       refusal.cause = err // logged with the refusal, for the operator; never sent to the client
       throw refusal
@@ -144,14 +145,21 @@ export class SecretCache {
 
   /** Forgets the cached keys of `issuer`, or of every issuer, e.g. after a key was revoked. */
   clear (issuer?: string): void {
-    this.#clears++
     if (issuer === undefined) {
+      this.#allClears++
+      this.#issuerClears.clear()
       this.#cache.clear()
       this.#unknown?.clear()
     } else {
+      this.#issuerClears.set(issuer, (this.#issuerClears.get(issuer) ?? 0) + 1)
       this.#cache.delete(issuer)
       this.#unknown?.delete(issuer)
     }
+  }
+
+  /** A count that changes whenever `issuer`'s keys are cleared, alone or with everyone's. */
+  #clearsOf (issuer: string): string {
+    return `${this.#allClears}:${this.#issuerClears.get(issuer) ?? 0}`
   }
 }
 

@@ -90,9 +90,10 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   const describeForOpenapi = describeRoutesForOpenapi(app, options, () => rollout)
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as RouteConfig
-    const settings = readRouteConfig(config.requestJwt, route.method, route.url)
-    // A public route is not guarded: an entry naming it would do nothing, so it is refused as a typo is.
-    for (const { key } of settings.public ? [] : settings.targets.values()) {
+    const settings = readRouteConfig(config.requestJwt, route.method, route.url, (route as { prefix?: string }).prefix)
+    // A public route is not guarded (but by a strategy that asks): an entry naming it would do nothing, so it is
+    // refused as a typo is.
+    for (const { key } of settings.public && options.protect === 'all' ? [] : settings.targets.values()) {
       registeredRoutes.set(key, (registeredRoutes.get(key) ?? 0) + 1)
       appRouteKeys.add(key)
     }

@@ -67,9 +67,9 @@ const CHOICES: Record<string, readonly unknown[]> = {
 }
 
 /** Settings of the route serving `methods` at `url`, whose `config.requestJwt` is `value`. */
-export function readRouteConfig (value: unknown, methods: string | readonly string[] | undefined, url: string | undefined): RouteSettings {
+export function readRouteConfig (value: unknown, methods: string | readonly string[] | undefined, url: string | undefined, prefix = ''): RouteSettings {
   const methodList = methods === undefined ? [] : typeof methods === 'string' ? [methods] : methods
-  const targets = new Map(url === undefined ? [] : methodList.map(method => [method, routeTarget(method, url)]))
+  const targets = new Map(url === undefined ? [] : methodList.map(method => [method, routeTarget(method, url, prefix)]))
   const where = url === undefined ? NOT_FOUND_KEY : `${methodList.join(',')} ${url}`
   if (value === undefined) return { public: false, fields: {}, targets, callers: undefined, authorize: undefined }
   if (value === false) return { public: true, fields: {}, targets, callers: undefined, authorize: undefined }
@@ -104,12 +104,12 @@ function readCallers (issuers: unknown, where: string): ReadonlySet<string> | un
 /**
  * A route's key, and the rollout entries that apply to it: its own, and for a HEAD route the GET's it was made for.
  * Fastify makes a HEAD route for each path a GET answers, and the root of a prefix (`/v2`) answers `/v2/` too: the
- * HEAD route of `/v2/` belongs to the GET route of `/v2`.
+ * HEAD route of `/v2/` belongs to the GET route of `/v2` (`prefix`: the route's).
  */
-function routeTarget (method: string, url: string): RouteTarget {
+function routeTarget (method: string, url: string, prefix: string): RouteTarget {
   const key = `${method} ${url}`
   const rolloutKeys = method !== 'HEAD'
     ? [key]
-    : url.length > 1 && url.endsWith('/') ? [key, `GET ${url}`, `GET ${url.slice(0, -1)}`] : [key, `GET ${url}`]
+    : prefix !== '' && url === `${prefix}/` ? [key, `GET ${url}`, `GET ${prefix}`] : [key, `GET ${url}`]
   return Object.freeze({ key, rolloutKeys: Object.freeze(rolloutKeys) })
 }

@@ -22,7 +22,7 @@ export function guardedRouteKeys (server: object): Set<string> {
  * set the policy of all of them, so it is refused, and their policies are set in code.
  */
 export function checkRouteKeys (rollout: Rollout, registered: ReadonlyMap<string, number>, guarded: ReadonlySet<string>,
-  declared: (key: string) => boolean = () => false): void {
+  declared: (key: string) => boolean): void {
   const keys = rollout.routeKeys().filter(key => registered.has(key) || !guarded.has(key))
   const unknown = keys.filter(key => !registered.has(key))
   if (unknown.length > 0) {
