@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import requestJwt from '../lib/index.js'
 import { buildApp, testKeys } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
-import { bearer, notifyToken } from './helpers/tokens.js'
+import { bearer, notifyToken, NOW_MS, scopedToken } from './helpers/tokens.js'
 
 test('a route declared right after an un-awaited register is still protected (A0)', async t => {
   const app = Fastify()
@@ -137,4 +137,37 @@ test('an internal fault during verification is a 500, never a pass', async t => 
   t.equal(res.statusCode, 500)
   t.equal(res.headers['x-handled'], undefined)
   t.equal(context.handled(), 1, 'only the first request was handled')
+})
+
+test('HTTP/2: DATA frames without Content-Length or Content-Type never reach a body-bound handler unhashed', async t => {
+  const { connect } = await import('node:http2')
+  const app = Fastify({ http2: true })
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: testKeys, now: () => NOW_MS, replay: false })
+  app.post('/upload', { config: { requestJwt: { scope: 'body' } } }, async request => {
+    // The handler reads the stream itself: Fastify parsed no body (no Content-Type).
+    const chunks: Buffer[] = []
+    for await (const chunk of request.raw) chunks.push(chunk as Buffer)
+    return { received: Buffer.concat(chunks).length }
+  })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const client = connect(address)
+  t.teardown(() => client.close())
+  const send = (data: string | undefined) => new Promise<{ status: number, body: string }>((resolve, reject) => {
+    const token = scopedToken('POST', '/upload', '', { req: undefined }) // pay: the digest of no bytes
+    const request = client.request({ ':method': 'POST', ':path': '/upload', authorization: `Bearer ${token}` }, { endStream: data === undefined })
+    let status = 0
+    let body = ''
+    request.on('response', headers => { status = headers[':status'] as number })
+    request.on('data', chunk => { body += String(chunk) })
+    request.on('end', () => resolve({ status, body }))
+    request.on('error', reject)
+    if (data !== undefined) request.end(data)
+  })
+  const smuggled = await send('bytes the digest never saw')
+  t.equal(smuggled.status, 500)
+  t.equal(JSON.parse(smuggled.body).code, 'FST_REQUEST_JWT_BODY_NOT_BINDABLE')
+  const none = await send(undefined)
+  t.equal(none.status, 200, 'a stream that ended with its headers has no body: the digest of no bytes matches')
+  t.same(JSON.parse(none.body), { received: 0 })
 })

@@ -40,10 +40,14 @@ export class BodyDigest {
    * `@fastify/multipart` does) must never feed a finished hash, which throws from the socket and ends the process.
    * Returns whether every byte of the body passed: the stream has ended, or Fastify reads no body for `request`.
    */
-  stop (request: { method: string, headers: Record<string, string | string[] | undefined> }): boolean {
+  stop (request: { method: string, headers: Record<string, string | string[] | undefined>, stream?: { endAfterHeaders?: boolean } }): boolean {
     this.#stopped = true
     this.#body?.removeListener('data', this.#take)
-    return this.#body?.readableEnded === true || readsNoBody(request.method, request.headers)
+    if (this.#body?.readableEnded === true) return true
+    // Over HTTP/2 the headers do not tell: a request without Content-Length or Content-Type that Fastify reads no
+    // body of may still send DATA frames, which a handler reading the stream would get unhashed. No body only when
+    // the stream ended with its headers.
+    return readsNoBody(request.method, request.headers) && request.stream?.endAfterHeaders !== false
   }
 
   /** The digest of every byte that passed (of none, when the body was never read). Call once. */
