@@ -154,6 +154,20 @@ writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args, header: readFile
   t.notOk(existsSync(seen.file), 'the file is removed once curl has run')
 })
 
+/** Whether process `pid` runs: a zombie (its parent, this test's child, ended before reaping it) does not. */
+function isRunning (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return true // no /proc (macOS): kill(0) said it is there
+  }
+}
+
 /** A stand-in for curl, first on PATH, that says where its header file is and then waits to be killed. */
 function hangingCurl (dir: string): void {
   writeFileSync(join(dir, 'curl'), `#!${process.execPath}
@@ -185,8 +199,8 @@ test('curl --exec interrupted (Ctrl-C, kill, a closed terminal): the token file 
     t.notOk(existsSync(file), `${signal}: removed at once`)
     t.same(raised, [signal], 'then the signal is raised again, to end the process as it would have')
     t.equal(process.listeners(signal).length, before.length, 'and the handlers are gone')
-    process.kill(Number(pid))
-    t.equal(await code, 143, 'curl killed: 128 + SIGTERM')
+    t.equal(await code, 143, 'curl is stopped too (128 + SIGTERM), not left running alone')
+    t.throws(() => process.kill(Number(pid), 0), { code: 'ESRCH' })
   }
 })
 
@@ -203,5 +217,14 @@ test('the built binary, interrupted while curl runs, leaves no token file behind
   child.kill('SIGINT')
   t.equal(await ended, 'SIGINT')
   t.same(readdirSync(join(dir, 'tmp')), [], 'the token file and its directory are gone')
-  process.kill(Number(pid))
+  // curl was told to stop: it is gone, or going (it is not waited for).
+  const stopped = await new Promise<boolean>(resolve => {
+    const poll = (left: number): void => {
+      const alive = isRunning(Number(pid))
+      if (!alive || left === 0) resolve(!alive)
+      else setImmediate(() => poll(left - 1))
+    }
+    poll(100_000)
+  })
+  t.ok(stopped, 'curl is not left running alone')
 })

@@ -20,7 +20,7 @@ export async function curlCommand (values: Values, extra: readonly string[], cre
   }
   const curl = { method, url: location.origin + location.target, token, headers: values.header ?? [], body, extra }
   if (values.exec === true) {
-    return withHeaderFile(`Authorization: Bearer ${token}`, io, file => execCurl(curlArgs({ ...curl, exec: true, tokenFile: file }), body?.bytes, io))
+    return withHeaderFile(`Authorization: Bearer ${token}`, io, (file, ended) => execCurl(curlArgs({ ...curl, exec: true, tokenFile: file }), body?.bytes, io, ended))
   }
   io.stdout.write(`${formatCommand(curlArgs({ ...curl, exec: false }))}\n`)
   return 0
@@ -101,11 +101,14 @@ function raiseAgain (signal: NodeJS.Signals): void {
 /**
  * Runs `use` with a file that holds `header`, readable by this user only, removed after: a process's arguments can be
  * read by every user of the machine (`ps`) while it runs, and the token is valid until its first use. Removed on a
- * signal too, which would otherwise end the process before `finally`; the signal is then raised again.
+ * signal too, which would otherwise end the process before `finally`, and `use` is told (`ended`: curl is stopped,
+ * not left running alone); the signal is then raised again.
  */
-async function withHeaderFile (header: string, io: CliIo, use: (file: string) => Promise<number>): Promise<number> {
+async function withHeaderFile (header: string, io: CliIo, use: (file: string, ended: AbortSignal) => Promise<number>): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'request-jwt-'))
+  const ending = new AbortController()
   const onSignal = (signal: NodeJS.Signals): void => {
+    ending.abort()
     rmSync(dir, { recursive: true, force: true })
     for (const ending of ENDING_SIGNALS) process.removeListener(ending, onSignal)
     ;(io.raise ?? raiseAgain)(signal)
@@ -114,18 +117,20 @@ async function withHeaderFile (header: string, io: CliIo, use: (file: string) =>
   try {
     const file = join(dir, 'authorization')
     await writeFile(file, `${header}\n`, { mode: 0o600 })
-    return await use(file)
+    return await use(file, ending.signal)
   } finally {
     for (const ending of ENDING_SIGNALS) process.removeListener(ending, onSignal)
     await rm(dir, { recursive: true, force: true })
   }
 }
 
-function execCurl (groups: string[][], body: Uint8Array | undefined, io: CliIo): Promise<number> {
+function execCurl (groups: string[][], body: Uint8Array | undefined, io: CliIo, ended: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('curl', groups.flat(), { env: io.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    // `ended` stops curl (SIGTERM) when this process is ending: it reports that as the shell would, on 'close'.
+    const child = spawn('curl', groups.flat(), { env: io.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], signal: ended })
     // The shell's exit codes: 127 not found, 126 found but not runnable.
     child.on('error', err => {
+      if (err.name === 'AbortError') return
       reject((err as NodeJS.ErrnoException).code === 'ENOENT'
         ? new UsageError('curl was not found on PATH; install it, or run the command request-jwt curl prints without --exec', 127)
         : new UsageError(`curl could not be run: ${err.message}`, 126))
