@@ -178,3 +178,17 @@ test('req is compared with the request line the client sent, not with the URL re
   assertRefused(t, rewritten, 403, 'FST_REQUEST_JWT_REQUEST_MISMATCH')
   t.match(rewritten.json().message, /POST \/legacy\/notifications\/sms/, 'the message shows the request line as sent')
 })
+
+test('a QUERY request Fastify refuses for lacking its Content-Type keeps its jti for the corrected request', async t => {
+  let handled = 0
+  const context = await buildApp({ routes: app => { app.route({ method: 'QUERY', url: '/search', handler: async () => { handled++; return 'found' } }) } })
+  t.teardown(() => context.app.close())
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = context.app.server.address() as AddressInfo
+  const token = notifyToken({ jti: 'query' })
+  const missing = await sendRaw(port, `QUERY /search HTTP/1.1\nhost: x\nauthorization: Bearer ${token}`)
+  t.equal(missing.status, 400, 'Fastify: QUERY needs a Content-Type')
+  const fixed = await sendRaw(port, `QUERY /search HTTP/1.1\nhost: x\ncontent-type: application/json\ncontent-length: 2\nauthorization: Bearer ${token}`, '{}')
+  t.equal(fixed.status, 200, fixed.body)
+  t.equal(handled, 1)
+})

@@ -68,9 +68,11 @@ export class BodyDigest {
 /**
  * Whether Fastify hands the handler no body for this request, as handle-request.js decides: a method without a
  * body, or no Content-Type, no Transfer-Encoding and no (or a zero) Content-Length. Its digest is that of no bytes.
+ * Never for QUERY: without a Content-Type Fastify refuses it (400) before the handler, so it must keep its jti.
  */
 export function readsNoBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
   if (BODYLESS_METHODS.has(method)) return true
+  if (method === 'QUERY') return false
   const length = headers['content-length']
   return headers['content-type'] === undefined && headers['transfer-encoding'] === undefined &&
     (length === undefined || length === '0')
