@@ -124,3 +124,23 @@ t.test('the first document of a new epoch is read at once, though its version is
   t.same(into.applied, [{ routes: {} }, { defaults: { scope: 'path' } }])
   t.same(sync.status(), { epoch: 'e2', version: 1, refusedVersion: undefined, reachable: true, lastSyncAt: 0 })
 })
+
+t.test('a new epoch\'s document announced with the version number the instance runs is read at once, in that epoch\'s name', async t => {
+  const { source, reads, announce } = heldSource()
+  const into = target()
+  const sync = new FleetSync(source, into, 60_000)
+  const started = sync.start()
+  await settle()
+  reads.shift()?.(state(1, 0, '{"routes":{}}'))
+  await started
+  t.teardown(() => sync.stop())
+  announce({ type: 'rollout', version: 1, epoch: 'e1' })
+  await settle()
+  t.equal(reads.length, 0, 'the version it runs, in its epoch: nothing to read')
+  announce({ type: 'rollout', version: 1, epoch: 'e2' })
+  await settle()
+  t.equal(reads.length, 1, 'the same number in a new epoch: read')
+  reads.shift()?.({ epoch: 'e2', version: 1, document: '{"defaults":{"scope":"path"}}', clears: 0 })
+  await settle()
+  t.same(into.applied, [{ routes: {} }, { defaults: { scope: 'path' } }])
+})

@@ -109,7 +109,7 @@ t.test('messages of another shape on the fleet channel change nothing and crash 
   await sms(app, unscoped('warm'))
   const before = lookups
   for (const message of ['null', '42', '"clear"', '[]', '{"type":"clear"}', '{"type":"clear","clears":"x","issuer":null}',
-    '{"type":"clear","clears":1,"issuer":7}', '{"type":"rollout","version":-1}', '{"type":"rollout"}']) {
+    '{"type":"clear","clears":1,"issuer":7}', '{"type":"rollout","version":-1}', '{"type":"rollout"}', '{"type":"rollout","version":1,"epoch":5}']) {
     await client.publish(`${prefix}events`, message)
   }
   const version = await fleet.setRollout({})

@@ -20,6 +20,7 @@ export interface FleetRedisTransaction {
   hsetnx (key: string, field: string, value: string): FleetRedisTransaction
   hincrby (key: string, field: string, increment: number): FleetRedisTransaction
   hset (key: string, field: string, value: string): FleetRedisTransaction
+  hget (key: string, field: string): FleetRedisTransaction
   exec (): Promise<Array<[Error | null, unknown]> | null>
 }
 
@@ -92,9 +93,12 @@ export class RedisFleet implements FleetSource {
   }
 
   async publishRollout (document: string): Promise<number> {
-    const version = secondReply(await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'version', 1)
-      .hset(this.#state, 'document', document).exec())
-    await this.#announce({ type: 'rollout', version })
+    const replies = await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'version', 1)
+      .hset(this.#state, 'document', document).hget(this.#state, 'epoch').exec()
+    const version = secondReply(replies)
+    // The epoch the version counts in (the HGET after the HSETNX: there is one).
+    const [, epoch] = (replies as Array<[Error | null, unknown]>)[3] as [Error | null, unknown]
+    await this.#announce({ type: 'rollout', version, epoch: String(epoch) })
     return version
   }
 

@@ -15,9 +15,12 @@ export interface FleetState {
   readonly clears: number
 }
 
-/** An announcement: a new rollout version, or an order to forget one issuer's cached keys (or everyone's, `null`). */
+/**
+ * An announcement: a new rollout version (with the epoch it counts in, when the source knows it), or an order to
+ * forget one issuer's cached keys (or everyone's, `null`).
+ */
 export type FleetEvent =
-  | { readonly type: 'rollout', readonly version: number }
+  | { readonly type: 'rollout', readonly version: number, readonly epoch?: string }
   | { readonly type: 'clear', readonly issuer: string | null, readonly clears: number }
 
 /**
@@ -27,7 +30,7 @@ export type FleetEvent =
 export function isFleetEvent (value: unknown): value is FleetEvent {
   if (value === null || typeof value !== 'object') return false
   const event = value as Record<string, unknown>
-  if (event.type === 'rollout') return isCount(event.version)
+  if (event.type === 'rollout') return isCount(event.version) && (event.epoch === undefined || typeof event.epoch === 'string')
   return event.type === 'clear' && isCount(event.clears) && (event.issuer === null || typeof event.issuer === 'string')
 }
 

@@ -140,9 +140,9 @@ export class FleetSync {
         this.#clears = event.clears
         return
       }
-    } else if (event.version === this.#version) {
+    } else if (event.version === this.#version && (event.epoch === undefined || event.epoch === this.#epoch)) {
       // The version it runs. Any other is read, a lower one too: the first document of a new epoch (versions count
-      // from 1 again) is announced with a version below the old epoch's.
+      // from 1 again) is announced with a version below the old epoch's, or equal to it, in the new epoch's name.
       return
     }
     if (this.#syncing !== undefined) this.#readAgain = true
