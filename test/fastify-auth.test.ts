@@ -2,10 +2,11 @@
 // header), with `or` and `and`, before and after the body, every check included.
 import { test } from 'tap'
 import fastifyAuth from '@fastify/auth'
+import { createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { requestJwtApi, type RequestJwtOptions } from '../lib/index.js'
 import { buildApp } from './helpers/app.js'
-import { bearer, notifyToken, scopedToken, SERVICE_ID } from './helpers/tokens.js'
+import { bearer, notifyToken, scopedToken, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 /** The other scheme: a proxy that terminated mTLS says which client it saw. */
 async function mtls (request: FastifyRequest, _reply: FastifyReply): Promise<void> {
@@ -159,11 +160,19 @@ test('a strategy that runs before the plugin\'s onRequest hook still checks ever
 test('Notify\'s 2016 pay cannot be checked by a strategy run after the body: a 500, never a pass', async t => {
   const context = await appWith({ protect: 'strategy' }, app => {
     app.post('/v1', { preHandler: app.auth([requestJwtApi(app).strategy]), config: { requestJwt: { scope: 'body', claimFormat: 'notify-2016' } } }, async () => 'never')
+    app.post('/v1-open', { preHandler: app.auth([requestJwtApi(app).strategy]), config: { requestJwt: { scope: 'none', claimFormat: 'notify-2016' } } }, async () => 'open')
   })
   t.teardown(() => context.app.close())
   const res = await context.app.inject({ method: 'POST', url: '/v1', payload: BODY, headers: { ...bearer(notifyToken()), 'content-type': 'application/json' } })
   t.equal(res.statusCode, 500)
   t.equal(res.json().code, 'FST_REQUEST_JWT_BODY_NOT_BINDABLE')
+  // A route that binds nothing: a pay present cannot be checked either, and is not waved through.
+  const pay = createHmac('sha256', SECRET).update('{"to":"someone else"}').digest('base64')
+  const path = await context.app.inject({ method: 'POST', url: '/v1-open', payload: BODY, headers: { ...bearer(notifyToken({ pay, jti: 'with-pay' })), 'content-type': 'application/json' } })
+  t.equal(path.statusCode, 500)
+  t.equal(path.json().code, 'FST_REQUEST_JWT_BODY_NOT_BINDABLE')
+  const none = await context.app.inject({ method: 'POST', url: '/v1-open', payload: BODY, headers: { ...bearer(notifyToken({ jti: 'no-pay' })), 'content-type': 'application/json' } })
+  t.equal(none.statusCode, 200, 'without a pay, nothing to check')
 })
 
 test('requestJwtApi(app) outside the context that registered the plugin says where it is', async t => {

@@ -148,7 +148,11 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       state.digest = bodyDigest(policy.claimFormat, token.key.secret)
       return done()
     }
-    if (policy.claimFormat !== 'standard') state.digest = undefined
+    if (policy.claimFormat !== 'standard') {
+      // No keyed format can use it: a pay that cannot be checked is refused, never let through unchecked.
+      if (token.claims.pay !== undefined && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), false)) return
+      state.digest = undefined
+    }
     checkBody(request, reply, done, state)
   }
 
