@@ -1,6 +1,6 @@
 // An instance's side of the fleet, against a source whose reads the test answers one by one: the orderings that a
 // real Redis makes too rare to hit on purpose (an announcement during a read, a count that is no count).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import { FleetSync } from '../lib/fleet/sync.js'
 import type { FleetEvent, FleetSource, FleetState } from '../lib/fleet/source.js'
@@ -27,6 +27,19 @@ function target () {
 
 const state = (version: number, clears: number, document = '{}'): FleetState => ({ epoch: 'e1', version, document, clears })
 const settle = () => new Promise(resolve => setImmediate(resolve))
+
+/** A sync whose first read found `first`, on a held source. */
+async function started (t: Test, first: FleetState) {
+  const { source, reads, announce } = heldSource()
+  const into = target()
+  const sync = new FleetSync(source, into, 60_000)
+  const starting = sync.start()
+  await settle()
+  reads.shift()?.(first)
+  await starting
+  t.teardown(() => sync.stop())
+  return { sync, reads, announce, into }
+}
 
 t.test('an announcement that comes while a read is in flight is read again at once, not at the next poll', async t => {
   const { source, reads, announce } = heldSource()
@@ -106,14 +119,7 @@ t.test('a clear order lost on the channel is made up for when a later one arrive
 })
 
 t.test('the first document of a new epoch is read at once, though its version is below the old epoch\'s', async t => {
-  const { source, reads, announce } = heldSource()
-  const into = target()
-  const sync = new FleetSync(source, into, 60_000)
-  const started = sync.start()
-  await settle()
-  reads.shift()?.(state(5, 0, '{"routes":{}}'))
-  await started
-  t.teardown(() => sync.stop())
+  const { sync, reads, announce, into } = await started(t, state(5, 0, '{"routes":{}}'))
   t.equal(sync.status().version, 5)
   // Redis lost the state; a new epoch's version 1 is published and announced.
   announce({ type: 'rollout', version: 1 })
@@ -126,14 +132,7 @@ t.test('the first document of a new epoch is read at once, though its version is
 })
 
 t.test('a new epoch\'s document announced with the version number the instance runs is read at once, in that epoch\'s name', async t => {
-  const { source, reads, announce } = heldSource()
-  const into = target()
-  const sync = new FleetSync(source, into, 60_000)
-  const started = sync.start()
-  await settle()
-  reads.shift()?.(state(1, 0, '{"routes":{}}'))
-  await started
-  t.teardown(() => sync.stop())
+  const { reads, announce, into } = await started(t, state(1, 0, '{"routes":{}}'))
   announce({ type: 'rollout', version: 1, epoch: 'e1' })
   await settle()
   t.equal(reads.length, 0, 'the version it runs, in its epoch: nothing to read')
