@@ -39,6 +39,8 @@ test('bad options throw FST_REQUEST_JWT_INVALID_OPTION with a message naming the
     [{ getSecrets: testKeys, fleet: {} }, /fleet must be a fleet source, e\.g\. redisFleet\(\{ client, subscriber \}\)/],
     [{ getSecrets: testKeys, fleet: null }, /fleet must be a fleet source/],
     [{ getSecrets: testKeys, fleetPollInterval: 0 }, /fleetPollInterval must be more than 0 seconds/],
+    [{ getSecrets: testKeys, replay: null }, /replay must be false or an object, got null/],
+    [{ getSecrets: testKeys, replay: true }, /replay must be false or an object, got true/],
     // Longer than a Node timer waits: it would fire after 1 ms (a lookup timed out at once, the source read in a loop).
     [{ getSecrets: testKeys, lookupTimeout: 30 * 24 * 3600 }, /lookupTimeout must be at most 2147483 seconds \(24\.8 days, the longest a timer waits\), got 2592000/],
     [{ getSecrets: testKeys, fleetPollInterval: 2147484 }, /fleetPollInterval must be at most 2147483 seconds/],

@@ -167,8 +167,9 @@ function pathPrefix (value: unknown): string {
 
 function replay (input: RequestJwtOptions['replay'], now: () => number, server: object | undefined): Pick<ResolvedOptions, 'replayStore' | 'requireJti'> {
   if (input === false) return { replayStore: undefined, requireJti: false }
-  const options = input ?? {}
-  if (typeof options !== 'object' || options === null) fail('replay must be false or an object')
+  // Not `??`: null is no default (is it "off", as in a JSON config, or "unset"?): it is refused, as any non-object.
+  const options = input === undefined ? {} : input
+  if (typeof options !== 'object' || options === null) fail(`replay must be false or an object, got ${describe(options)}`)
   rejectUnknown(options, REPLAY_OPTION_NAMES, 'replay.')
   const requireJti = options.requireJti ?? false
   if (typeof requireJti !== 'boolean') fail('replay.requireJti must be a boolean')
