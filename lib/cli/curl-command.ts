@@ -106,9 +106,9 @@ function raiseAgain (signal: NodeJS.Signals): void {
  */
 async function withHeaderFile (header: string, io: CliIo, use: (file: string, ended: AbortSignal) => Promise<number>): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'request-jwt-'))
-  const ending = new AbortController()
+  const interrupted = new AbortController()
   const onSignal = (signal: NodeJS.Signals): void => {
-    ending.abort()
+    interrupted.abort()
     rmSync(dir, { recursive: true, force: true })
     for (const ending of ENDING_SIGNALS) process.removeListener(ending, onSignal)
     ;(io.raise ?? raiseAgain)(signal)
@@ -117,7 +117,7 @@ async function withHeaderFile (header: string, io: CliIo, use: (file: string, en
   try {
     const file = join(dir, 'authorization')
     await writeFile(file, `${header}\n`, { mode: 0o600 })
-    return await use(file, ending.signal)
+    return await use(file, interrupted.signal)
   } finally {
     for (const ending of ENDING_SIGNALS) process.removeListener(ending, onSignal)
     await rm(dir, { recursive: true, force: true })
