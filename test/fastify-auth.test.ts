@@ -3,9 +3,9 @@
 import { test } from 'tap'
 import fastifyAuth from '@fastify/auth'
 import { createHmac } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { requestJwtApi, type RequestJwtOptions } from '../lib/index.js'
-import { buildApp } from './helpers/app.js'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import requestJwt, { requestJwtApi, type RequestJwtOptions } from '../lib/index.js'
+import { buildApp, fakeClock, testKeys } from './helpers/app.js'
 import { bearer, notifyToken, scopedToken, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 /** The other scheme: a proxy that terminated mTLS says which client it saw. */
@@ -142,9 +142,6 @@ test('the strategy is decorated as app.verifyRequestJwt too, and asking it twice
 })
 
 test('a strategy that runs before the plugin\'s onRequest hook still checks everything, once', async t => {
-  const { default: Fastify } = await import('fastify')
-  const { default: requestJwt } = await import('../lib/index.js')
-  const { testKeys, fakeClock } = await import('./helpers/app.js')
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifyAuth)
@@ -176,9 +173,6 @@ test('Notify\'s 2016 pay cannot be checked by a strategy run after the body: a 5
 })
 
 test('requestJwtApi(app) outside the context that registered the plugin says where it is', async t => {
-  const { default: Fastify } = await import('fastify')
-  const { default: requestJwt } = await import('../lib/index.js')
-  const { testKeys } = await import('./helpers/app.js')
   const app = Fastify()
   t.teardown(() => app.close())
   let inside: unknown
@@ -224,9 +218,6 @@ test('through the strategy, what authorize throws keeps its own status, and a th
 })
 
 test('a strategy run in an onRequest hook before the plugin\'s keeps its state: the body and the jti are still checked', async t => {
-  const { default: Fastify } = await import('fastify')
-  const { default: requestJwt } = await import('../lib/index.js')
-  const { testKeys, fakeClock } = await import('./helpers/app.js')
   const app = Fastify()
   t.teardown(() => app.close())
   let handled = 0

@@ -1,9 +1,10 @@
 // security-cases.md section G, in one process with the in-memory store.
 import { test } from 'tap'
-import { buildApp } from './helpers/app.js'
+import Fastify from 'fastify'
+import { buildApp, fakeClock, testKeys } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
 import { bearer, makeToken, notifyToken, NOW_S, OTHER_SECRET, SECRET } from './helpers/tokens.js'
-import { MemoryReplayStore, requestJwtApi, type SecretLookupResult } from '../lib/index.js'
+import requestJwt, { MemoryReplayStore, requestJwtApi, type SecretLookupResult } from '../lib/index.js'
 
 test('the same token twice: first accepted, then refused as a replay (G52)', async t => {
   const context = await buildApp()
@@ -265,9 +266,6 @@ test('a request whose token expires (exp) while its body arrives is refused, not
 })
 
 test('every registration of the plugin on an app shares the default replay store: a token two of them accept is accepted once', async t => {
-  const { default: Fastify } = await import('fastify')
-  const { default: requestJwt } = await import('../lib/index.js')
-  const { testKeys, fakeClock } = await import('./helpers/app.js')
   const clock = fakeClock()
   const app = Fastify()
   t.teardown(() => app.close())
@@ -289,9 +287,6 @@ test('every registration of the plugin on an app shares the default replay store
 })
 
 test('registrations that share the default replay store must give it one size', async t => {
-  const { default: Fastify } = await import('fastify')
-  const { default: requestJwt } = await import('../lib/index.js')
-  const { testKeys } = await import('./helpers/app.js')
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 1000 } })

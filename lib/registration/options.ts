@@ -205,8 +205,11 @@ function seconds (value: unknown, fallback: number, name: string): number {
 
 /** Seconds as whole milliseconds (the caches take no fraction of one); more than 0 stays more than 0. */
 function milliseconds (value: unknown, fallback: number, name: string): number {
-  const result = seconds(value, fallback, name)
-  return result === 0 ? 0 : Math.max(1, Math.round(result * 1000))
+  return wholeMilliseconds(seconds(value, fallback, name))
+}
+
+function wholeMilliseconds (seconds: number): number {
+  return seconds === 0 ? 0 : Math.max(1, Math.round(seconds * 1000))
 }
 
 /** The longest a Node timer waits: a longer delay fires after 1 ms. */
@@ -217,7 +220,7 @@ function timerMilliseconds (value: unknown, fallback: number, name: string): num
   const result = seconds(value, fallback, name)
   if (result === 0) fail(`${name} must be more than 0 seconds`)
   if (result > MAX_TIMER_SECONDS) fail(`${name} must be at most ${MAX_TIMER_SECONDS} seconds (24.8 days, the longest a timer waits), got ${result}`)
-  return milliseconds(result, fallback, name)
+  return wholeMilliseconds(result)
 }
 
 function count (value: unknown, fallback: number, name: string): number {
