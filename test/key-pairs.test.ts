@@ -22,6 +22,22 @@ const P256_PRIVATE_CRYPTO_KEY = await globalThis.crypto.subtle.importKey('jwk', 
 const P256_SPKI = P256.publicKey.export({ type: 'spki', format: 'der' })
 /** The lines between the PEM armour, as a key column might keep them. */
 const PEM_BODY = (P256.publicKey.export({ type: 'spki', format: 'pem' }) as string).split('\n').filter(line => !line.startsWith('-----')).join('\n')
+const ED_JWK = ED.publicKey.export({ format: 'jwk' })
+/** The uncompressed P-256 point (04 || x || y): the last 65 bytes of its SPKI. */
+const P256_POINT = P256_SPKI.subarray(-65)
+/** The OpenSSH line of the P-256 key: the key type, then its blob (type, curve, point), in base64. */
+const P256_OPENSSH = (() => {
+  const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes])
+  const blob = Buffer.concat([field(Buffer.from('ecdsa-sha2-nistp256')), field(Buffer.from('nistp256')), field(P256_POINT)])
+  return `ecdsa-sha2-nistp256 ${blob.toString('base64')} client@laptop`
+})()
+/** Ed25519 points of small order, as a broken key store or an attacker might register them (RFC 8032 encodings). */
+const ED_IDENTITY = Buffer.concat([Buffer.from([1]), Buffer.alloc(31)])
+const ED_ORDER_EIGHT = Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')
+/** y = p + 1: the identity again, not canonically encoded. */
+const ED_NON_CANONICAL = Buffer.concat([Buffer.from([0xee]), Buffer.alloc(30, 0xff), Buffer.from([0x7f])])
+const okp = (x: Buffer) => ({ kty: 'OKP', crv: 'Ed25519', x: x.toString('base64url') })
+const SMALL_ORDER_SERVICE = '3a8b9c0d-1e2f-4a5b-8c6d-7e8f9a0b1c2d'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
@@ -48,7 +64,15 @@ function keysOf (issuer: string): SecretLookupResult {
       { id: 'private-object', publicKey: ED.privateKey },
       { id: 'number', publicKey: 42 as never },
       { id: 'rs256', publicKey: ED.publicKey, alg: 'RS256' as never },
-      { id: 'private-crypto-key', publicKey: P256_PRIVATE_CRYPTO_KEY as never }
+      { id: 'private-crypto-key', publicKey: P256_PRIVATE_CRYPTO_KEY as never },
+      { id: 'identity', publicKey: okp(ED_IDENTITY) },
+      { id: 'zero', publicKey: okp(Buffer.alloc(32)) },
+      { id: 'order-eight', publicKey: okp(ED_ORDER_EIGHT) },
+      { id: 'non-canonical', publicKey: okp(ED_NON_CANONICAL) },
+      { id: 'jwk-alg', publicKey: { ...ED_JWK, alg: 'ES256' } },
+      { id: 'jwk-use', publicKey: { ...ED_JWK, use: 'enc' } },
+      { id: 'jwk-key-ops', publicKey: { ...ED_JWK, key_ops: ['encrypt'] } },
+      { id: 'bigint-alg', publicKey: ED.publicKey, alg: 1n as never }
     ]
   }
   if (issuer === EC_SERVICE) {
@@ -61,7 +85,16 @@ function keysOf (issuer: string): SecretLookupResult {
       { id: 'der-spki-as-secret', secret: P256_SPKI },
       { id: 'base64-spki-newline-as-secret', secret: `${P256_SPKI.toString('base64')}\n` },
       { id: 'pem-body-as-secret', secret: PEM_BODY },
-      { id: 'hex-spki-as-secret', secret: P256_SPKI.toString('hex') }
+      { id: 'hex-spki-as-secret', secret: P256_SPKI.toString('hex') },
+      { id: 'openssh-as-secret', secret: P256_OPENSSH },
+      { id: 'jwks-as-secret', secret: JSON.stringify({ keys: [P256.publicKey.export({ format: 'jwk' })] }) },
+      { id: 'bom-jwk-as-secret', secret: `\uFEFF${JSON.stringify(P256.publicKey.export({ format: 'jwk' }))}` },
+      { id: 'quoted-base64-spki-as-secret', secret: `"${P256_SPKI.toString('base64')}"` },
+      { id: 'colon-hex-spki-as-secret', secret: P256_SPKI.toString('hex').replace(/(..)(?!$)/g, '$1:') },
+      { id: 'raw-point-as-secret', secret: P256_POINT },
+      { id: 'hex-point-as-secret', secret: P256_POINT.toString('hex') },
+      { id: 'base64-point-as-secret', secret: P256_POINT.toString('base64') },
+      { id: 'secret-with-key-pair-alg', secret: SECRET, alg: 'ES256' as never }
     ]
   }
   return null
@@ -104,18 +137,52 @@ test('keys that cannot be used are dropped at lookup, each with the reason in th
     ['number', /publicKey must be a JWK, SPKI PEM text or a KeyObject/],
     ['rs256', /alg must be 'EdDSA' or 'ES256', got "RS256"/],
     ['private-crypto-key', /a private KeyObject is not a public key/],
+    ['identity', /the Ed25519 key is a point of small order, for which signatures can be forged: make a new key pair/],
+    ['zero', /a point of small order/],
+    ['order-eight', /a point of small order/],
+    ['non-canonical', /the Ed25519 key is not a canonically encoded point/],
+    ['jwk-alg', /the JWK's alg is "ES256" but the key is for EdDSA/],
+    ['jwk-use', /the JWK's use is "enc", not "sig"/],
+    ['jwk-key-ops', /the JWK's key_ops do not include "verify"/],
+    ['bigint-alg', /alg must be 'EdDSA' or 'ES256', got a bigint/],
     ['pem-as-secret', /a public key as an HMAC secret/],
     ['jwk-text-as-secret', /a public key as an HMAC secret/],
     ['base64-spki-as-secret', /a public key as an HMAC secret/],
     ['der-spki-as-secret', /a public key as an HMAC secret/],
     ['base64-spki-newline-as-secret', /a public key as an HMAC secret/],
     ['pem-body-as-secret', /a public key as an HMAC secret/],
-    ['hex-spki-as-secret', /a public key as an HMAC secret/]
+    ['hex-spki-as-secret', /a public key as an HMAC secret/],
+    ['openssh-as-secret', /a public key as an HMAC secret/],
+    ['jwks-as-secret', /a public key as an HMAC secret/],
+    ['bom-jwk-as-secret', /a public key as an HMAC secret/],
+    ['quoted-base64-spki-as-secret', /a public key as an HMAC secret/],
+    ['colon-hex-spki-as-secret', /a public key as an HMAC secret/],
+    ['raw-point-as-secret', /a public key as an HMAC secret/],
+    ['hex-point-as-secret', /a public key as an HMAC secret/],
+    ['base64-point-as-secret', /a public key as an HMAC secret/],
+    ['secret-with-key-pair-alg', /a key with an alg other than HS256 and no publicKey; it is never used/]
   ])
-  for (const secret of [JSON.stringify(P256.publicKey.export({ format: 'jwk' })), P256_SPKI.toString('base64'), P256_SPKI, `${P256_SPKI.toString('base64')}\n`, PEM_BODY, P256_SPKI.toString('hex')]) {
+  for (const secret of [JSON.stringify(P256.publicKey.export({ format: 'jwk' })), P256_SPKI.toString('base64'), P256_SPKI, `${P256_SPKI.toString('base64')}\n`, PEM_BODY, P256_SPKI.toString('hex'), P256_OPENSSH, P256_POINT, P256_POINT.toString('hex'), SECRET]) {
     const res = await send(token('HS256', EC_SERVICE, hs256(secret)))
     assertRefused(t, res, 403, 'FST_REQUEST_JWT_ALGORITHM')
   }
+})
+
+test('a small-order Ed25519 key cannot be used to forge a token: the signature (identity, 0) verifies any message under it (J73)', async t => {
+  const { send, logs } = await app(t, {
+    getSecrets: (issuer: string) => issuer === SMALL_ORDER_SERVICE ? [{ id: 'identity', publicKey: okp(ED_IDENTITY) }, { id: 'live', publicKey: ED_JWK, alg: null }] : null
+  })
+  const forged = token('EdDSA', SMALL_ORDER_SERVICE, () => Buffer.concat([ED_IDENTITY, Buffer.alloc(32)]))
+  assertRefused(t, await send(forged), 403, 'FST_REQUEST_JWT_BAD_SIGNATURE')
+  t.ok(logs.some(line => line.level === 50 && /point of small order/.test(String(line.msg))), 'the operator is told why the key is dropped')
+  t.equal((await send(token('EdDSA', SMALL_ORDER_SERVICE, eddsa(ED.privateKey)))).statusCode, 200, 'the service\'s genuine key, alg null (a nullable column), still verifies')
+})
+
+test('secrets that only look like key text are still secrets: JSON that is no JWK, text that is no encoding', async t => {
+  const secrets = ['{"purpose":"a secret that happens to be JSON text"}', 'correct horse battery staple, 32+ bytes!']
+  const { send, logs } = await app(t, { getSecrets: () => secrets.map((secret, index) => ({ id: `k${index}`, secret })) })
+  for (const secret of secrets) t.equal((await send(token('HS256', SERVICE_ID, hs256(secret)))).statusCode, 200, secret)
+  t.equal(logs.filter(line => line.level === 50).length, 0, 'nothing dropped')
 })
 
 test('a key record\'s publicKey of null is an HMAC secret\'s record (a nullable column), and revoked must be a boolean (J81)', async t => {

@@ -104,6 +104,12 @@ export class KeySetBuilder {
     // A null publicKey (a nullable column) is no public key: the record is an HMAC secret's.
     const publicKey: unknown = (record as Partial<PublicKeyRecord>).publicKey
     if (publicKey !== undefined && publicKey !== null) return this.#publicKey(where, id, record as Partial<PublicKeyRecord>, revoked)
+    const alg: unknown = record.alg
+    if (alg !== undefined && alg !== null && alg !== 'HS256') {
+      // A key pair's algorithm on a secret: its bytes are most likely the public key, which must never be an HMAC key.
+      this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a key with an alg other than HS256 and no publicKey; it is never used')
+      return undefined
+    }
     const secret = toBytes(record.secret)
     if (secret === undefined || secret.length === 0) {
       this.#options.log.error(where, 'fastify-request-jwt: getSecrets gave a key with no secret; it is never used')

@@ -8,6 +8,8 @@ export interface SecretRecord {
   id: string | number
   /** The shared secret, used as the HMAC-SHA256 key exactly as given (a Notify key's 36-character UUID text). */
   secret: string | Uint8Array
+  /** Absent, `null` or `'HS256'`: any other algorithm on a record without `publicKey` drops the key (key confusion). */
+  alg?: 'HS256' | null
   /**
    * A revoked key is never accepted; a token that only it verifies gets `FST_REQUEST_JWT_KEY_REVOKED`. Absent or `null`:
    * live. Any value but a boolean (a revocation date, say) makes the lookup a 503, never a live key.
@@ -24,7 +26,8 @@ export interface PublicKeyRecord {
   id: string | number
   /** A public JWK (no `d`), SPKI PEM text, or a `KeyObject` of type 'public'. */
   publicKey: JsonWebKey | string | KeyObject
-  alg?: 'EdDSA' | 'ES256'
+  /** `null` (a nullable column) as absent. */
+  alg?: 'EdDSA' | 'ES256' | null
   revoked?: boolean | null
 }
 

@@ -1,15 +1,19 @@
 // A client's public key, parsed once when the issuer's keys are looked up. Only the two algorithms the plugin accepts
 // besides HS256 are taken, each pinned to its key type: Ed25519 for EdDSA, P-256 for ES256. A private key (a service
-// must never hold one), an RSA key, another curve or text that is no key at all is refused, with the reason.
+// must never hold one), an RSA key, another curve, a weak Ed25519 point or text that is no key at all is refused, with
+// the reason.
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto'
+import { types } from 'node:util'
 
 export type AsymmetricAlgorithm = 'EdDSA' | 'ES256'
 
 /** The key and the one algorithm it verifies, or why it cannot be used. */
 export type ParsedPublicKey = { readonly key: KeyObject, readonly alg: AsymmetricAlgorithm } | { readonly problem: string }
 
+/** `alg`: the record's, `undefined` or `null` (a nullable column) to take it from the key. */
 export function parsePublicKey (value: unknown, alg: unknown): ParsedPublicKey {
-  if (alg !== undefined && alg !== 'EdDSA' && alg !== 'ES256') return { problem: `alg must be 'EdDSA' or 'ES256', got ${JSON.stringify(alg)}` }
+  if (alg !== undefined && alg !== null && alg !== 'EdDSA' && alg !== 'ES256') return { problem: `alg must be 'EdDSA' or 'ES256', got ${describe(alg)}` }
   let key: KeyObject
   try {
     key = toKeyObject(value)
@@ -22,28 +26,73 @@ export function parsePublicKey (value: unknown, alg: unknown): ParsedPublicKey {
     const kind = type === 'ec' ? `an EC key on ${String(key.asymmetricKeyDetails?.namedCurve)}` : `a ${String(type)} key`
     return { problem: `${kind} is not accepted: only Ed25519 (EdDSA) and P-256 (ES256) keys are` }
   }
-  if (alg !== undefined && alg !== found) return { problem: `alg is ${alg} but the key is for ${found}` }
-  return { key, alg: found }
+  if (alg !== undefined && alg !== null && alg !== found) return { problem: `alg is ${alg} but the key is for ${found}` }
+  const problem = jwkUseProblem(value, found) ?? (found === 'EdDSA' ? weakEd25519Problem(key) : undefined)
+  return problem === undefined ? { key, alg: found } : { problem }
+}
+
+/** What a JWK says of its own use, when it contradicts verifying `found` signatures (RFC 7517 section 4). */
+function jwkUseProblem (value: unknown, found: AsymmetricAlgorithm): string | undefined {
+  if (value === null || typeof value !== 'object' || value instanceof KeyObject || types.isCryptoKey(value)) return undefined
+  const jwk = value as JsonWebKey
+  if (jwk.alg !== undefined && jwk.alg !== found) return `the JWK's alg is ${describe(jwk.alg)} but the key is for ${found}`
+  if (jwk.use !== undefined && jwk.use !== 'sig') return `the JWK's use is ${describe(jwk.use)}, not "sig"`
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return 'the JWK\'s key_ops do not include "verify"'
+  return undefined
 }
 
 /**
- * Whether an HMAC secret's bytes are in fact a public key (PEM, JWK JSON, or SPKI DER: raw, in base64 or in hex, with
- * or without white space, as a PEM body without its armour): anyone who knows the public key could sign with it as a
- * secret (the key confusion attack). Run once per lookup, not per request.
+ * An Ed25519 key that is not a canonical point, or a point of small order (the identity, all zeros...): OpenSSL
+ * verifies with it, and a signature made without any private key passes for many messages. An honest key pair never
+ * has one (RFC 8032's keys are multiples of the base point), so it is a broken key store or an attack.
  */
-export function isPublicKeyText (secret: Buffer): boolean {
-  const text = secret.toString('latin1')
-  if (PEM.test(text)) return true
-  if (isSpki(secret)) return true
-  if (/^\s*\{/.test(text)) return parses(() => createPublicKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' }))
-  const compact = text.replace(/\s+/g, '')
-  if (HEX.test(compact) && isSpki(Buffer.from(compact, 'hex'))) return true
-  return BASE64.test(compact) && isSpki(Buffer.from(compact, 'base64'))
+function weakEd25519Problem (key: KeyObject): string | undefined {
+  const x = Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url')
+  try {
+    if (!ed25519.Point.fromBytes(x).isSmallOrder()) return undefined
+  } catch {
+    return 'the Ed25519 key is not a canonically encoded point'
+  }
+  return 'the Ed25519 key is a point of small order, for which signatures can be forged: make a new key pair'
 }
 
-const PEM = /-----BEGIN [A-Z ]+-----/
+/** A value as a message shows it: JSON.stringify would throw on a BigInt. */
+function describe (value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : `a ${typeof value}`
+}
+
+/**
+ * Whether an HMAC secret's bytes are in fact a public key: PEM, an OpenSSH line, JWK or JWKS JSON, SPKI DER or a P-256
+ * point (raw, in base64 or in hex, with or without white space or quotes, as a PEM body without its armour). Anyone
+ * who knows the public key could sign with it as a secret (the key confusion attack). A raw Ed25519 key (32 bytes) is
+ * not told apart from a random secret: a record's `alg` says what it is (key-set.ts). Run once per lookup.
+ */
+export function isPublicKeyText (secret: Buffer): boolean {
+  if (isSpki(secret) || isP256Point(secret)) return true
+  const text = secret.toString('latin1').replace(/^\xEF\xBB\xBF/, '').trim().replace(/^(["'])(.*)\1$/s, '$2')
+  if (PEM.test(text) || OPENSSH.test(text)) return true
+  if (text.startsWith('{')) return parses(() => isJwkOrJwks(JSON.parse(text)))
+  const compact = text.replace(/\s+|:/g, '')
+  const bytes = HEX.test(compact) ? Buffer.from(compact, 'hex') : BASE64.test(compact) ? Buffer.from(compact, 'base64') : undefined
+  return bytes !== undefined && (isSpki(bytes) || isP256Point(bytes))
+}
+
+const PEM = /-----BEGIN [A-Z0-9 ]+-----/
+const OPENSSH = /^(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+)\s+AAAA/
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
 const HEX = /^(?:[0-9a-fA-F]{2})+$/
+/** The DER that makes a P-256 point (uncompressed, 65 bytes, or compressed, 33) an SPKI key. */
+const P256_SPKI_PREFIX = { 65: '3059301306072a8648ce3d020106082a8648ce3d030107034200', 33: '3039301306072a8648ce3d020106082a8648ce3d030107032200' }
+
+function isJwkOrJwks (value: { keys?: unknown }): void {
+  const keys = Array.isArray(value.keys) ? value.keys as JsonWebKey[] : [value as JsonWebKey]
+  if (!keys.some(key => parses(() => createPublicKey({ key, format: 'jwk' })))) throw new Error('no key')
+}
+
+function isP256Point (bytes: Buffer): boolean {
+  const prefix = P256_SPKI_PREFIX[bytes.length as 65 | 33]
+  return prefix !== undefined && isSpki(Buffer.concat([Buffer.from(prefix, 'hex'), bytes]))
+}
 
 function isSpki (der: Buffer): boolean {
   return parses(() => createPublicKey({ key: der, format: 'der', type: 'spki' }))
@@ -76,7 +125,7 @@ function toKeyObject (value: unknown): KeyObject {
   throw new Error('publicKey must be a JWK, SPKI PEM text or a KeyObject')
 }
 
-/** WebCrypto's key class is a global from Node.js 20 on (the package's lowest version). */
+/** Asked of node:util, not of the global class: a process may run without the WebCrypto globals. */
 function isCryptoKey (value: unknown): value is CryptoKey {
-  return value instanceof globalThis.CryptoKey
+  return types.isCryptoKey(value)
 }
