@@ -2,8 +2,8 @@
 // text output, and statistics that can be read per interval.
 import { test } from 'tap'
 import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { Registry } from 'prom-client'
-import { DECISION_CHANNEL, KEYS_CHANNEL, requestJwtApi, type DecisionMessage, type KeysMessage } from '../lib/index.js'
+import { Gauge, Registry } from 'prom-client'
+import { DECISION_CHANNEL, FLEET_CHANNEL, KEYS_CHANNEL, requestJwtApi, type DecisionMessage, type KeysMessage } from '../lib/index.js'
 import { requestJwtMetrics } from '../lib/prometheus/index.js'
 import { buildApp } from './helpers/app.js'
 import { bearer, notifyToken, SERVICE_ID } from './helpers/tokens.js'
@@ -89,4 +89,37 @@ test('takeStats() returns the counts so far and starts afresh, for counts per in
   t.same(api.stats(), [], 'the next interval starts empty')
   await context.app.inject({ url: '/protected' })
   t.same(api.takeStats(), [{ route: 'GET /protected', issuer: null, outcome: 'rejected', reason: 'FST_REQUEST_JWT_NO_AUTHORIZATION', count: 1 }])
+})
+
+test('the fleet gauges appear with the first word from a fleet, not before: no fleet is no unreachable fleet', async t => {
+  const registry = new Registry()
+  const metrics = requestJwtMetrics({ registry })
+  t.teardown(() => metrics.close())
+  t.notMatch(await registry.metrics(), 'fleet_', 'a process without a fleet has no fleet gauges')
+  channel(FLEET_CHANNEL).publish({ version: 3, reachable: false })
+  const text = await registry.metrics()
+  t.match(text, 'request_jwt_fleet_rollout_version 3')
+  t.match(text, 'request_jwt_fleet_source_reachable 0')
+  channel(FLEET_CHANNEL).publish({ version: 4, reachable: true })
+  t.match(await registry.metrics(), 'request_jwt_fleet_source_reachable 1')
+})
+
+test('close() removes only its own metrics, once; a clash at creation leaves nothing behind', async t => {
+  const registry = new Registry()
+  const first = requestJwtMetrics({ registry })
+  first.close()
+  const second = requestJwtMetrics({ registry })
+  t.teardown(() => second.close())
+  first.close()
+  t.equal(registry.getMetricsAsArray().length, 5, 'a second close() of the first leaves the second\'s metrics')
+  t.throws(() => requestJwtMetrics({ registry }), /already been registered/, 'a clash is an error at once')
+  t.equal(registry.getMetricsAsArray().length, 5, 'and registers none of its metrics')
+  const clashing = new Registry()
+  new Gauge({ name: 'request_jwt_secret_cache_requests_total', help: 'another library\'s', registers: [clashing] })
+  t.throws(() => requestJwtMetrics({ registry: clashing }), /already been registered/)
+  t.same(clashing.getMetricsAsArray().map(metric => metric.name), ['request_jwt_secret_cache_requests_total'], 'the metrics made before the clash are removed again')
+  new Gauge({ name: 'request_jwt_fleet_source_reachable', help: 'another library\'s', registers: [registry] })
+  second.close()
+  t.throws(() => requestJwtMetrics({ registry }), /request_jwt_fleet_source_reachable has already been registered/, 'a fleet gauge\'s name is checked at creation, not when a fleet first speaks')
+  t.equal(registry.getMetricsAsArray().length, 1)
 })
