@@ -48,7 +48,9 @@ test('with protect "strategy", a route is protected exactly when its @fastify/au
   const replayed = await get('/either', bearer(token))
   t.equal(replayed.statusCode, 403)
   t.equal(replayed.json().code, 'FST_REQUEST_JWT_REPLAYED', 'the client gets the precise refusal, not the other scheme\'s')
-  t.equal((await get('/either')).statusCode, 401, 'no credentials at all')
+  const anonymous = await get('/either')
+  t.equal(anonymous.statusCode, 401, 'no credentials at all')
+  t.equal(anonymous.headers['www-authenticate'], 'Bearer', 'with the scheme to use, through the error handler')
   t.equal((await get('/mtls-only', bearer('not-a-token'))).statusCode, 401, 'a route without the strategy ignores the token')
   t.equal((await get('/open', bearer('not-a-token'))).statusCode, 200, 'a route without @fastify/auth is open')
   const rows = requestJwtApi(context.app).stats()
@@ -88,7 +90,8 @@ test('the strategy binds the body, after it (preHandler) and before it (onReques
 })
 
 test('a 503 from the strategy sends Retry-After only when it is the answer, not on a request another scheme let in', async t => {
-  const context = await appWith({ protect: 'strategy', getSecrets: async () => { throw new Error('key store down') } }, app => {
+  // errorFormat 'fastify' is the one format that applies: Fastify's error handler makes that body.
+  const context = await appWith({ protect: 'strategy', errorFormat: 'fastify', getSecrets: async () => { throw new Error('key store down') } }, app => {
     const verifyRequestJwt = requestJwtApi(app).strategy
     app.get('/jwt-first', { preHandler: app.auth([verifyRequestJwt, mtls]) }, async () => 'in')
     app.get('/jwt-last', { preHandler: app.auth([mtls, verifyRequestJwt]) }, async () => 'never')

@@ -70,6 +70,14 @@ async function assertValid (t: Test, document: unknown): Promise<void> {
   t.ok(result.valid, result.valid ? '@readme/openapi-parser accepts the document' : compileErrors(result))
 }
 
+test('a Swagger 2.0 document stays valid: the refusals are described with Swagger 2.0 keywords only', async t => {
+  const app = await buildApp(t, { swagger: { swagger: { securityDefinitions: { requestJwt: { type: 'apiKey', in: 'header', name: 'Authorization' } } } } })
+  const document = app.swagger() as { swagger?: string }
+  t.equal(document.swagger, '2.0')
+  await assertValid(t, document)
+  t.match(at(document, 'paths', '/v2/notifications', 'get', 'responses', '401'), { description: /Authorization header/ })
+})
+
 test('the security scheme is HTTP bearer JWT, and its description names the claims and links the client guide', async t => {
   const app = await buildApp(t)
   const scheme = at(app.swagger(), 'components', 'securitySchemes', 'requestJwt')
@@ -97,11 +105,13 @@ for (const format of FORMATS) {
     const list = at(document, 'paths', '/v2/notifications', 'get')
     t.same(list.security, SECURED, 'a protected route names the scheme')
     t.same(list['x-request-jwt'], { scope: 'none', mode: 'enforce' }, 'the plugin defaults')
-    t.same(Object.keys(list.responses).sort(), ['200', '401', '403', '503'], 'the default 200 stays; no 415 on a route that does not bind the body')
+    t.same(Object.keys(list.responses).sort(), ['200', '400', '401', '403', '503'], 'the default 200 stays; no 415 on a route that does not bind the body')
     t.same(list.responses['200'], { description: 'Default Response' })
     t.match(list.responses['401'].description, 'Authorization header')
     t.match(list.responses['503'].headers, { 'retry-after': { schema: { type: 'integer' } } })
-    for (const status of ['401', '403', '503']) {
+    t.match(list.responses['401'].headers, { 'www-authenticate': { schema: { type: 'string' } } })
+    t.match(list.responses['400'].description, 'plain path')
+    for (const status of ['400', '401', '403', '503']) {
       t.equal(bodySchemaOf(document, list.responses[status])?.title, SCHEMA_IDS[format], `${status}: the ${format} body schema`)
     }
 
@@ -112,7 +122,7 @@ for (const format of FORMATS) {
 
     const send = at(document, 'paths', '/v2/notifications/sms', 'post')
     t.same(send['x-request-jwt'], { scope: 'path+body', mode: 'enforce' }, 'the route config')
-    t.same(Object.keys(send.responses).sort(), ['201', '401', '403', '415', '503'], 'the route\'s 201, and a 415 where the body is bound')
+    t.same(Object.keys(send.responses).sort(), ['201', '400', '401', '403', '415', '503'], 'the route\'s 201, and a 415 where the body is bound')
     t.match(send.responses['201'], { content: { 'application/json': { schema: { properties: { id: { type: 'string' } } } } } })
   })
 
@@ -162,7 +172,7 @@ test('a route keeps the security and the responses it declares itself', async t 
   t.same(at(document, 'paths', '/either', 'get', 'security'), [{ requestJwt: [] }, { apiKey: [] }], 'the route\'s security')
   t.same(at(document, 'paths', '/either', 'get', 'x-request-jwt'), { scope: 'none', mode: 'enforce' }, 'and its scope')
   const own = at(document, 'paths', '/own-errors', 'get', 'responses')
-  t.same(Object.keys(own).sort(), ['401', '403', '5XX'], 'no 200 added to declared responses; no 503 beside the route\'s 5xx')
+  t.same(Object.keys(own).sort(), ['400', '401', '403', '5XX'], 'no 200 added to declared responses; no 503 beside the route\'s 5xx')
   t.equal(own['401'].description, 'The route\'s own 401')
   t.same(at(document, 'paths', '/own-public', 'get', 'security'), [{ apiKey: [] }], 'a public route\'s own security')
 })

@@ -45,6 +45,8 @@ test('bad options throw FST_REQUEST_JWT_INVALID_OPTION with a message naming the
     [{ getSecrets: testKeys, lookupTimeout: 30 * 24 * 3600 }, /lookupTimeout must be at most 2147483 seconds \(24\.8 days, the longest a timer waits\), got 2592000/],
     [{ getSecrets: testKeys, fleetPollInterval: 2147484 }, /fleetPollInterval must be at most 2147483 seconds/],
     [{ getSecrets: testKeys, errorResponseBuilder: () => ({}), useErrorHandler: true }, /errorResponseBuilder and useErrorHandler both decide how a refusal is answered: give one/],
+    [{ getSecrets: testKeys, protect: 'strategy', errorFormat: 'notify' }, /with protect: 'strategy', refusals reach the client through @fastify\/auth and your error handler/],
+    [{ getSecrets: testKeys, protect: 'strategy', errorResponseBuilder: () => ({}) }, /errorFormat and errorResponseBuilder would never apply/],
     [{ getSecrets: testKeys, now: 5 }, /now must be a function/],
     [{ getSecrets: testKeys, replay: true }, /replay must be false or an object/],
     [{ getSecrets: testKeys, replay: { requireJti: 'yes' } }, /replay.requireJti must be a boolean/],

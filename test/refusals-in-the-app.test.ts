@@ -8,6 +8,19 @@ import { bearer, notifyToken, SERVICE_ID } from './helpers/tokens.js'
 
 const WRONG_KEY = 'wrong-key-wrong-key-wrong-key-wrong-k'
 
+test('a 401 says which scheme to use (WWW-Authenticate: Bearer), answered by the plugin or by the app\'s error handler; a 403 does not', async t => {
+  for (const options of [{}, { errorFormat: 'notify' as const }, { useErrorHandler: true }]) {
+    const context = await buildApp(options)
+    t.teardown(() => context.app.close())
+    const anonymous = await context.app.inject({ url: '/protected' })
+    t.equal(anonymous.statusCode, 401)
+    t.equal(anonymous.headers['www-authenticate'], 'Bearer', JSON.stringify(options))
+    const forged = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({}, WRONG_KEY)) })
+    t.equal(forged.statusCode, 403)
+    t.equal(forged.headers['www-authenticate'], undefined, 'a token was given: the scheme is known')
+  }
+})
+
 test('errorResponseBuilder shapes the body from the refusal and the request; the status stays', async t => {
   const seen: string[] = []
   const context = await buildApp({

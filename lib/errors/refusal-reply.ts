@@ -29,6 +29,9 @@ export function logReported (request: FastifyRequest, err: RequestJwtError): voi
 /** Refusals that point at an attack or a leaked token rather than a client's mistake: an operator should see them. */
 const WARN_CODES = new Set(['FST_REQUEST_JWT_REPLAYED', 'FST_REQUEST_JWT_KEY_REVOKED'])
 
+/** A 401 says which scheme to use (RFC 9110 section 15.5.2, RFC 6750 section 3). */
+export const BEARER_CHALLENGE = Object.freeze({ 'www-authenticate': 'Bearer' })
+
 /** The plugin's own replies are sent as the JSON text it made: a route's response schema never reshapes text. */
 const JSON_TYPE = 'application/json; charset=utf-8'
 
@@ -36,15 +39,17 @@ const JSON_TYPE = 'application/json; charset=utf-8'
  * Answers `err`: logs it, then replies, or hands it to `done` (the app's error handler, or the `@fastify/auth`
  * strategy's caller) when `toErrorHandler`. A builder that throws is a bug: `done` gets its error (a 500).
  * `viaStrategy`: the refusal may not be the answer (`@fastify/auth` tries the next strategy, and resets the status when
- * one passes, not the headers), so a 503's `Retry-After` goes only in `err.headers`, which Fastify's error handler sends.
+ * one passes, not the headers), so a 401's `WWW-Authenticate` and a 503's `Retry-After` go only in `err.headers`,
+ * which Fastify's error handler sends.
  */
 export function answerRefusal (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void,
   err: RequestJwtError, options: RefusalReplyOptions, toErrorHandler: boolean, viaStrategy: boolean): void {
   logRefusal(request, err)
   const status = err.statusCode
-  if (status === 503) {
-    err.headers = { 'retry-after': String(options.retryAfter) }
-    if (!viaStrategy) reply.header('retry-after', options.retryAfter)
+  const headers = status === 401 ? BEARER_CHALLENGE : status === 503 ? { 'retry-after': String(options.retryAfter) } : undefined
+  if (headers !== undefined) {
+    err.headers = headers
+    if (!viaStrategy) reply.headers(headers)
   }
   if (toErrorHandler || viaStrategy) {
     reply.code(status)

@@ -1,6 +1,6 @@
 // The JSON Schema of a refusal's body in each built-in format (refusal-body.ts makes the bodies), for API documents.
 // The `$id`s are plain names, so that a document generator that names its components after `$id`s gets valid
-// component names.
+// component names. `example`, not JSON Schema's `examples`: both OpenAPI 3.0 and Swagger 2.0 schemas take it.
 import type { ErrorFormat } from './refusal-body.js'
 
 /** A JSON Schema with its `$id`, as `app.addSchema` takes it. */
@@ -24,13 +24,13 @@ const SCHEMAS: Record<ErrorFormat, RefusalSchema> = {
       error: text('The HTTP status text, e.g. "Forbidden".'),
       message: text('What is wrong and how to fix it, for a person.')
     },
-    examples: [{
+    example: {
       statusCode: 403,
       code: 'FST_REQUEST_JWT_CLOCK_SKEW',
       error: 'Forbidden',
       message: 'Invalid token: iat is 45 s behind server time (more than 30 s): make the token just before the request, ' +
         'and a new one for each retry; if it was new, your system clock is slow'
-    }]
+    }
   },
   notify: {
     $id: 'RequestJwtNotifyError',
@@ -52,7 +52,7 @@ const SCHEMAS: Record<ErrorFormat, RefusalSchema> = {
         }
       }
     },
-    examples: [{ status_code: 403, errors: [{ error: 'AuthError', message: 'Invalid token: API key not found' }] }]
+    example: { status_code: 403, errors: [{ error: 'AuthError', message: 'Invalid token: API key not found' }] }
   },
   'notify-2016': {
     $id: 'RequestJwtNotify2016Error',
@@ -63,7 +63,7 @@ const SCHEMAS: Record<ErrorFormat, RefusalSchema> = {
       result: { type: 'string', enum: ['error'] },
       message: text('Which part of the token failed, as the API of 2016 said it.')
     },
-    examples: [{ result: 'error', message: 'Invalid token: signature' }]
+    example: { result: 'error', message: 'Invalid token: signature' }
   }
 }
 

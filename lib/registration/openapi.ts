@@ -1,6 +1,6 @@
 // What the plugin adds to the OpenAPI document @fastify/swagger makes: `security` on every route (`[]` on public
-// ones), and on protected ones their scope and mode (`x-request-jwt`) and the answers a refusal gets (401, 403, 415
-// where the body is bound, 503), with the body schema of `errorFormat`. Nothing is replaced that a route declares.
+// ones), and on protected ones their scope and mode (`x-request-jwt`) and the answers a refusal gets (400, 401, 403,
+// 415 where the body is bound, 503), with the body schema of `errorFormat`. Nothing is replaced that a route declares.
 //
 // Why the routes are completed once the app is ready, not in onRoute: @fastify/swagger keeps the route options object
 // every onRoute hook receives and reads its `schema` only when `app.swagger()` builds the document, after ready;
@@ -24,6 +24,8 @@ type OpenapiOptions = Pick<ResolvedOptions, 'openapi' | 'protect' | 'errorFormat
 type Schema = FastifySchema & Record<string, unknown>
 
 const DESCRIPTIONS = {
+  400: 'The path cannot be bound to a token as sent (the message says why: an encoded slash, a dot segment...): send ' +
+    'a plain path.',
   401: 'No usable token: the Authorization header is missing, not `Bearer <token>`, sent twice, or the calling ' +
     'service is not one this operation accepts.',
   403: 'The token is refused: malformed, not signed by a key of the service, outside the time window, replayed, or ' +
@@ -33,7 +35,10 @@ const DESCRIPTIONS = {
     '`Retry-After` seconds.'
 } as const
 
-const RETRY_AFTER = { 'retry-after': { type: 'integer', description: 'Seconds to wait before trying again.' } }
+const HEADERS: Partial<Record<keyof typeof DESCRIPTIONS, object>> = {
+  401: { 'www-authenticate': { type: 'string', description: 'The scheme to authenticate with: `Bearer`.' } },
+  503: { 'retry-after': { type: 'integer', description: 'Seconds to wait before trying again.' } }
+}
 
 /**
  * Starts the OpenAPI support of one plugin instance; returns what its onRoute hook calls. Off with `openapi: false`,
@@ -79,7 +84,7 @@ function describedSchema (schema: Schema | undefined, settings: RouteSettings, r
   // A route serving several methods has one operation object in the document: the first method's policy is shown.
   const [target] = settings.targets.values()
   const policy = rollout.policyFor(target as NonNullable<typeof target>, settings.fields, undefined)
-  const statuses: Array<keyof typeof DESCRIPTIONS> = policy.bindsBody && !policy.allowContentEncoding ? [401, 403, 415, 503] : [401, 403, 503]
+  const statuses: Array<keyof typeof DESCRIPTIONS> = policy.bindsBody && !policy.allowContentEncoding ? [400, 401, 403, 415, 503] : [400, 401, 403, 503]
   const declared = schema?.response as Record<string, unknown> | undefined
   // Without a response schema, @fastify/swagger documents a bare 200; adding the refusals must not remove it.
   const response: Record<string, unknown> = { ...(declared ?? { 200: { description: 'Default Response', type: 'null' } }) }
@@ -88,7 +93,7 @@ function describedSchema (schema: Schema | undefined, settings: RouteSettings, r
     response[status] = {
       description: DESCRIPTIONS[status],
       ...(format === undefined ? { type: 'null' } : { $ref: `${refusalSchema(format).$id}#` }),
-      ...(status === 503 ? { headers: RETRY_AFTER } : {})
+      ...(HEADERS[status] === undefined ? {} : { headers: HEADERS[status] })
     }
   }
   return {

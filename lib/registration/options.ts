@@ -75,6 +75,10 @@ export function resolveOptions (input: RequestJwtOptions, server?: object): Reso
   if (input.errorResponseBuilder !== undefined && input.useErrorHandler === true) {
     fail('errorResponseBuilder and useErrorHandler both decide how a refusal is answered: give one (with useErrorHandler, your error handler builds the body)')
   }
+  if (input.protect === 'strategy' && (input.errorResponseBuilder !== undefined || (input.errorFormat !== undefined && input.errorFormat !== 'fastify'))) {
+    fail('with protect: \'strategy\', refusals reach the client through @fastify/auth and your error handler, which builds the body: ' +
+      'errorFormat and errorResponseBuilder would never apply (the refusal carries code, statusCode, message and notifyMessage)')
+  }
   return Object.freeze({
     getSecrets: input.getSecrets,
     clockSkew: seconds(input.clockSkew, 30, 'clockSkew'),
