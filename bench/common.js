@@ -159,8 +159,12 @@ export function tokenMinter (config) {
   const extra = {}
   if (config.bind === 'path' || config.bind === 'path+body') extra.req = `${route.method} ${route.path}`
   if (config.bind === 'path+body') extra.pay = payOf(route.body)
+  // Notify's pattern: each token minted is another client's (its own service id; the bench's getSecrets gives every
+  // service the same key), so that N tokens are N clients, not one token N times.
+  let client = 0
+  const issuer = config.tokens === 'notify' ? () => `${SERVICE_ID.slice(0, -4)}${(client++ % 0x10000).toString(16).padStart(4, '0')}` : () => SERVICE_ID
   return function mint () {
-    const claims = { iss: SERVICE_ID, iat: Math.floor(Date.now() / 1000), ...(config.tokens === 'notify' ? {} : { jti: randomUUID() }), ...extra }
+    const claims = { iss: issuer(), iat: Math.floor(Date.now() / 1000), ...(config.tokens === 'notify' ? {} : { jti: randomUUID() }), ...extra }
     if (config.alg !== undefined) return `Bearer ${mintKeyPairToken(claims, config.alg)}`
     return `Bearer ${mintToken(claims, config.forged === true ? FORGER_SECRET : SECRET)}`
   }

@@ -193,6 +193,16 @@ const lastRate = new Map()
 /** Configurations measured at least once outside the warm-up. */
 const measuredRounds = new Set()
 
+/**
+ * Answers a configuration should not give, and errors: a refusing configuration must answer every request 403 (a 200
+ * would be a forged token let through, a 5xx a failure), any other every request 2xx. Counted against its targets.
+ */
+function wrongAnswers (config, result) {
+  const total = Object.values(result.statusCodeStats).reduce((all, { count }) => all + count, 0)
+  const expected = config.refused === true ? result.statusCodeStats[403]?.count ?? 0 : total - result.non2xx
+  return total - expected + result.errors
+}
+
 async function measure (server, duration, redisInfo, warmup = false) {
   const { config, port } = server
   const route = ROUTES[config.route]
@@ -242,6 +252,7 @@ async function measure (server, duration, redisInfo, warmup = false) {
     timeouts: result.timeouts,
     non2xx: result.non2xx,
     statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    wrongAnswers: wrongAnswers(config, result),
     duration: result.duration,
     tokensMinted: count,
     tokensUsed: feeder.used,
@@ -301,7 +312,7 @@ if (settings.warmup > 0) {
   for (const server of running) {
     progress(`warm-up ${server.config.name} (${settings.warmup} s)`)
     const warm = await measure(server, settings.warmup, redisInfo, true)
-    if (warm.non2xx + warm.errors > 0 && server.config.refused !== true) progress(`  warm-up of ${server.config.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors ${JSON.stringify(warm.statusCodes)}`)
+    if (warm.wrongAnswers > 0) progress(`  warm-up of ${server.config.name}: ${warm.wrongAnswers} wrong answers or errors ${JSON.stringify(warm.statusCodes)}`)
   }
 }
 
@@ -383,6 +394,7 @@ function combineSlices (slices) {
     errors: sum(slices, 'errors'),
     timeouts: sum(slices, 'timeouts'),
     non2xx: sum(slices, 'non2xx'),
+    wrongAnswers: sum(slices, 'wrongAnswers'),
     statusCodes,
     tokensMinted: sum(slices, 'tokensMinted'),
     tokensUsed: sum(slices, 'tokensUsed'),
@@ -418,7 +430,7 @@ for (let round = 0; round < settings.rounds; round++) {
     progress(`round ${round + 1}/${settings.rounds} ${name.padEnd(16)} ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p99 ${measured.p99} ms` +
       `  cpu: server ${fmt(measured.serverCpu, 2)} client ${fmt(measured.clientCpu, 2)} other ${fmt(measured.otherCpu, 2)}` +
       (settings.slices === 1 ? '' : `  slices ${slices[i].map(m => Math.round(m.reqPerSec)).join(' ')}`) +
-      (measured.non2xx + measured.errors > 0 && running[i].config.refused !== true ? `  NON-2XX ${measured.non2xx} ERRORS ${measured.errors} ${JSON.stringify(measured.statusCodes)}` : ''))
+      (measured.wrongAnswers > 0 ? `  WRONG ANSWERS OR ERRORS ${measured.wrongAnswers} ${JSON.stringify(measured.statusCodes)}` : ''))
   }
 }
 const loadAfterHttp = loadavg()
@@ -470,6 +482,7 @@ for (const config of selected) {
     errors: sum(list, 'errors'),
     timeouts: sum(list, 'timeouts'),
     non2xx: sum(list, 'non2xx'),
+    wrongAnswers: sum(list, 'wrongAnswers'),
     tokensMintedLate: sum(list, 'tokensMintedLate'),
     serverCpu: median(list.map(r => r.serverCpu)),
     clientCpu: median(list.map(r => r.clientCpu)),
@@ -547,7 +560,7 @@ const targets = [
       }
 ].filter(t => t !== undefined)
 for (const t of targets) {
-  t.pass = t.measured === undefined ? undefined : t.lowerIsBetter === true ? t.measured <= t.threshold : t.measured >= t.threshold
+  t.pass = t.measured === undefined ? undefined : t.wrongAnswers > 0 ? false : t.lowerIsBetter === true ? t.measured <= t.threshold : t.measured >= t.threshold
 }
 
 /**
@@ -619,13 +632,17 @@ function algorithmCosts () {
 function target (text, name, anchor, threshold) {
   const paired = pairedRatios(name, anchor)
   if (paired === undefined) return { target: text, measured: undefined, threshold, detail: skipped[name] ?? skipped[anchor] ?? 'not measured' }
+  // A rate made of wrong answers (a forged token let through, failures) measures nothing: the target fails.
+  const wrong = summary[name].wrongAnswers + summary[anchor].wrongAnswers
   return {
     target: text,
     measured: median(paired),
     ratioOfMedians: ratio(name, anchor),
     perRound: paired,
     threshold,
-    detail: `${fmtInt(summary[name].reqPerSec)} vs ${fmtInt(summary[anchor].reqPerSec)} req/s (ratio of medians ${fmt(ratio(name, anchor), 2)}); per round ${paired.map(r => r.toFixed(2)).join(' ')}`
+    wrongAnswers: wrong,
+    detail: `${fmtInt(summary[name].reqPerSec)} vs ${fmtInt(summary[anchor].reqPerSec)} req/s (ratio of medians ${fmt(ratio(name, anchor), 2)}); per round ${paired.map(r => r.toFixed(2)).join(' ')}` +
+      (wrong > 0 ? `; INVALID: ${wrong} wrong answers or errors` : '')
   }
 }
 
@@ -732,7 +749,7 @@ function markdown (r) {
     lines.push(`Other processes on the machine took ${fmt(Math.min(...others), 2)}-${fmt(Math.max(...others), 2)} cores (median per configuration) while measuring.`)
   }
   lines.push('')
-  lines.push('| configuration | req/s | x bare | x anchor | p99 ms | errors / non-2xx | server CPU µs/req |')
+  lines.push('| configuration | req/s | x bare | x anchor | p99 ms | wrong answers | server CPU µs/req |')
   lines.push('|---|---:|---:|---:|---:|---:|---:|')
   for (const config of CONFIGS) {
     const c = r.configurations[config.name]
@@ -741,7 +758,12 @@ function markdown (r) {
       continue
     }
     const anchor = c.anchor === null ? '' : `${fmt(c.ratioToAnchor, 2)} (${c.anchor})`
-    lines.push(`| ${c.label} | ${fmtInt(c.reqPerSec)} | ${fmt(c.ratioToBare, 2)} | ${anchor} | ${fmt(c.p99, 0)} | ${c.errors} / ${c.non2xx} | ${fmt(c.serverUsPerRequest, 0)} |`)
+    lines.push(`| ${c.label} | ${fmtInt(c.reqPerSec)} | ${fmt(c.ratioToBare, 2)} | ${anchor} | ${fmt(c.p99, 0)} | ${c.wrongAnswers} | ${fmt(c.serverUsPerRequest, 0)} |`)
+  }
+  const late = CONFIGS.filter(config => (r.configurations[config.name]?.tokensMintedLate ?? 0) > 0)
+  if (late.length > 0) {
+    lines.push('')
+    lines.push(`Tokens minted during a measurement (the client ran out of those made before it, and its rate suffered): ${late.map(config => `${config.name} ${r.configurations[config.name].tokensMintedLate}`).join(', ')}.`)
   }
   const costLine = algorithmCostLine(r.algorithmCosts)
   if (costLine !== undefined) {
