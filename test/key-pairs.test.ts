@@ -179,9 +179,11 @@ test('a small-order Ed25519 key cannot be used to forge a token: the signature (
 })
 
 test('secrets that only look like key text are still secrets: JSON that is no JWK, text that is no encoding', async t => {
-  const secrets = ['{"purpose":"a secret that happens to be JSON text"}', 'correct horse battery staple, 32+ bytes!']
+  // 33 bytes starting 02 with an x on the curve: a compressed P-256 point's shape, which a random secret has by chance.
+  const compressedShape = Buffer.concat([Buffer.from([2]), P256_POINT.subarray(1, 33)])
+  const secrets = ['{"purpose":"a secret that happens to be JSON text"}', 'correct horse battery staple, 32+ bytes!', compressedShape, compressedShape.toString('base64')]
   const { send, logs } = await app(t, { getSecrets: () => secrets.map((secret, index) => ({ id: `k${index}`, secret })) })
-  for (const secret of secrets) t.equal((await send(token('HS256', SERVICE_ID, hs256(secret)))).statusCode, 200, secret)
+  for (const secret of secrets) t.equal((await send(token('HS256', SERVICE_ID, hs256(secret)))).statusCode, 200, String(secret))
   t.equal(logs.filter(line => line.level === 50).length, 0, 'nothing dropped')
 })
 

@@ -62,8 +62,8 @@ function describe (value: unknown): string {
 }
 
 /**
- * Whether an HMAC secret's bytes are in fact a public key: PEM, an OpenSSH line, JWK or JWKS JSON, SPKI DER or a P-256
- * point (raw, in base64 or in hex, with or without white space or quotes, as a PEM body without its armour). Anyone
+ * Whether an HMAC secret's bytes are in fact a public key: PEM, an OpenSSH line, JWK or JWKS JSON, SPKI DER or an
+ * uncompressed P-256 point (raw, in base64 or in hex, with or without white space or quotes, as a PEM body without its armour). Anyone
  * who knows the public key could sign with it as a secret (the key confusion attack). A raw Ed25519 key (32 bytes) is
  * not told apart from a random secret: a record's `alg` says what it is (key-set.ts). Run once per lookup.
  */
@@ -81,8 +81,11 @@ const PEM = /-----BEGIN [A-Z0-9 ]+-----/
 const OPENSSH = /^(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+)\s+AAAA/
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
 const HEX = /^(?:[0-9a-fA-F]{2})+$/
-/** The DER that makes a P-256 point (uncompressed, 65 bytes, or compressed, 33) an SPKI key. */
-const P256_SPKI_PREFIX = { 65: '3059301306072a8648ce3d020106082a8648ce3d030107034200', 33: '3039301306072a8648ce3d020106082a8648ce3d030107032200' }
+/**
+ * The DER that makes an uncompressed P-256 point (04 || x || y, 65 bytes) an SPKI key. Not the compressed form (33
+ * bytes): half of all random 33-byte secrets starting 02 or 03 would pass for one, and a genuine secret be dropped.
+ */
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex')
 
 function isJwkOrJwks (value: { keys?: unknown }): void {
   const keys = Array.isArray(value.keys) ? value.keys as JsonWebKey[] : [value as JsonWebKey]
@@ -90,8 +93,7 @@ function isJwkOrJwks (value: { keys?: unknown }): void {
 }
 
 function isP256Point (bytes: Buffer): boolean {
-  const prefix = P256_SPKI_PREFIX[bytes.length as 65 | 33]
-  return prefix !== undefined && isSpki(Buffer.concat([Buffer.from(prefix, 'hex'), bytes]))
+  return bytes.length === 65 && isSpki(Buffer.concat([P256_SPKI_PREFIX, bytes]))
 }
 
 function isSpki (der: Buffer): boolean {
