@@ -46,7 +46,8 @@ export function answerRefusal (request: FastifyRequest, reply: FastifyReply, don
   err: RequestJwtError, options: RefusalReplyOptions, toErrorHandler: boolean, viaStrategy: boolean): void {
   logRefusal(request, err)
   const status = err.statusCode
-  const headers = status === 401 ? BEARER_CHALLENGE : status === 503 ? { 'retry-after': String(options.retryAfter) } : undefined
+  // A copy for each refusal: an error handler may add to err.headers.
+  const headers: Record<string, string> | undefined = status === 401 ? { ...BEARER_CHALLENGE } : status === 503 ? { 'retry-after': String(options.retryAfter) } : undefined
   if (headers !== undefined) {
     err.headers = headers
     if (!viaStrategy) reply.headers(headers)

@@ -58,7 +58,7 @@ export function createAuthStrategy ({ guard, settings, rollout, settingsOf }: St
 /** The strategy's own 401, with the challenge Fastify's error handler sends if no other strategy passes. */
 function noToken (): RequestJwtError {
   const err = refusal('FST_REQUEST_JWT_NO_AUTHORIZATION')
-  err.headers = BEARER_CHALLENGE
+  err.headers = { ...BEARER_CHALLENGE }
   return err
 }
 
