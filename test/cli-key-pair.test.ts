@@ -157,6 +157,33 @@ test('decode checks a key-pair signature with --public-key, or with the public h
   t.match(none.stdout, /Give the API key \(REQUEST_JWT_API_KEY or --api-key\), or a key pair's --public-key FILE, to check the signature\.$/m)
 })
 
+test('decode reads the API key from the environment for an HS256 token only, without --public-key: --api-key still counts', async t => {
+  const dir = t.testdir({})
+  const file = join(dir, 'client.pem')
+  const made = await cli(['keygen', '--alg', 'EdDSA', '--out', file, '--json'])
+  writeFileSync(join(dir, 'client.pub.jwk'), made.stdout)
+  const publicKey = ['--public-key', join(dir, 'client.pub.jwk')]
+  const token = (await cli(['token', '--private-key', file, '--service-id', SERVICE_ID])).stdout.trim()
+  // Another service's key, and one that is no API key at all: neither is the key the token is checked with.
+  const elsewhere = `live_key-1d6b3a58-7c4e-4f0a-9b2d-6e8f0a1c3b5d-${SECRET}`
+  for (const env of [{ REQUEST_JWT_API_KEY: elsewhere }, { REQUEST_JWT_API_KEY: 'not an API key' }]) {
+    const run = await cli(['decode', token, ...publicKey], env)
+    t.equal(run.code, 0, run.stdout + run.stderr)
+    t.match(run.stdout, /^pass {2}iss {8}service /m)
+    t.match(run.stdout, /^pass {2}signature {2}made with the private key of this EdDSA public key$/m)
+    const unchecked = await cli(['decode', token], env)
+    t.equal(unchecked.code, 0, 'a key-pair token is not checked with the API key in the environment')
+    t.match(unchecked.stdout, /^note {2}signature {2}not checked: an EdDSA token is checked with the client's public key/m)
+  }
+  const explicit = await cli(['decode', token, ...publicKey, '--api-key', elsewhere])
+  t.equal(explicit.code, 1, '--api-key is the key given')
+  t.match(explicit.stdout, /^FAIL {2}iss {8}iss is "[^"]+" but the key given is service "1d6b3a58-/m)
+  const hs256 = (await cli(['token', '--api-key', API_KEY])).stdout.trim()
+  t.match((await cli(['decode', hs256], { REQUEST_JWT_API_KEY: API_KEY })).stdout, /^pass {2}signature {2}made with this API key$/m, 'an HS256 token is checked with the environment\'s key')
+  const beside = await cli(['decode', hs256, ...publicKey], { REQUEST_JWT_API_KEY: API_KEY })
+  t.match(beside.stdout, /^note {2}signature {2}not checked: a "HS256" token is checked with an API key, never with a public key$/m, 'not with --public-key')
+})
+
 test('the help of token, curl and decode names the key-pair options', async t => {
   t.match((await cli(['token', '--help'])).stdout, /--private-key FILE +sign with a key pair's private key instead/)
   t.match((await cli(['curl', '--help'])).stdout, /--service-id ID +the service the key pair is registered for/)

@@ -1,12 +1,14 @@
 // `request-jwt decode`: explains a token with explainToken, one line per check, and exits 1 when the server would
 // refuse it. The signature is checked with the API key, or a key pair's public key (--public-key FILE) or private key.
-import { explainToken, type ClaimFormat, type Credentials, type TokenCheck } from '../client/index.js'
+import { decodeProtectedHeader } from 'jose'
+import { compactToken } from '../client/explain-token.js'
+import { explainToken, type ClaimFormat, type TokenCheck } from '../client/index.js'
 import { nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
-import { readKeyFile } from './key-file.js'
+import { credentialsOf, readKeyFile } from './key-file.js'
 import { locate, readBody, readStdin } from './request-input.js'
 
-export async function decode (values: Values, positionals: string[], credentials: Credentials | undefined, io: CliIo): Promise<number> {
+export async function decode (values: Values, positionals: string[], io: CliIo): Promise<number> {
   const given = positionals[0] as string
   if (given === '-' && values.body === '@-') throw new UsageError('the token and the body cannot both be read from stdin: give the body as a file (--body @FILE)')
   const token = given === '-' ? new TextDecoder().decode(await readStdin(io)).trim() : given
@@ -18,6 +20,9 @@ export async function decode (values: Values, positionals: string[], credentials
     ? undefined
     : { method: values.method ?? (body === undefined ? 'GET' : 'POST'), url: location?.target, body: body?.bytes }
   const publicKey = values['public-key'] === undefined ? undefined : await readKeyFile(values['public-key'], '--public-key')
+  // The environment's API key is kept for all the commands: it checks an HS256 token only, and a key pair's token
+  // checked with it (or a garbage key aborting the check) would hide the key the user did give. --api-key still counts.
+  const credentials = await credentialsOf(values, io, publicKey === undefined && algOf(token) === 'HS256')
   const explanation = await explainToken(token, {
     request,
     credentials,
@@ -40,6 +45,15 @@ export async function decode (values: Values, positionals: string[], credentials
   }
   io.stdout.write(`${lines.join('\n')}\n`)
   return explanation.checks.some(check => check.ok === false) ? 1 : 0
+}
+
+/** The alg the token's header names, or `undefined` when it has none that can be read. */
+function algOf (token: string): unknown {
+  try {
+    return decodeProtectedHeader(compactToken(token)).alg
+  } catch {
+    return undefined
+  }
 }
 
 function formatCheck (check: TokenCheck): string {

@@ -65,7 +65,8 @@ Explains a token (TOKEN, or - to read it from stdin): its issuer, its age agains
 scope, and, given the request (--url, --method, --body), whether req and pay match it and why not. With an API key
 or a key pair's key it also checks the signature. Exits 1 when the server would refuse the token, 0 otherwise.
 
-  --api-key KEY           check the signature with this key (default: $${API_KEY_ENV}, when set)
+  --api-key KEY           check the signature with this key (default: $${API_KEY_ENV}, when set, for an
+                          HS256 token and no --public-key)
   --public-key FILE       check an EdDSA or ES256 signature with this public key (SPKI PEM or JWK)
   --private-key FILE      ... or with the public half of this private key (with --service-id ID)
   --method METHOD         the request's method (default: POST with --body, else GET)

@@ -6,14 +6,17 @@ import type { Credentials, PrivateKey } from '../client/index.js'
 import { nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, UsageError, type CliIo } from './io.js'
 
-/** The credentials the options name, or `undefined` when they name none. */
-export async function credentialsOf (values: Values, io: CliIo): Promise<Credentials | undefined> {
+/**
+ * The credentials the options name, or `undefined` when they name none. `fromEnvironment: false` ignores
+ * REQUEST_JWT_API_KEY, for a decode whose signature an API key cannot check: only --api-key then gives one.
+ */
+export async function credentialsOf (values: Values, io: CliIo, fromEnvironment = true): Promise<Credentials | undefined> {
   const file = values['private-key']
   if (file === undefined) {
     if (values['service-id'] !== undefined || values.kid !== undefined) {
       throw new UsageError('--service-id and --kid go with --private-key FILE (an API key holds its service id)')
     }
-    const apiKey = values['api-key'] ?? nonEmpty(io.env[API_KEY_ENV])
+    const apiKey = values['api-key'] ?? (fromEnvironment ? nonEmpty(io.env[API_KEY_ENV]) : undefined)
     return apiKey === undefined ? undefined : { apiKey }
   }
   if (values['api-key'] !== undefined) throw new UsageError('give --api-key or --private-key, not both')

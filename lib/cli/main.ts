@@ -63,8 +63,8 @@ async function run (argv: readonly string[], io: CliIo): Promise<number> {
   }
   // keygen makes a key: it reads none.
   if (command === 'keygen') return keygenCommand(values, io)
+  if (command === 'decode') return decode(values, positionals, io)
   const credentials = await credentialsOf(values, io)
-  if (command === 'decode') return decode(values, positionals, credentials, io)
   if (credentials === undefined) {
     throw new UsageError(`no API key: set ${API_KEY_ENV} (or pass --api-key), or sign with a key pair: --private-key FILE --service-id ID`)
   }

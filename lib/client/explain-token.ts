@@ -63,7 +63,7 @@ const STANDARD_BASE64_HMAC = /^[A-Za-z0-9+/]{43}=$/
  */
 export async function explainToken (token: string, options: ExplainTokenOptions = {}): Promise<TokenExplanation> {
   if (typeof token !== 'string') throw invalidArgument('token must be a string')
-  const compact = token.trim().replace(/^bearer\s+/i, '')
+  const compact = compactToken(token)
   const malformed = encodingProblem(compact)
   let header: Record<string, unknown>
   let claims: Record<string, unknown>
@@ -101,6 +101,11 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
     age: typeof iat === 'number' && Number.isFinite(iat) ? now - iat : undefined,
     checks
   }
+}
+
+/** The token as explained: without the white space around it and a pasted `Bearer ` in front. */
+export function compactToken (token: string): string {
+  return token.trim().replace(/^bearer\s+/i, '')
 }
 
 function scopeOf (claims: Record<string, unknown>): Scope {
