@@ -209,3 +209,26 @@ test('a claim format the server does not know is refused, not read as the standa
   t.equal((err as RequestJwtClientError).code, 'ERR_REQUEST_JWT_INVALID_ARGUMENT')
   t.equal((err as Error).message, 'claimFormat must be one of "standard", "notify-2016", got "notify_2016"')
 })
+
+test('a clock, clockSkew or maxTokenLength the server would not take is refused, never read as a window that lets a stale token pass', async t => {
+  const stale = token({ iat: NOW_S - 3600 })
+  const refusals: Array<[unknown, RegExp]> = [
+    [null, /^options must be an object$/],
+    ['now', /^options must be an object$/],
+    [{ now: 5 }, /^now must be a function returning epoch milliseconds$/],
+    [{ now: () => Number.NaN }, /^now\(\) must return epoch milliseconds, a finite number$/],
+    [{ now: () => Infinity }, /^now\(\) must return epoch milliseconds, a finite number$/],
+    [{ now: () => String(NOW_MS) }, /^now\(\) must return epoch milliseconds, a finite number$/]
+  ]
+  for (const clockSkew of [Number.NaN, Infinity, -1, '30', null]) refusals.push([{ now, clockSkew }, /^clockSkew must be a finite number of seconds >= 0$/])
+  for (const maxTokenLength of [Number.NaN, Infinity, 0, -5, 1.5, '8192', 2 ** 53]) refusals.push([{ now, maxTokenLength }, /^maxTokenLength must be a whole number of characters >= 1$/])
+  for (const [options, message] of refusals) {
+    const err = await explainToken(stale, options as ExplainTokenOptions).catch((e: unknown) => e)
+    t.ok(err instanceof RequestJwtClientError, `${String(message)}: refused`)
+    t.equal((err as RequestJwtClientError).code, 'ERR_REQUEST_JWT_INVALID_ARGUMENT')
+    t.match((err as Error).message, message)
+  }
+  t.match(await check('iat', stale, { clockSkew: 0 }), { ok: false }, 'a window of 0 s is the server\'s too')
+  t.match(await check('iat', stale, { clockSkew: 3600 }), { ok: true })
+  t.match((await explainToken(token({}), { now, maxTokenLength: 1 })).checks[0], { name: 'token', ok: false, message: /^\d+ characters, longer than the server's 1 \(FST_REQUEST_JWT_TOKEN_TOO_LARGE\)$/ })
+})

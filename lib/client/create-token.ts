@@ -4,6 +4,7 @@ import { SignJWT } from 'jose'
 import { isValidJti, MAX_JTI_BYTES } from '../rules/claims.js'
 import type { Credentials } from './credentials.js'
 import { invalidArgument } from './errors.js'
+import { readClock } from './option-checks.js'
 import { requestClaims, type RequestClaimOptions, type RequestDescription } from './request-claims.js'
 import { signerOf } from './signer.js'
 
@@ -34,10 +35,7 @@ export interface CreateTokenOptions extends RequestDescription, RequestClaimOpti
 export async function createToken (credentials: Credentials, options: CreateTokenOptions = {}): Promise<string> {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object')
   const signer = await signerOf(credentials)
-  const now = options.now ?? Date.now
-  if (typeof now !== 'function') throw invalidArgument('now must be a function returning epoch milliseconds')
-  const nowMs = now()
-  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) throw invalidArgument('now() must return epoch milliseconds, a finite number')
+  const nowMs = readClock(options.now)
   const jti = options.jti ?? globalThis.crypto.randomUUID()
   if (!isValidJti(jti)) {
     throw invalidArgument(`jti must be a string of 1 to ${MAX_JTI_BYTES} bytes without control characters`)

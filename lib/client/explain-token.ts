@@ -9,10 +9,11 @@ import { encodingProblem } from './encoding-check.js'
 import type { Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
 import type { PublicKey } from './key-pair.js'
+import { clockSkewOption, maxTokenLengthOption, readClock } from './option-checks.js'
 import { knownClaimFormat, type RequestDescription } from './request-claims.js'
 import { checkingKeys, checkSignature } from './signature-check.js'
 import { fail, type TokenCheck } from './token-check.js'
-import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning, DEFAULT_MAX_TOKEN_LENGTH } from './token-checks.js'
+import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning } from './token-checks.js'
 
 export interface TokenExplanation {
   header: Record<string, unknown>
@@ -63,6 +64,11 @@ const STANDARD_BASE64_HMAC = /^[A-Za-z0-9+/]{43}=$/
  */
 export async function explainToken (token: string, options: ExplainTokenOptions = {}): Promise<TokenExplanation> {
   if (typeof token !== 'string') throw invalidArgument('token must be a string')
+  if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object')
+  // Before the token is read: a bad option is the caller's mistake whatever the token is.
+  const now = Math.floor(readClock(options.now) / 1000)
+  const skew = clockSkewOption(options.clockSkew)
+  const maxTokenLength = maxTokenLengthOption(options.maxTokenLength)
   const compact = compactToken(token)
   const malformed = encodingProblem(compact)
   let header: Record<string, unknown>
@@ -73,12 +79,10 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   } catch (err) {
     throw new RequestJwtClientError('ERR_REQUEST_JWT_MALFORMED_TOKEN', `not a JWT: ${malformed ?? (err as Error).message} (FST_REQUEST_JWT_MALFORMED)`)
   }
-  const now = Math.floor((options.now ?? Date.now)() / 1000)
-  const skew = options.clockSkew ?? 30
   const keys = await checkingKeys(options.credentials, options.publicKey)
   const format = options.claimFormat === undefined ? guessFormat(claims) : knownClaimFormat(options.claimFormat)
   const checks: TokenCheck[] = [
-    ...checkLength(compact, options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH),
+    ...checkLength(compact, maxTokenLength),
     ...(malformed === undefined ? [] : [fail('token', `${malformed} (FST_REQUEST_JWT_MALFORMED)`)]),
     ...checkPrototypePoisoning(header, claims),
     checkHeader(header),

@@ -9,9 +9,6 @@ import { describePoisonousName, poisonousName } from '../rules/prototype-poisoni
 import { clockSkewAdvice, iatHint } from '../rules/time-hints.js'
 import { fail, note, pass, show, type TokenCheck } from './token-check.js'
 
-/** The server's default `maxTokenLength`. */
-export const DEFAULT_MAX_TOKEN_LENGTH = 8192
-
 /** A failed check when the token is longer than the server reads; nothing otherwise (the length rarely matters). */
 export function checkLength (token: string, maxLength: number): TokenCheck[] {
   if (token.length <= maxLength) return []
