@@ -268,6 +268,26 @@ test('--audience: token and curl put it in aud; decode accepts the audiences giv
   assertError(t, await cli(['token', '--audience', '']), /audience must be a non-empty string/)
 })
 
+test('--max-token-length: token and curl refuse to make a token the server would not read (8192 by default); decode fails one', async t => {
+  const url = `https://api.example/v2/notifications?q=${'x'.repeat(6000)}`
+  for (const command of ['token', 'curl']) {
+    assertError(t, await cli([command, '--url', url]), /^request-jwt: the token is \d+ characters, longer than maxTokenLength \(8192\): the server would refuse it \(FST_REQUEST_JWT_TOKEN_TOO_LARGE\); the method, path and query in its req are 6024 of them$/m)
+  }
+  const long = await cli(['token', '--url', url, '--max-token-length', '16384'])
+  t.equal(long.code, 0, long.stderr)
+  t.equal(claimsOf(long.stdout).req, `GET /v2/notifications?q=${'x'.repeat(6000)}`)
+  t.equal((await cli(['curl', '--url', url, '--max-token-length=16384'])).code, 0)
+  const token = long.stdout.trim()
+  const refused = await cli(['decode', token])
+  t.equal(refused.code, 1)
+  t.match(refused.stdout, new RegExp(`^FAIL {2}token {6}${token.length} characters, longer than the server's 8192 \\(FST_REQUEST_JWT_TOKEN_TOO_LARGE\\)$`, 'm'))
+  t.equal((await cli(['decode', token, '--max-token-length', '16384'])).code, 0)
+  for (const bad of ['0', '-1', '1.5', 'x', '', ' 5', '9999999999999999', '99999999999999999']) {
+    assertError(t, await cli(['token', `--max-token-length=${bad}`]), /^request-jwt: --max-token-length must be a whole number of characters >= 1$/m)
+  }
+  assertError(t, await cli(['decode', token, '--max-token-length=0']), /--max-token-length must be a whole number/)
+})
+
 test('decode: the token can come from stdin; bad input is exit code 2', async t => {
   const token = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S } })
   const run = await cli(['decode', '-'], { stdin: chunks(`Bearer ${token}\n`) })

@@ -221,3 +221,28 @@ function scopedPay (body: string): string {
   const signingInput = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: SERVICE_ID, iat: NOW_S, pay: payOf(body) })).toString('base64url')}`
   return `${signingInput}.${hs256(signingInput, SECRET)}`
 }
+
+test('a token longer than the server reads (maxTokenLength, default 8192) is refused before it is sent, naming its length and what made it long', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  const url = `/protected?q=${'x'.repeat(6000)}`
+  const made = { now: context.clock.now, jti: 'j-1', url }
+  const long = await createToken(credentials, { ...made, maxTokenLength: 100_000 })
+  t.ok(long.length > 8192)
+  const res = await context.app.inject({ method: 'GET', url, headers: bearer(long) })
+  t.match(res.json(), { code: 'FST_REQUEST_JWT_TOKEN_TOO_LARGE' }, 'the server, by default, refuses it')
+  const err = await refusal(() => createToken(credentials, made))
+  t.equal(err.code, 'ERR_REQUEST_JWT_INVALID_ARGUMENT')
+  t.equal(err.message, `the token is ${long.length} characters, longer than maxTokenLength (8192): the server would refuse it (FST_REQUEST_JWT_TOKEN_TOO_LARGE); the method, path and query in its req are ${`GET ${url}`.length} of them`)
+  t.equal(await createToken(credentials, { ...made, maxTokenLength: long.length }), long, 'as long as maxTokenLength is accepted, as by the server')
+  t.match((await refusal(() => createToken(credentials, { ...made, maxTokenLength: long.length - 1 }))).message, `the token is ${long.length} characters, longer than maxTokenLength (${long.length - 1})`)
+  // What else makes a token long is not blamed on the path: an aud, or a 2016-format req (an HMAC, whatever the path).
+  const audience = 'https://api.example/'.repeat(400)
+  t.match((await refusal(() => createToken(credentials, { ...fixedClock, audience, url: '/a' }))).message, /^the token is \d+ characters, longer than maxTokenLength \(8192\): the server would refuse it \(FST_REQUEST_JWT_TOKEN_TOO_LARGE\); the method, path and query in its req are 6 of them$/)
+  for (const options of [{ audience }, { audience, url, claimFormat: 'notify-2016' as const }]) {
+    t.match((await refusal(() => createToken(credentials, { ...fixedClock, ...options }))).message, /^the token is \d+ characters, longer than maxTokenLength \(8192\): the server would refuse it \(FST_REQUEST_JWT_TOKEN_TOO_LARGE\)$/)
+  }
+  for (const maxTokenLength of [0, -1, 1.5, Number.NaN, Infinity, '8192']) {
+    t.match((await refusal(() => createToken(credentials, { maxTokenLength: maxTokenLength as number }))).message, /^maxTokenLength must be a whole number of characters >= 1$/)
+  }
+})

@@ -134,6 +134,17 @@ test('the audience is passed on to the token, and a service that asks for one ac
   t.equal(response.status, 200, await response.clone().text())
 })
 
+test('maxTokenLength is passed on: a URL that makes the token longer than the server reads is refused before anything is sent', async t => {
+  let called = false
+  const fetch = async () => { called = true; return new Response(null, { status: 204 }) }
+  const url = `https://api.example/a?q=${'x'.repeat(6000)}`
+  const err = await refusal(() => signedFetch(url, {}, credentials, { now, fetch }))
+  t.equal(err.code, 'ERR_REQUEST_JWT_INVALID_ARGUMENT')
+  t.match(err.message, /^the token is \d+ characters, longer than maxTokenLength \(8192\)/)
+  t.notOk(called)
+  t.equal((await capture(url, {}, { maxTokenLength: 16_384 })).claims.req, `GET /a?q=${'x'.repeat(6000)}`, 'a server that reads longer tokens')
+})
+
 test('a path the server refuses to bind is refused before anything is sent', async t => {
   let called = false
   const err = await refusal(() => signedFetch('https://api.example/a//b', {}, credentials, { fetch: async () => { called = true; return new Response() } }))

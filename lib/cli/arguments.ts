@@ -17,6 +17,7 @@ const REQUEST_OPTIONS = {
   scope: { type: 'string' },
   'claim-format': { type: 'string' },
   audience: { type: 'string' },
+  'max-token-length': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -34,6 +35,7 @@ export const OPTIONS = {
     body: { type: 'string' },
     'claim-format': { type: 'string' },
     'clock-skew': { type: 'string' },
+    'max-token-length': { type: 'string' },
     audience: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' }
   },
@@ -64,6 +66,7 @@ export interface Values {
   scope?: string
   'claim-format'?: string
   'clock-skew'?: string
+  'max-token-length'?: string
   audience?: string | string[]
   header?: string[]
   exec?: boolean
@@ -98,4 +101,12 @@ export function parse (command: Command, args: string[]): { values: Values, posi
 
 export function nonEmpty (value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value
+}
+
+/** --max-token-length, the server's maxTokenLength: `undefined` for the client's default. */
+export function maxTokenLength (values: Values): number | undefined {
+  const given = values['max-token-length']
+  if (given === undefined) return undefined
+  if (!/^[1-9][0-9]{0,15}$/.test(given) || !Number.isSafeInteger(Number(given))) throw new UsageError('--max-token-length must be a whole number of characters >= 1')
+  return Number(given)
 }

@@ -3,7 +3,7 @@
 import { decodeProtectedHeader } from 'jose'
 import { compactToken } from '../client/explain-token.js'
 import { explainToken, type ClaimFormat, type TokenCheck } from '../client/index.js'
-import { nonEmpty, type Values } from './arguments.js'
+import { maxTokenLength, nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
 import { credentialsOf, readKeyFile } from './key-file.js'
 import { locate, readBody, readStdin } from './request-input.js'
@@ -30,6 +30,7 @@ export async function decode (values: Values, positionals: string[], io: CliIo):
     now: io.now,
     clockSkew: skew,
     claimFormat: values['claim-format'] as ClaimFormat | undefined,
+    maxTokenLength: maxTokenLength(values),
     audience: values.audience
   })
   const lines = [

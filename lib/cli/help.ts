@@ -32,6 +32,7 @@ const REQUEST_OPTIONS_HELP = `  --api-key KEY           the API key (default: $$
                           only --body, else none); path+body is accepted on routes of every scope
   --claim-format FORMAT   standard (default) or notify-2016
   --audience AUD          the aud claim, for a service that asks for one (its audience option)
+  --max-token-length N    the server's maxTokenLength (default 8192): a longer token is refused here
   -h, --help              this help`
 
 export const COMMAND_HELP: Record<Command, string> = {
@@ -75,6 +76,7 @@ or a key pair's key it also checks the signature. Exits 1 when the server would 
   --body DATA|@FILE|@-    the request's body
   --claim-format FORMAT   the route's claim format (default: as the token's claims look)
   --clock-skew SECONDS    the server's window (default 30)
+  --max-token-length N    the server's maxTokenLength (default 8192)
   --audience AUD          an audience the server accepts (repeatable; default: none, so an aud is refused)
   -h, --help              this help
 `,

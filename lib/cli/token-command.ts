@@ -1,7 +1,7 @@
 // `request-jwt token`: a token for one request, printed; and the signing both `token` and `curl` do.
 import { createToken, type ClaimFormat, type Credentials, type Scope } from '../client/index.js'
 import { normaliseMethod } from '../client/request-claims.js'
-import { nonEmpty, type Values } from './arguments.js'
+import { maxTokenLength, nonEmpty, type Values } from './arguments.js'
 import { BASE_URL_ENV, type CliIo } from './io.js'
 import { locate, readBody, type Body, type Location } from './request-input.js'
 
@@ -24,6 +24,7 @@ export async function signRequest (values: Values, credentials: Credentials, io:
     scope: values.scope as Scope | undefined,
     claimFormat: values['claim-format'] as ClaimFormat | undefined,
     audience: values.audience as string | undefined,
+    maxTokenLength: maxTokenLength(values),
     now: io.now
   })
   return { method, location, body, token }

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose'
 import { isValidJti, MAX_JTI_BYTES } from '../rules/claims.js'
 import type { Credentials } from './credentials.js'
 import { invalidArgument } from './errors.js'
-import { readClock } from './option-checks.js'
+import { maxTokenLengthOption, readClock } from './option-checks.js'
 import { requestClaims, type RequestClaimOptions, type RequestDescription } from './request-claims.js'
 import { signerOf } from './signer.js'
 
@@ -15,6 +15,8 @@ export interface CreateTokenOptions extends RequestDescription, RequestClaimOpti
   jti?: string
   /** The service the token is for (`aud`), when it asks for one (its `audience` option). Default: no `aud`. */
   audience?: string
+  /** The server's `maxTokenLength`, in characters: a longer token is refused here. Default 8192, the server's default. */
+  maxTokenLength?: number
 }
 
 /**
@@ -36,6 +38,7 @@ export async function createToken (credentials: Credentials, options: CreateToke
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object')
   const signer = await signerOf(credentials)
   const nowMs = readClock(options.now)
+  const maxTokenLength = maxTokenLengthOption(options.maxTokenLength)
   const jti = options.jti ?? globalThis.crypto.randomUUID()
   if (!isValidJti(jti)) {
     throw invalidArgument(`jti must be a string of 1 to ${MAX_JTI_BYTES} bytes without control characters`)
@@ -47,7 +50,15 @@ export async function createToken (credentials: Credentials, options: CreateToke
   }
   const secret = signer.alg === 'HS256' ? signer.key : undefined
   const claims = await requestClaims(options, { scope: options.scope, claimFormat: options.claimFormat, secret })
-  return new SignJWT({ iss: signer.issuer, iat: Math.floor(nowMs / 1000), jti, ...(audience === undefined ? {} : { aud: audience }), ...claims })
+  const token = await new SignJWT({ iss: signer.issuer, iat: Math.floor(nowMs / 1000), jti, ...(audience === undefined ? {} : { aud: audience }), ...claims })
     .setProtectedHeader({ alg: signer.alg, typ: 'JWT', ...(signer.kid === undefined ? {} : { kid: signer.kid }) })
     .sign(signer.key)
+  // The server refuses a longer token before reading it (FST_REQUEST_JWT_TOKEN_TOO_LARGE): better said here, with what
+  // made it long, than as a 401 for a token that looked fine.
+  if (token.length > maxTokenLength) {
+    // In the 2016 format req is an HMAC, of a fixed length: the path and query count only in the standard one.
+    const cause = claims.req === undefined || options.claimFormat === 'notify-2016' ? '' : `; the method, path and query in its req are ${claims.req.length} of them`
+    throw invalidArgument(`the token is ${token.length} characters, longer than maxTokenLength (${maxTokenLength}): the server would refuse it (FST_REQUEST_JWT_TOKEN_TOO_LARGE)${cause}`)
+  }
+  return token
 }

@@ -20,6 +20,8 @@ export interface SignedFetchOptions extends RequestClaimOptions {
   fetch?: (input: string | URL, init: RequestInit) => Promise<Response>
   /** The service the tokens are for (`aud`), when it asks for one (its `audience` option). Default: no `aud`. */
   audience?: string
+  /** The server's `maxTokenLength`, in characters: a longer token (a long URL) is refused before sending. Default 8192. */
+  maxTokenLength?: number
 }
 
 interface PreparedBody {
@@ -59,7 +61,8 @@ export async function signedFetch (url: string | URL, init: SignedFetchInit | un
     scope,
     claimFormat: options.claimFormat,
     now: options.now,
-    audience: options.audience
+    audience: options.audience,
+    maxTokenLength: options.maxTokenLength
   })
   headers.set('authorization', `Bearer ${token}`)
   const send = options.fetch ?? globalThis.fetch
