@@ -157,6 +157,22 @@ test('decode checks a key-pair signature with --public-key, or with the public h
   t.match(none.stdout, /Give the API key \(REQUEST_JWT_API_KEY or --api-key\), or a key pair's --public-key FILE, to check the signature\.$/m)
 })
 
+test('decode --kid, with --private-key, is the key\'s id: a token whose kid names another key fails, as the server refuses it', async t => {
+  const dir = t.testdir({})
+  const file = join(dir, 'client.pem')
+  await cli(['keygen', '--alg', 'EdDSA', '--out', file])
+  const key = ['--private-key', file, '--service-id', SERVICE_ID]
+  const token = (await cli(['token', ...key, '--kid', 'k1'])).stdout.trim()
+  const same = await cli(['decode', token, ...key, '--kid', 'k1'])
+  t.equal(same.code, 0, same.stdout + same.stderr)
+  t.match(same.stdout, /^pass {2}header {5}alg EdDSA, kid "k1"$/m)
+  t.match(same.stdout, /^pass {2}signature {2}made with the private key of this EdDSA public key$/m)
+  const other = await cli(['decode', token, ...key, '--kid', 'k2'])
+  t.equal(other.code, 1)
+  t.match(other.stdout, /^FAIL {2}signature {2}made with the private key of this EdDSA public key, but the token's kid is "k1" and this key's is "k2"/m)
+  assertError(t, await cli(['decode', token, '--kid', 'k1']), /^request-jwt: --service-id and --kid go with --private-key FILE/m)
+})
+
 test('decode reads the API key from the environment for an HS256 token only, without --public-key: --api-key still counts', async t => {
   const dir = t.testdir({})
   const file = join(dir, 'client.pem')

@@ -28,6 +28,7 @@ export const OPTIONS = {
     'api-key': { type: 'string' },
     'private-key': { type: 'string' },
     'service-id': { type: 'string' },
+    kid: { type: 'string' },
     'public-key': { type: 'string' },
     method: { type: 'string' },
     url: { type: 'string' },

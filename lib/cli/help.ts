@@ -70,6 +70,7 @@ or a key pair's key it also checks the signature. Exits 1 when the server would 
                           HS256 token and no --public-key)
   --public-key FILE       check an EdDSA or ES256 signature with this public key (SPKI PEM or JWK)
   --private-key FILE      ... or with the public half of this private key (with --service-id ID)
+  --kid ID                the private key's id, when the service gave it one: a token's kid must name it
   --method METHOD         the request's method (default: POST with --body, else GET)
   --url URL               the request's path and query, or an absolute URL
   --base-url URL          put in front of a path --url (default: $${BASE_URL_ENV})
