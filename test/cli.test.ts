@@ -288,6 +288,14 @@ test('--max-token-length: token and curl refuse to make a token the server would
   assertError(t, await cli(['decode', token, '--max-token-length=0']), /--max-token-length must be a whole number/)
 })
 
+test('decode: a bidi override, C1 control or line separator in the header or claims is printed escaped, never raw', async t => {
+  const token = makeToken({ header: { alg: 'HS256', typ: 'JWT', x: 'a\u202Eb' }, claims: { iss: SERVICE_ID, iat: NOW_S, note: 'c\u0085d\u2028e\u009Bf' } })
+  const run = await cli(['decode', token])
+  t.match(run.stdout, /^header {5}\{"alg":"HS256","typ":"JWT","x":"a\\u202eb"\}$/m)
+  t.match(run.stdout, /^claims {5}\{.*"note":"c\\u0085d\\u2028e\\u009bf"\}$/m)
+  t.notMatch(run.stdout, /[\u0080-\u009f\u2028\u202e]/u, 'no raw control character')
+})
+
 test('decode: the token can come from stdin; bad input is exit code 2', async t => {
   const token = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S } })
   const run = await cli(['decode', '-'], { stdin: chunks(`Bearer ${token}\n`) })

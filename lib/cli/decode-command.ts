@@ -3,6 +3,7 @@
 import { decodeProtectedHeader } from 'jose'
 import { compactToken } from '../client/explain-token.js'
 import { explainToken, type ClaimFormat, type TokenCheck } from '../client/index.js'
+import { escapeControlCharacters } from '../rules/printable.js'
 import { maxTokenLength, nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
 import { credentialsOf, readKeyFile } from './key-file.js'
@@ -33,9 +34,11 @@ export async function decode (values: Values, positionals: string[], io: CliIo):
     maxTokenLength: maxTokenLength(values),
     audience: values.audience
   })
+  // JSON.stringify escapes ASCII's controls only: a bidi override or a C1 control in the token would reorder what the
+  // terminal shows, or drive it.
   const lines = [
-    `header     ${JSON.stringify(explanation.header)}`,
-    `claims     ${JSON.stringify(explanation.claims)}`,
+    `header     ${escapeControlCharacters(JSON.stringify(explanation.header))}`,
+    `claims     ${escapeControlCharacters(JSON.stringify(explanation.claims))}`,
     `scope      ${explanation.scope}${explanation.claimFormat === undefined ? '' : ` (${explanation.claimFormat} format)`}`,
     '',
     ...explanation.checks.map(formatCheck)
