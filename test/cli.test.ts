@@ -296,6 +296,19 @@ test('decode: a bidi override, C1 control or line separator in the header or cla
   t.notMatch(run.stdout, /[\u0080-\u009f\u2028\u202e]/u, 'no raw control character')
 })
 
+test('decode: a token that is not a JWT, whatever is wrong with it, exits 1 as the server refuses it, with one line', async t => {
+  const token = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S } })
+  const [header, claims, signature] = token.split('.') as [string, string, string]
+  for (const bad of ['not-a-token', `${header}.${claims}`, `${header}=.${claims}.${signature}`, `${Buffer.from('not json').toString('base64url')}.${claims}.${signature}`, '']) {
+    assertError(t, await cli(['decode', bad]), /^request-jwt: not a JWT: .*\(FST_REQUEST_JWT_MALFORMED\)$/m, 1)
+  }
+  const newline = `${Buffer.from('{"alg":"HS256","typ":"JWT"}\n').toString('base64url')}.${claims}.${signature}`
+  const decoded = await cli(['decode', newline])
+  t.equal(decoded.code, 1, 'decoded by jose, refused by the server')
+  t.match(decoded.stdout, /^FAIL {2}token {6}header is not a JSON object.*\(FST_REQUEST_JWT_MALFORMED\)$/m)
+  t.match((await cli(['decode', '-'], { stdin: chunks('') })).code, 1, 'an empty stdin')
+})
+
 test('decode: the token can come from stdin; bad input is exit code 2', async t => {
   const token = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S } })
   const run = await cli(['decode', '-'], { stdin: chunks(`Bearer ${token}\n`) })
@@ -303,8 +316,8 @@ test('decode: the token can come from stdin; bad input is exit code 2', async t 
   t.match(run.stdout, /scope {6}none\n/)
   assertError(t, await cli(['decode']), /decode takes one token \(or - to read it from stdin\)/)
   assertError(t, await cli(['decode', 'a', 'b']), /decode takes one token/)
-  assertError(t, await cli(['decode', 'not-a-token']), /^request-jwt: not a JWT: /)
   assertError(t, await cli(['decode', '-', '--body', '@-'], { stdin: chunks(token) }), /the token and the body cannot both be read from stdin: give the body as a file \(--body @FILE\)/)
+  assertError(t, await cli(['decode', token, '--claim-format', 'notify_2016']), /must be one of "standard", "notify-2016", got "notify_2016"$/m)
   for (const skew of ['-1', 'x', ' ']) assertError(t, await cli(['decode', token, `--clock-skew=${skew}`]), /--clock-skew must be a number of seconds >= 0/)
   t.equal((await cli(['decode', '--', token])).code, 0, 'a token after --')
 })

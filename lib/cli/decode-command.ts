@@ -33,6 +33,11 @@ export async function decode (values: Values, positionals: string[], io: CliIo):
     claimFormat: values['claim-format'] as ClaimFormat | undefined,
     maxTokenLength: maxTokenLength(values),
     audience: values.audience
+  }).catch((err: unknown) => {
+    // The server refuses it (FST_REQUEST_JWT_MALFORMED), as it refuses a token whose encoding check fails: exit 1, as
+    // for every refused token, not 2, which says the command line was wrong.
+    if ((err as { code?: unknown }).code === 'ERR_REQUEST_JWT_MALFORMED_TOKEN') throw new UsageError((err as Error).message, 1)
+    throw err
   })
   // JSON.stringify escapes ASCII's controls only: a bidi override or a C1 control in the token would reorder what the
   // terminal shows, or drive it.

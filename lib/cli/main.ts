@@ -20,8 +20,8 @@ import { redact } from './redact.js'
 import { tokenCommand } from './token-command.js'
 
 /**
- * Runs the CLI with `argv` (the arguments after the program name) and returns the exit code: 0 done, 1 a decoded
- * token would be refused (or an unexpected failure), 2 bad input; with `curl --exec`, curl's own, or 127 when curl is
+ * Runs the CLI with `argv` (the arguments after the program name) and returns the exit code: 0 done, 1 the token
+ * given to decode would be refused, malformed or not (or an unexpected failure), 2 bad input; with `curl --exec`, curl's own, or 127 when curl is
  * not found and 126 when it cannot be run.
  */
 export async function main (argv: readonly string[], io: CliIo): Promise<number> {
