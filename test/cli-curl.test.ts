@@ -6,8 +6,10 @@ import { execFile, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { promisify } from 'node:util'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { dropOutputOnClosedPipe } from '../lib/cli/io.js'
 import { main } from '../lib/cli/main.js'
 import { buildApp } from './helpers/app.js'
 import { payOf, SECRET, SERVICE_ID } from './helpers/tokens.js'
@@ -125,6 +127,24 @@ test('the built binary: a shebang, package.json bin, and its printed command acc
   })
   t.equal(bad.code, 2)
   t.match(bad.stderr, /^request-jwt: API key is 9 characters; [^\n]+\n$/)
+})
+
+test('the built binary, its stdout a pipe closed by the reader (request-jwt --help | true), ends quietly', async t => {
+  const ended = await new Promise<{ code: number | null, stderr: string }>(resolve => {
+    const child = spawn(process.execPath, [CLI.pathname, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // Closed before the child can write: its write fails with EPIPE.
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', chunk => { stderr += String(chunk) })
+    child.on('close', code => resolve({ code, stderr }))
+  })
+  t.equal(ended.stderr, '', 'no EPIPE error, no stack trace')
+  t.equal(ended.code, 0)
+  // In-process, the handler itself: a closed pipe is dropped; any other write error is still thrown.
+  const stream = new PassThrough()
+  dropOutputOnClosedPipe(stream)
+  t.doesNotThrow(() => stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })))
+  t.throws(() => stream.emit('error', Object.assign(new Error('write EIO'), { code: 'EIO' })), { code: 'EIO' })
 })
 
 test('curl --exec hands curl the token in a file only this user can read, removed after, never in its arguments', async t => {

@@ -17,6 +17,17 @@ export interface CliIo {
   raise?: (signal: NodeJS.Signals) => void
 }
 
+/**
+ * A reader that closed the pipe (`request-jwt --help | head -1`) wants no more output: the rest is dropped and the
+ * command ends as it would have, where Node would die of the unhandled EPIPE with a stack trace. Any other write
+ * error is thrown still.
+ */
+export function dropOutputOnClosedPipe (stream: NodeJS.EventEmitter): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+  })
+}
+
 export const API_KEY_ENV = 'REQUEST_JWT_API_KEY'
 export const BASE_URL_ENV = 'REQUEST_JWT_BASE_URL'
 

@@ -14,7 +14,7 @@ import { curlCommand } from './curl-command.js'
 import { decode } from './decode-command.js'
 import { keygenCommand } from './keygen-command.js'
 import { COMMAND_HELP, HELP } from './help.js'
-import { API_KEY_ENV, UsageError, type CliIo } from './io.js'
+import { API_KEY_ENV, dropOutputOnClosedPipe, UsageError, type CliIo } from './io.js'
 import { credentialsOf } from './key-file.js'
 import { redact } from './redact.js'
 import { tokenCommand } from './token-command.js'
@@ -84,7 +84,9 @@ export function isProgram (program: string | undefined): boolean {
 
 // Run as the program (through npm's bin link, or `node dist/cli/main.js`); test/cli-curl.test.ts runs the built binary.
 // A child process's coverage comes back through dist/'s source map for lines but not for this branch, hence:
-/* c8 ignore next 3 */
+/* c8 ignore next 5 */
 if (isProgram(process.argv[1])) {
+  dropOutputOnClosedPipe(process.stdout)
+  dropOutputOnClosedPipe(process.stderr)
   process.exitCode = await main(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin })
 }
