@@ -128,9 +128,14 @@ test('bad key options are one line and exit 2, and a key file\'s content is neve
   assertError(t, broken, /^request-jwt: the --private-key file starts with "\{" but is not JSON: give a JWK or PEM text$/m)
   t.notOk(broken.stderr.includes('c2VjcmV0'), 'the key file is not quoted')
   const wrongKind = await cli(['token', '--private-key', key('rsa.pem'), '--service-id', SERVICE_ID])
-  assertError(t, wrongKind, /^request-jwt: privateKey is an RSA key: only Ed25519 \(EdDSA\) and P-256 \(ES256\) keys are accepted$/m)
-  assertError(t, await cli(['token', '--private-key', key('ed.pem'), '--service-id', SERVICE_ID, '--kid', '']), /^request-jwt: credentials\.kid must be a string of 1 to 128 characters$/m)
+  assertError(t, wrongKind, /^request-jwt: --private-key is an RSA key: only Ed25519 \(EdDSA\) and P-256 \(ES256\) keys are accepted$/m)
+  assertError(t, await cli(['token', '--private-key', key('ed.pem'), '--service-id', SERVICE_ID, '--kid', '']), /^request-jwt: --kid must be a string of 1 to 128 characters$/m)
   assertError(t, await cli(['decode', 'x.y.z', '--public-key', key('missing.jwk')]), /^request-jwt: cannot read the --public-key file: ENOENT/m)
+  // Named by their flags, not by the client's options (privateKey, publicKey, credentials.kid).
+  writeFileSync(key('private.jwk'), JSON.stringify(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })))
+  const hs256 = (await cli(['token', '--api-key', API_KEY])).stdout.trim()
+  assertError(t, await cli(['decode', hs256, '--public-key', key('private.jwk')]), /^request-jwt: --public-key is a JWK with "d": a private key, which stays with the client$/m)
+  assertError(t, await cli(['token', '--private-key', key('ed.pem'), '--service-id', '']), /^request-jwt: --service-id must be/m)
 })
 
 test('decode checks a key-pair signature with --public-key, or with the public half of --private-key', async t => {

@@ -12,6 +12,7 @@ import { RequestJwtClientError } from '../client/index.js'
 import { OPTIONS, parse, type Command } from './arguments.js'
 import { curlCommand } from './curl-command.js'
 import { decode } from './decode-command.js'
+import { inFlagTerms } from './flag-names.js'
 import { keygenCommand } from './keygen-command.js'
 import { COMMAND_HELP, HELP } from './help.js'
 import { API_KEY_ENV, dropOutputOnClosedPipe, UsageError, type CliIo } from './io.js'
@@ -35,7 +36,8 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
     return await run(argv, io)
   } catch (err) {
     const known = err instanceof UsageError || err instanceof RequestJwtClientError
-    const message = (err as Error).message.split('\n')[0] as string
+    const first = (err as Error).message.split('\n')[0] as string
+    const message = err instanceof RequestJwtClientError ? inFlagTerms(first) : first
     io.stderr.write(`request-jwt: ${redact(message, secrets)}\n`)
     return err instanceof UsageError ? err.exitCode : known ? 2 : 1
   }
