@@ -118,7 +118,7 @@ test('the CLI\'s curl line, with a key pair keygen made and the service register
     const publicJwk = JSON.parse(await cli(t, ['keygen', '--alg', alg, '--out', file, '--json']))
     keys.set(serviceId, [{ id: publicJwk.kid, publicKey: publicJwk, alg }])
     const url = `${base}/standard/path+body/v2/notifications/sms`
-    for (const kid of [[], ['--kid', publicJwk.kid]]) {
+    for (const kid of [[], [`--kid=${publicJwk.kid as string}`]]) {
       const command = await cli(t, ['curl', '--private-key', file, '--service-id', serviceId, ...kid, '--url', url, '--body', `@${join(dir, 'sms.json')}`,
         '--', '--silent', '--show-error', '--write-out', '\\n%{http_code}'])
       const { stdout } = await run('sh', ['-c', command])

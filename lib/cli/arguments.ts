@@ -83,8 +83,12 @@ export function parse (command: Command, args: string[]): { values: Values, posi
   try {
     parsed = parseArgs({ args, options: OPTIONS[command], strict: true, allowPositionals: true, tokens: true })
   } catch (err) {
-    const text = (err as Error).message.split('\n')[0] as string
-    throw new UsageError(`${text.split(/\.(?:\s|$)/)[0] as string} (see request-jwt ${command} --help)`)
+    // Node's first sentence, and its hint for a value that starts with a dash (a kid or a body may), which is its last;
+    // its other hints (a positional starting with a dash, after --) are not what this command takes.
+    const message = (err as Error).message
+    const dash = /use '(--[\w-]+=-XYZ)'/.exec(message)?.[1]
+    const hint = dash === undefined ? '' : `; for a value starting with a dash, use '${dash}'`
+    throw new UsageError(`${message.split(/\.(?:\s|$)/)[0] as string}${hint} (see request-jwt ${command} --help)`)
   }
   const terminator = parsed.tokens.find(token => token.kind === 'option-terminator')?.index ?? Infinity
   const before = parsed.tokens.filter(token => token.kind === 'positional' && token.index < terminator).map(token => (token as { value: string }).value)

@@ -40,7 +40,7 @@ ${registered}
 The service keeps it as a key record of getSecrets: { id: ${JSON.stringify(kid)}, publicKey: <this JWK>, alg: "${alg}" }.
 Then sign with the private key:
 
-  request-jwt curl --private-key ${shellQuote(file)} --service-id SERVICE_ID --kid ${shellQuote(kid)} --url URL
+  request-jwt curl --private-key ${shellQuote(file)} --service-id SERVICE_ID --kid=${shellQuote(kid)} --url URL
 `)
   return 0
 }
