@@ -3,7 +3,7 @@
 import { decodeProtectedHeader } from 'jose'
 import { compactToken } from '../client/explain-token.js'
 import { explainToken, type ClaimFormat, type TokenCheck } from '../client/index.js'
-import { escapeControlCharacters } from '../rules/printable.js'
+import { showJson } from '../client/token-check.js'
 import { maxTokenLength, nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
 import { credentialsOf, readKeyFile } from './key-file.js'
@@ -39,11 +39,9 @@ export async function decode (values: Values, positionals: string[], io: CliIo):
     if ((err as { code?: unknown }).code === 'ERR_REQUEST_JWT_MALFORMED_TOKEN') throw new UsageError((err as Error).message, 1)
     throw err
   })
-  // JSON.stringify escapes ASCII's controls only: a bidi override or a C1 control in the token would reorder what the
-  // terminal shows, or drive it.
   const lines = [
-    `header     ${escapeControlCharacters(JSON.stringify(explanation.header))}`,
-    `claims     ${escapeControlCharacters(JSON.stringify(explanation.claims))}`,
+    `header     ${showJson(explanation.header)}`,
+    `claims     ${showJson(explanation.claims)}`,
     `scope      ${explanation.scope}${explanation.claimFormat === undefined ? '' : ` (${explanation.claimFormat} format)`}`,
     '',
     ...explanation.checks.map(formatCheck)

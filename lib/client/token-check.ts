@@ -1,6 +1,6 @@
 // One line of `explainToken`'s answer, and how it is made: each check is the server's rule (from ../rules/) with the
 // server's error code, worded for the developer who made the token.
-import { printable } from '../rules/printable.js'
+import { escapeControlCharacters, printable } from '../rules/printable.js'
 
 export interface TokenCheck {
   /** The part of the token checked. */
@@ -25,4 +25,12 @@ export function note (name: TokenCheck['name'], message: string): TokenCheck {
 /** A claim's value as it would be written in JSON, safe to print. */
 export function show (value: unknown): string {
   return printable(JSON.stringify(value) ?? String(value), 80)
+}
+
+/**
+ * A decoded header or claims set as JSON, whole, safe to print: JSON escapes ASCII's controls only, and a bidi override
+ * or a C1 control from the token would reorder what a terminal shows, or drive it.
+ */
+export function showJson (part: Record<string, unknown>): string {
+  return escapeControlCharacters(JSON.stringify(part))
 }
