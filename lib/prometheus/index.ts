@@ -92,6 +92,8 @@ export function requestJwtMetrics ({ registry = defaultRegistry, prefix = 'reque
 
 /** The counters and histograms, registered one by one through `register`, so that a clash undoes the earlier ones. */
 function counters (register: <T extends Metric>(metric: T) => T, prefix: string, buckets: number[], registers: Registry[]) {
+  const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    register(new Histogram<L>({ name: `${prefix}${name}`, help, labelNames, buckets, registers }))
   return {
     decisions: register(new Counter({
       name: `${prefix}decisions_total`,
@@ -99,21 +101,9 @@ function counters (register: <T extends Metric>(metric: T) => T, prefix: string,
       labelNames: ['route', 'issuer', 'outcome', 'reason'] as const,
       registers
     })),
-    verify: register(new Histogram({
-      name: `${prefix}verify_duration_seconds`,
-      help: 'Time to verify a token, waiting for the issuer\'s keys included',
-      labelNames: ['outcome'] as const,
-      buckets,
-      registers
-    })),
-    replayStore: register(new Histogram({ name: `${prefix}replay_store_duration_seconds`, help: 'Time the replay store took to answer', buckets, registers })),
-    lookups: register(new Histogram({
-      name: `${prefix}key_lookup_duration_seconds`,
-      help: 'Time each getSecrets call took, by result (found, unknown, failed, timeout)',
-      labelNames: ['result'] as const,
-      buckets,
-      registers
-    })),
+    verify: histogram('verify_duration_seconds', 'Time to verify a token, waiting for the issuer\'s keys included', ['outcome'] as const),
+    replayStore: histogram('replay_store_duration_seconds', 'Time the replay store took to answer', []),
+    lookups: histogram('key_lookup_duration_seconds', 'Time each getSecrets call took, by result (found, unknown, failed, timeout)', ['result'] as const),
     cache: register(new Counter({
       name: `${prefix}secret_cache_requests_total`,
       help: 'Secret cache lookups by result (hit, miss)',
