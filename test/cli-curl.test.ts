@@ -156,7 +156,7 @@ test('curl --exec hands curl the token in a file only this user can read, remove
 const { readFileSync, statSync, writeFileSync } = require('node:fs')
 const args = process.argv.slice(2)
 const file = args[args.indexOf('--header') + 1].slice(1)
-writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args, header: readFileSync(file, 'utf8'), mode: statSync(file).mode & 0o777, file }))
+writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args, header: readFileSync(file, 'utf8'), mode: statSync(file).mode & 0o777, file, env: Object.keys(process.env) }))
 `, { mode: 0o755 })
   let stderr = ''
   const code = await main(['curl', '--exec', '--url', 'https://api.example/v2/notifications'], {
@@ -166,12 +166,14 @@ writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args, header: readFile
     now: () => Date.now()
   })
   t.equal(code, 0, stderr)
-  const seen = JSON.parse(readFileSync(record, 'utf8')) as { args: string[], header: string, mode: number, file: string }
+  const seen = JSON.parse(readFileSync(record, 'utf8')) as { args: string[], header: string, mode: number, file: string, env: string[] }
   const token = /^Authorization: Bearer (\S+)\n$/.exec(seen.header)?.[1] as string
   t.ok(token.split('.').length === 3, 'the file holds the Authorization header')
   t.notOk(seen.args.some(arg => arg.includes(token)), 'the token is in none of curl\'s arguments')
   t.equal(seen.mode, 0o600)
   t.notOk(existsSync(seen.file), 'the file is removed once curl has run')
+  t.notOk(seen.env.includes('REQUEST_JWT_API_KEY'), 'curl gets the token, never the API key in its environment')
+  t.ok(seen.env.includes('PATH'), 'and the rest of the environment')
 })
 
 /** Whether process `pid` runs: a zombie (its parent, this test's child, ended before reaping it) does not. */

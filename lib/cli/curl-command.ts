@@ -6,7 +6,7 @@ import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Credentials } from '../client/index.js'
 import type { Values } from './arguments.js'
-import { BASE_URL_ENV, UsageError, type CliIo } from './io.js'
+import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
 import type { Body } from './request-input.js'
 import { signRequest } from './token-command.js'
 
@@ -127,7 +127,9 @@ async function withHeaderFile (header: string, io: CliIo, use: (file: string, en
 function execCurl (groups: string[][], body: Uint8Array | undefined, io: CliIo, ended: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     // `ended` stops curl (SIGTERM) when this process is ending: it reports that as the shell would, on 'close'.
-    const child = spawn('curl', groups.flat(), { env: io.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], signal: ended })
+    // curl needs the token (in its header file), never the API key it was made with.
+    const { [API_KEY_ENV]: _apiKey, ...env } = io.env
+    const child = spawn('curl', groups.flat(), { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], signal: ended })
     // The shell's exit codes: 127 not found, 126 found but not runnable.
     child.on('error', err => {
       if (err.name === 'AbortError') return
