@@ -1,10 +1,8 @@
 // The options the client shares with the server (its clock, clockSkew, maxTokenLength), checked as the server checks
 // its own (lib/registration/options.ts): a NaN or an Infinity passes every comparison it meets, so a stale token would
 // be explained as fresh, or a token of any length made, without a word.
+import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LENGTH } from '../rules/server-defaults.js'
 import { invalidArgument } from './errors.js'
-
-/** The server's default `maxTokenLength`. */
-export const DEFAULT_MAX_TOKEN_LENGTH = 8192
 
 /** What the clock `now` (default `Date.now`) reads, in epoch milliseconds. */
 export function readClock (now: unknown): number {
@@ -17,7 +15,7 @@ export function readClock (now: unknown): number {
 
 /** The server's `clockSkew`, in seconds; default 30. */
 export function clockSkewOption (value: unknown): number {
-  if (value === undefined) return 30
+  if (value === undefined) return DEFAULT_CLOCK_SKEW_SECONDS
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalidArgument('clockSkew must be a finite number of seconds >= 0')
   return value
 }

@@ -29,9 +29,6 @@ export function logReported (request: FastifyRequest, err: RequestJwtError): voi
 /** Refusals that point at an attack or a leaked token rather than a client's mistake: an operator should see them. */
 const WARN_CODES = new Set(['FST_REQUEST_JWT_REPLAYED', 'FST_REQUEST_JWT_KEY_REVOKED'])
 
-/** A 401 says which scheme to use (RFC 9110 section 15.5.2, RFC 6750 section 3). */
-export const BEARER_CHALLENGE = Object.freeze({ 'www-authenticate': 'Bearer' })
-
 /** The plugin's own replies are sent as the JSON text it made: a route's response schema never reshapes text. */
 const JSON_TYPE = 'application/json; charset=utf-8'
 
@@ -46,12 +43,8 @@ export function answerRefusal (request: FastifyRequest, reply: FastifyReply, don
   err: RequestJwtError, options: RefusalReplyOptions, toErrorHandler: boolean, viaStrategy: boolean): void {
   logRefusal(request, err)
   const status = err.statusCode
-  // A copy for each refusal: an error handler may add to err.headers.
-  const headers: Record<string, string> | undefined = status === 401 ? { ...BEARER_CHALLENGE } : status === 503 ? { 'retry-after': String(options.retryAfter) } : undefined
-  if (headers !== undefined) {
-    err.headers = headers
-    if (!viaStrategy) reply.headers(headers)
-  }
+  if (status === 503) err.headers = { 'retry-after': String(options.retryAfter) }
+  if (err.headers !== undefined && !viaStrategy) reply.headers(err.headers)
   if (toErrorHandler || viaStrategy) {
     reply.code(status)
     return done(err)

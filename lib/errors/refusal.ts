@@ -16,7 +16,10 @@ export interface RequestJwtError extends FastifyError {
   verifiedIssuer?: string
   /** The id of the key that verified the token (`null`: a bare secret), when one did: for the log line, as Notify logs it. */
   keyId?: string | null
-  /** Headers Fastify's error handler sends with it: a 503's `Retry-After` (set when the refusal is answered). */
+  /**
+   * Headers sent with it (by the plugin, or by Fastify's error handler): a 401's `WWW-Authenticate`, made with the
+   * refusal, and a 503's `Retry-After`, set when the refusal is answered.
+   */
   headers?: Record<string, string>
 }
 
@@ -32,6 +35,8 @@ export function reject (code: RequestJwtErrorCode, ...args: unknown[]): RequestJ
   const err = new codes[code](...(args.length > count ? args.slice(0, count) : args)) as RequestJwtError
   const notify = (specs[code] as ErrorSpec).notify
   err.notifyMessage = notify === undefined ? err.message : typeof notify === 'string' ? notify : notify(...args)
+  // A 401 says which scheme to use (RFC 9110 section 15.5.2, RFC 6750 section 3), whoever answers it.
+  if (err.statusCode === 401) err.headers = { 'www-authenticate': 'Bearer' }
   return err
 }
 

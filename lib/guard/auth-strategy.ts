@@ -7,8 +7,7 @@
 // it runs those that need no body and the plugin's `preHandler` finishes; called after (a `preHandler` auth hook), it
 // runs them all, against the SHA-256 of the body that `preParsing` took for requests that carry credentials.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { isRefusal, reject as refusal, type RequestJwtError } from '../errors/refusal.js'
-import { BEARER_CHALLENGE } from '../errors/refusal-reply.js'
+import { isRefusal, reject as refusal } from '../errors/refusal.js'
 import type { Rollout } from '../rollout/rollout.js'
 import type { RouteSettings } from '../rollout/route-config.js'
 import { kBodyStarted, kState, openState, type GuardedRequest } from './request-state.js'
@@ -37,15 +36,15 @@ export function createAuthStrategy ({ guard, settings, rollout, settingsOf }: St
           'protect: \'all\' the strategy only reports what the hooks decided (see "@fastify/auth" in the README)'), { statusCode: 500 }))
       }
       // Only a dry run lets a request this far without a verified token.
-      return state.standing.status === 'verified' ? PASSED : Promise.reject(state.reported ?? noToken())
+      return state.standing.status === 'verified' ? PASSED : Promise.reject(state.reported ?? refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
     }
     // No credentials: this strategy does not apply, and says so without a log line or a count (another may pass).
-    if (request.headers.authorization === undefined) return Promise.reject(noToken())
+    if (request.headers.authorization === undefined) return Promise.reject(refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
     // Credentials that arrived after preParsing (a hook set the header): the body is read already, not waited for.
     state ??= guarded[kState] = openState(request, settingsOf(request), rollout(), true, guarded[kBodyStarted])
     if (state === null || state.viaStrategy) {
       // Asked twice for one request: the first answer stands, and a jti is never used up twice.
-      return state?.standing.status === 'verified' ? PASSED : Promise.reject(noToken())
+      return state?.standing.status === 'verified' ? PASSED : Promise.reject(refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
     }
     const current = state
     current.viaStrategy = true
@@ -53,13 +52,6 @@ export function createAuthStrategy ({ guard, settings, rollout, settingsOf }: St
       guard.verify(request, reply, err => { if (err === undefined) resolve(); else reject(isRefusal(err) ? err : asServerError(err)) }, current)
     })
   }
-}
-
-/** The strategy's own 401, with the challenge Fastify's error handler sends if no other strategy passes. */
-function noToken (): RequestJwtError {
-  const err = refusal('FST_REQUEST_JWT_NO_AUTHORIZATION')
-  err.headers = { ...BEARER_CHALLENGE }
-  return err
 }
 
 /**

@@ -2,6 +2,7 @@
 // silently coerced: anything unexpected throws FST_REQUEST_JWT_INVALID_OPTION before the server can start.
 import { type RequestJwtRouteOptions } from '../binding/policy.js'
 import { CLAIM_FORMATS, MODES, SCOPES, SIGNINGS } from '../rules/policy-values.js'
+import { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LENGTH } from '../rules/server-defaults.js'
 import { InvalidOptionError } from '../errors/codes.js'
 import { defaultReplayStore } from '../replay/default-store.js'
 import { DEFAULT_MAX_ENTRIES } from '../replay/memory-store.js'
@@ -81,7 +82,7 @@ export function resolveOptions (input: RequestJwtOptions, server?: object): Reso
   }
   return Object.freeze({
     getSecrets: input.getSecrets,
-    clockSkew: seconds(input.clockSkew, 30, 'clockSkew'),
+    clockSkew: seconds(input.clockSkew, DEFAULT_CLOCK_SKEW_SECONDS, 'clockSkew'),
     secretCacheTtlMs: milliseconds(input.secretCacheTtl, 2, 'secretCacheTtl'),
     unknownIssuerCacheTtlMs: milliseconds(input.unknownIssuerCacheTtl, 2, 'unknownIssuerCacheTtl'),
     secretCacheMaxEntries: count(input.secretCacheMaxEntries, 10_000, 'secretCacheMaxEntries'),
@@ -95,7 +96,7 @@ export function resolveOptions (input: RequestJwtOptions, server?: object): Reso
     fleet: fleet(input.fleet),
     verifiedTokenCache: verifiedTokenCache(input.verifiedTokenCache),
     fleetPollIntervalMs: timerMilliseconds(input.fleetPollInterval, 1, 'fleetPollInterval'),
-    maxTokenLength: count(input.maxTokenLength, 8192, 'maxTokenLength'),
+    maxTokenLength: count(input.maxTokenLength, DEFAULT_MAX_TOKEN_LENGTH, 'maxTokenLength'),
     weakSecrets: oneOf(input.weakSecrets, ['warn', 'reject'] as const, 'weakSecrets'),
     retryAfter: count(input.retryAfter, 1, 'retryAfter'),
     now,
