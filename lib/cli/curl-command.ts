@@ -58,7 +58,9 @@ function curlArgs (request: CurlRequest): string[][] {
     groups.push(['--header', header])
   }
   if (body !== undefined) {
-    if (!request.headers.some(header => /^\s*content-type\s*:/i.test(header))) groups.push(['--header', 'Content-Type: application/json'])
+    // An empty body goes without a Content-Type ("Content-Type:" stops curl adding its form type): a server parses
+    // none, where an empty application/json body is a 400 in Fastify and most frameworks.
+    if (!request.headers.some(header => /^\s*content-type\s*:/i.test(header))) groups.push(['--header', body.bytes.length === 0 ? 'Content-Type:' : 'Content-Type: application/json'])
     if (request.exec) groups.push(['--data-binary', '@-'])
     else if (body.file !== undefined) groups.push(['--data-binary', `@${body.file}`])
     else groups.push(['--data-raw', textOf(body.bytes)])

@@ -54,6 +54,7 @@ Run it within 30 seconds, once. Options after -- are passed to curl.
 
 ${REQUEST_OPTIONS_HELP}
   --header 'NAME: VALUE'  an extra request header (repeatable); Content-Type defaults to application/json
+                          (none for an empty body)
   --exec                  run curl now instead of printing the command (the body goes through stdin); exits
                           with curl's exit code
 
