@@ -4,7 +4,7 @@
 // with node:crypto, and tokens verified with it, independently of the client.
 import { test, type Test } from 'tap'
 import { createPublicKey, generateKeyPairSync, verify, type JsonWebKey } from 'node:crypto'
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { calculateJwkThumbprint } from 'jose'
 import type { CliIo } from '../lib/cli/io.js'
@@ -115,11 +115,37 @@ test('token and curl sign with --private-key and --service-id; a PEM or JWK file
   t.ok(verifies(token, publicJwk))
 })
 
+test('a --private-key file other users can read is used, with a warning saying how to fix it (as ssh would)', { skip: process.platform === 'win32' ? 'no POSIX file modes' : false }, async t => {
+  const dir = t.testdir({ 'ed.pem': generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string })
+  const file = join(dir, 'ed.pem')
+  const argv = ['token', '--private-key', file, '--service-id', SERVICE_ID]
+  for (const mode of [0o644, 0o640, 0o604]) {
+    chmodSync(file, mode)
+    const shared = await cli(argv)
+    t.equal(shared.code, 0, 'the token is still made')
+    t.match(shared.stdout, /^eyJ/)
+    t.equal(shared.stderr, `request-jwt: warning: other users can read the --private-key file (mode ${mode.toString(8)}): chmod 600 ${file}\n`)
+  }
+  for (const mode of [0o600, 0o400]) {
+    chmodSync(file, mode)
+    t.equal((await cli(argv)).stderr, '', `mode ${mode.toString(8)}: no warning`)
+  }
+  // A public key is no secret: --public-key files are read whatever their mode.
+  writeFileSync(join(dir, 'ed.pub.pem'), createPublicKey(readFileSync(file, 'utf8')).export({ type: 'spki', format: 'pem' }))
+  chmodSync(join(dir, 'ed.pub.pem'), 0o644)
+  const token = (await cli(argv)).stdout.trim()
+  const decodedRun = await cli(['decode', '--public-key', join(dir, 'ed.pub.pem'), token])
+  t.equal(decodedRun.code, 0, decodedRun.stderr)
+  t.equal(decodedRun.stderr, '')
+})
+
 test('bad key options are one line and exit 2, and a key file\'s content is never echoed', async t => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
   const secretJson = '{"kty":"OKP","crv":"Ed25519","d":"c2VjcmV0LXNlY3JldC1zZWNyZXQ"'
   const dir = t.testdir({ 'rsa.pem': rsa, 'broken.jwk': secretJson, 'ed.pem': generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string })
   const key = (name: string) => join(dir, name)
+  // Private as keys should be: one other users can read adds a warning line (the test above).
+  for (const name of ['rsa.pem', 'broken.jwk', 'ed.pem']) chmodSync(key(name), 0o600)
   assertError(t, await cli(['token', '--private-key', key('ed.pem')]), /^request-jwt: --private-key needs --service-id ID: the service the key pair is registered for$/m)
   assertError(t, await cli(['token', '--service-id', SERVICE_ID], { REQUEST_JWT_API_KEY: API_KEY }), /^request-jwt: --service-id and --kid go with --private-key FILE \(an API key holds its service id\)$/m)
   assertError(t, await cli(['curl', '--kid', 'k', '--url', 'https://a.example/'], { REQUEST_JWT_API_KEY: API_KEY }), /--service-id and --kid go with --private-key FILE/)

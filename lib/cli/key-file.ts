@@ -1,7 +1,7 @@
 // Keys from files, and the credentials the options give: an API key (--api-key or REQUEST_JWT_API_KEY), or a key
 // pair's private key (--private-key FILE with --service-id, and --kid when the service gave the key an id). A key
 // file holds PEM text or a JWK (JSON); what it holds is never echoed, whatever is wrong with it.
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import type { Credentials, PrivateKey } from '../client/index.js'
 import { nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, UsageError, type CliIo } from './io.js'
@@ -22,18 +22,33 @@ export async function credentialsOf (values: Values, io: CliIo, fromEnvironment 
   if (values['api-key'] !== undefined) throw new UsageError('give --api-key or --private-key, not both')
   const serviceId = values['service-id']
   if (serviceId === undefined) throw new UsageError('--private-key needs --service-id ID: the service the key pair is registered for')
-  const privateKey = await readKeyFile(file, '--private-key')
+  const privateKey = await readKeyFile(file, '--private-key', io)
   return values.kid === undefined ? { serviceId, privateKey } : { serviceId, privateKey, kid: values.kid }
 }
 
-/** The key in `file`: a JWK when the text is a JSON object, else the text (PEM). */
-export async function readKeyFile (file: string, option: string): Promise<PrivateKey> {
+/**
+ * The key in `file`: a JWK when the text is a JSON object, else the text (PEM). With `privateFor`, the file holds a
+ * private key: if other users can read it, a warning says so (ssh refuses such a key; a mounted secret is often 0644,
+ * so the key is still used).
+ */
+export async function readKeyFile (file: string, option: string, privateFor?: CliIo): Promise<PrivateKey> {
   let text: string
+  let mode: number
   try {
-    // Without the byte order mark some editors save: JSON.parse refuses it, and it is no part of a key.
-    text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '')
+    const handle = await open(file, 'r')
+    try {
+      mode = (await handle.stat()).mode
+      // Without the byte order mark some editors save: JSON.parse refuses it, and it is no part of a key.
+      text = (await handle.readFile('utf8')).replace(/^\uFEFF/, '')
+    } finally {
+      await handle.close()
+    }
   } catch (err) {
     throw new UsageError(`cannot read the ${option} file: ${(err as Error).message}`)
+  }
+  // Windows has no POSIX modes: its stat reports 0666 for any file one may write.
+  if (privateFor !== undefined && process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    privateFor.stderr.write(`request-jwt: warning: other users can read the ${option} file (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}\n`)
   }
   if (!text.trimStart().startsWith('{')) return text
   try {
