@@ -144,6 +144,34 @@ test('the strategy is decorated as app.verifyRequestJwt too, and asking it twice
   t.equal((await context.app.inject({ url: '/late-state', headers: bearer(notifyToken()) })).body, SERVICE_ID)
 })
 
+test('asked again by a second group of an @fastify/auth list, the strategy gives its first answer: a refusal stays one', async t => {
+  let handled = 0
+  const refuses = async () => { throw Object.assign(new Error('no admin certificate'), { statusCode: 401 }) }
+  const passes = async () => {}
+  const context = await appWith({ protect: 'strategy' }, app => {
+    const strategy = requestJwtApi(app).strategy
+    // "the token and an admin certificate, or the token and the office network": the token is asked twice.
+    app.post('/transfer', { config: { requestJwt: { scope: 'path+body' } }, preHandler: app.auth([[strategy, refuses], [strategy, passes]]) }, async () => {
+      handled++
+      return 'done'
+    })
+  })
+  t.teardown(() => context.app.close())
+  const send = (token: string, payload: string) => context.app.inject({ method: 'POST', url: '/transfer', headers: { ...bearer(token), 'content-type': 'application/json' }, payload })
+  const token = scopedToken('POST', '/transfer', BODY, { jti: 'transfer-1' })
+  t.equal((await send(token, BODY)).body, 'done', 'the genuine request passes (its second group)')
+  for (const [what, token, payload, code] of [
+    ['the same token again', scopedToken('POST', '/transfer', BODY, { jti: 'transfer-1' }), BODY, 'FST_REQUEST_JWT_REPLAYED'],
+    ['a token for another body', scopedToken('POST', '/transfer', BODY, { jti: 'transfer-2' }), '{"to":"07700900999"}', 'FST_REQUEST_JWT_BODY_MISMATCH'],
+    ['a token for another path', scopedToken('POST', '/other', BODY, { jti: 'transfer-3' }), BODY, 'FST_REQUEST_JWT_REQUEST_MISMATCH']
+  ] as const) {
+    const res = await send(token, payload)
+    t.equal(res.statusCode, 403, what)
+    t.equal(res.json().code, code, what)
+  }
+  t.equal(handled, 1, 'only the genuine request reached the handler')
+})
+
 test('a strategy that runs before the plugin\'s onRequest hook still checks everything, once', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

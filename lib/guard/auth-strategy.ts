@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isRefusal, reject as refusal } from '../errors/refusal.js'
 import type { Rollout } from '../rollout/rollout.js'
 import type { RouteSettings } from '../rollout/route-config.js'
-import { kBodyStarted, kState, openState, type GuardedRequest } from './request-state.js'
+import { kBodyStarted, kState, openState, type GuardedRequest, type RequestState } from './request-state.js'
 import type { GuardSettings, RequestGuard } from './request-guard.js'
 
 export type RequestJwtStrategy = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
@@ -41,16 +41,17 @@ export function createAuthStrategy ({ guard, settings, rollout, settingsOf }: St
     // No credentials: this strategy does not apply, and says so without a log line or a count (another may pass).
     if (request.headers.authorization === undefined) return Promise.reject(refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
     // Credentials that arrived after preParsing (a hook set the header): the body is read already, not waited for.
-    state ??= guarded[kState] = openState(request, settingsOf(request), rollout(), true, guarded[kBodyStarted])
-    if (state === null || state.viaStrategy) {
-      // Asked twice for one request: the first answer stands, and a jti is never used up twice.
-      return state?.standing.status === 'verified' ? PASSED : Promise.reject(refusal('FST_REQUEST_JWT_NO_AUTHORIZATION'))
-    }
+    // Opened even for a route made public: the strategy in its auth list asks for the checks.
+    state ??= guarded[kState] = openState(request, settingsOf(request), rollout(), true, guarded[kBodyStarted]) as RequestState
+    // Asked again for one request (a second group of an @fastify/auth list): the first answer stands, a refusal after
+    // the signature passed (replay, binding) included, and a jti is never used up twice.
+    if (state.strategyAnswer !== undefined) return state.strategyAnswer
     const current = state
     current.viaStrategy = true
-    return new Promise((resolve, reject) => {
+    current.strategyAnswer = new Promise((resolve, reject) => {
       guard.verify(request, reply, err => { if (err === undefined) resolve(); else reject(isRefusal(err) ? err : asServerError(err)) }, current)
     })
+    return current.strategyAnswer
   }
 }
 

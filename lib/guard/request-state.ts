@@ -47,6 +47,8 @@ export interface RequestState {
   admitted: boolean
   /** Whether the `@fastify/auth` strategy asked for the checks (with `protect: 'strategy'`, nothing runs before). */
   viaStrategy: boolean
+  /** The strategy's answer to its first ask, given again to any later one. */
+  strategyAnswer: Promise<void> | undefined
   /** Whether Fastify has started on the body (`preParsing` ran): a body-bound check can no longer start a digest. */
   bodyStarted: boolean
   /** The request's logger before the caller was bound to it: refusal lines carry their own caller fields. */
@@ -76,6 +78,7 @@ export function openState (request: FastifyRequest, route: RouteSettings, rollou
     reported: undefined,
     admitted: false,
     viaStrategy: false,
+    strategyAnswer: undefined,
     bodyStarted,
     unboundLog: undefined,
     verifyMs: undefined,
