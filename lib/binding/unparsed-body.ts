@@ -1,7 +1,8 @@
-// Notify's 2016 Python client sent `json.dumps(data)` as the body of every request, so each GET carried the 4 bytes
-// `null` and a `pay` over them, which Notify's API of the time hashed. Fastify never reads the body of a GET or HEAD,
-// so on routes in the 2016 format the plugin reads it itself, within the route's body limit, for the digest to cover,
-// and fails as Fastify's own body reader does: a 413 past the limit, a 400 for a body the client broke off.
+// Fastify never reads the body of a GET, HEAD or TRACE, but a handler may read the stream: on routes whose token binds
+// the body, the plugin reads it itself, within the route's body limit, for the digest to cover every byte sent (the
+// handler finds the stream read), and fails as Fastify's own body reader does: a 413 past the limit, a 400 for a body
+// the client broke off. Notify's 2016 Python client sent `json.dumps(data)` as the body of every request, so each of
+// its GETs carried the 4 bytes `null` and a `pay` over them, which Notify's API of the time hashed.
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
 import { BODYLESS_METHODS } from '../rules/bodyless-methods.js'

@@ -167,7 +167,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     const digest = state.digest
     if (digest === undefined) return done(null, payload)
     digest.watch(payload)
-    if (state.policy?.claimFormat !== 'notify-2016' || !hasUnparsedBody(request.method, request.headers)) return done(null, payload)
+    // A GET, HEAD or TRACE body Fastify never reads: read here, so that no byte the handler could read goes unhashed.
+    if (!hasUnparsedBody(request.method, request.headers)) return done(null, payload)
     readUnparsedBody(payload, request.routeOptions.bodyLimit, request.headers['content-length']).then(() => done(null, payload), done)
   }
 
