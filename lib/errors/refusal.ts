@@ -40,6 +40,20 @@ export function reject (code: RequestJwtErrorCode, ...args: unknown[]): RequestJ
   return err
 }
 
+/** Who a refusal is about: for the plugin's own log line and its statistics. */
+export type RefusalSubject = Partial<Pick<RequestJwtError, 'issuer' | 'verifiedIssuer' | 'keyId'>>
+
+/**
+ * Records who `err` is about, as properties that are not enumerable: a refusal handed to the app's error handler is
+ * logged whole by Fastify (pino's error serialiser copies every enumerable property), and the claimed issuer may be a
+ * whole API key sent by mistake, secret included. The plugin's own log line shows it masked.
+ */
+export function setSubject (err: RequestJwtError, subject: RefusalSubject): void {
+  for (const [name, value] of Object.entries(subject)) {
+    Object.defineProperty(err, name, { value, writable: true, configurable: true, enumerable: false })
+  }
+}
+
 /** Whether `err` is one of the plugin's refusals (and not, say, a bug that must become a 500). */
 export function isRefusal (err: unknown): err is RequestJwtError {
   return typeof (err as RequestJwtError | null)?.notifyMessage === 'string'

@@ -1,7 +1,7 @@
 // Report mode: which failed checks a request survives, logged and counted, instead of being refused.
 import type { FastifyRequest } from 'fastify'
 import { logReported } from '../errors/refusal-reply.js'
-import { isRefusal } from '../errors/refusal.js'
+import { isRefusal, setSubject } from '../errors/refusal.js'
 import { LET_THROUGH, type RequestState } from './request-state.js'
 
 /**
@@ -13,8 +13,7 @@ import { LET_THROUGH, type RequestState } from './request-state.js'
 export function tolerated (request: FastifyRequest, state: RequestState, err: unknown, missingBinding: boolean): boolean {
   if (!isRefusal(err)) return false
   if (state.standing.status === 'verified') {
-    err.verifiedIssuer ??= state.standing.token.issuer
-    if (err.keyId === undefined) err.keyId = state.standing.token.key.id
+    setSubject(err, { verifiedIssuer: err.verifiedIssuer ?? state.standing.token.issuer, keyId: err.keyId === undefined ? state.standing.token.key.id : err.keyId })
   }
   // A client an issuer entry enforces is enforced in a dry run too, once its token verified (its issuer is genuine).
   const enforcedCaller = state.standing.status === 'verified' && state.policy?.mode === 'enforce'

@@ -5,7 +5,7 @@
 // better error.
 import { createHmac, timingSafeEqual, verify } from 'node:crypto'
 import { NOTIFY } from '../errors/notify-messages.js'
-import { reject, type RequestJwtError } from '../errors/refusal.js'
+import { reject, setSubject, type RequestJwtError } from '../errors/refusal.js'
 import { signatureLengthProblem } from '../rules/header.js'
 import type { ApiKey, KeyAlgorithm, KeySet } from '../keys/key-set.js'
 
@@ -41,7 +41,7 @@ export function verifySignature (signingInput: string, signature: Buffer, keys: 
 /** The refusal for a token that `key`, revoked, verified: its id goes to the log, as Notify records it. */
 export function revokedKey (key: ApiKey): RequestJwtError {
   const err = reject('FST_REQUEST_JWT_KEY_REVOKED')
-  err.keyId = key.id
+  setSubject(err, { keyId: key.id })
   return err
 }
 

@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify'
 import { readBearerToken } from './authorization-header.js'
 import { checkAudience, checkTime, readIssuer, readJti } from './claims.js'
-import { isRefusal, reject } from '../errors/refusal.js'
+import { isRefusal, reject, setSubject } from '../errors/refusal.js'
 import { describeIssuer, issuerHint } from '../rules/issuer-hint.js'
 import { isThenable } from '../support/thenable.js'
 import { checkAlgorithm, checkHeaderParameters } from './header.js'
@@ -134,10 +134,6 @@ export class TokenVerifier {
 function annotate (thrown: unknown, issuer: string, verifiedBy?: ApiKey): unknown {
   if (!isRefusal(thrown)) return thrown
   const err = thrown.code === 'FST_REQUEST_JWT_UNKNOWN_ISSUER' ? reject(thrown.code, describeIssuer(issuer), issuerHint(issuer)) : thrown
-  err.issuer = issuer
-  if (verifiedBy !== undefined) {
-    err.verifiedIssuer = issuer
-    err.keyId = verifiedBy.id
-  }
+  setSubject(err, verifiedBy === undefined ? { issuer } : { issuer, verifiedIssuer: issuer, keyId: verifiedBy.id })
   return err
 }
