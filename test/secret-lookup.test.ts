@@ -156,6 +156,30 @@ test('a revoked key is refused once the cache has expired', async t => {
   assertRefused(t, res, 403, 'FST_REQUEST_JWT_KEY_REVOKED')
 })
 
+test('a wall clock stepped back does not make cached keys young again: a revoked key stops working on time', async t => {
+  let revoked = false
+  const context = await buildApp({ getSecrets: () => [{ id: 'k', secret: SECRET, revoked }], unknownIssuerCacheTtl: 2 })
+  t.teardown(() => context.app.close())
+  const call = (jti: string) => context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti, iat: Math.floor(context.clock.now() / 1000) })) })
+  t.equal((await call('1')).statusCode, 200)
+  t.equal(context.lookups(), 1)
+  context.clock.advance(-60_000) // an NTP step back of a minute, just after the keys were cached
+  revoked = true
+  t.equal((await call('2')).statusCode, 200, 'within the TTL: still cached')
+  context.clock.advance(2001)
+  assertRefused(t, await call('3'), 403, 'FST_REQUEST_JWT_KEY_REVOKED')
+  t.equal(context.lookups(), 2, 'looked up again 2 s after caching, not 62 s')
+  // The unknown-issuer cache too: an issuer unknown before the step is asked about again on time.
+  const stranger = () => makeToken({ claims: { iss: 'stranger', iat: Math.floor(context.clock.now() / 1000) } })
+  await context.app.inject({ url: '/protected', headers: bearer(stranger()) })
+  context.clock.advance(-60_000)
+  await context.app.inject({ url: '/protected', headers: bearer(stranger()) })
+  t.equal(context.lookups(), 3, 'still remembered as unknown')
+  context.clock.advance(2001)
+  await context.app.inject({ url: '/protected', headers: bearer(stranger()) })
+  t.equal(context.lookups(), 4, 'asked about again 2 s after, not 62 s')
+})
+
 test('secrets may be Uint8Arrays', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

@@ -3,6 +3,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { KeySetBuilder } from '../keys/key-set.js'
 import { SecretCache } from '../keys/secret-cache.js'
+import { steadyClock } from '../support/steady-clock.js'
 import { TokenVerifier } from '../token/verifier.js'
 import { VerifiedTokenCache } from '../token/verified-cache.js'
 import type { ResolvedOptions } from './options.js'
@@ -22,6 +23,6 @@ export function createTokenVerifier (options: ResolvedOptions, log: FastifyBaseL
     maxEntries: options.secretCacheMaxEntries,
     maxLookups: options.maxConcurrentLookups,
     timeoutMs: options.lookupTimeoutMs,
-    now: options.now
+    now: steadyClock(options.now)
   }), verified)
 }
