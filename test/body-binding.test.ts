@@ -363,6 +363,19 @@ test('a GET with a body on a body-bound route: the body Fastify never reads is h
   t.match(JSON.parse(bound.body), { boundTo: 'path+body', read: 0 })
 })
 
+test('a body sent to a path no route serves gets Fastify\'s 404, unparsed, not a 500 blaming a handler', async t => {
+  const context = await buildApp({ scope: 'body', routes: app => app.post('/sms', async () => 'ok') })
+  t.teardown(() => context.app.close())
+  const xml = '<sms to="07700900123"/>'
+  for (const [what, method, type] of [['a type no parser takes', 'POST', 'application/xml'], ['a method no route has', 'PROPFIND', 'application/json']] as const) {
+    const res = await context.app.inject({ method, url: '/nope', headers: { ...bearer(scopedToken(method, '/nope', xml, { req: undefined })), 'content-type': type }, payload: xml })
+    t.equal(res.statusCode, 404, `${what}: ${res.body}`)
+  }
+  t.notOk(context.logs.some(line => String(line.msg).includes('is read by its handler')), 'no route blamed in the log')
+  const json = await context.app.inject({ method: 'POST', url: '/nope', headers: { ...bearer(scopedToken('POST', '/nope', '{}', { req: undefined })), 'content-type': 'application/json' }, payload: '{"a":1}' })
+  t.equal(json.statusCode, 403, 'a body Fastify did parse is still checked against pay')
+})
+
 test('a handler that reads the body stream itself gets every byte, with pay in the token, and nothing crashes (I65)', async t => {
   const context = await buildApp({ routes: streamingRoutes })
   t.teardown(() => context.app.close())

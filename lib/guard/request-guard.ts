@@ -20,7 +20,7 @@ import { answerRefusal, type RefusalReplyOptions } from '../errors/refusal-reply
 import { isRefusal, reject } from '../errors/refusal.js'
 import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
 import type { Rollout } from '../rollout/rollout.js'
-import type { RouteSettings } from '../rollout/route-config.js'
+import { NOT_FOUND_TARGET, type RouteSettings } from '../rollout/route-config.js'
 import type { TokenVerifier, VerifiedToken } from '../token/verifier.js'
 import { checkCaller } from './caller-check.js'
 import type { Decisions } from './decisions.js'
@@ -188,6 +188,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     // Stopped whether or not it is needed: a digest must never be fed once the handler has the stream.
     const complete = digest !== undefined && digest.stop(request.raw as StoppableRequest)
     const binds = policy.bindsBody || claim !== undefined
+    // No route serves it: Fastify answers 404 without parsing a body it has no parser for, and no handler reads it.
+    if (binds && !complete && state.target === NOT_FOUND_TARGET) return finish(request, reply, done, state, standing.token)
     if (binds && !complete) {
       // The handler reads the body itself (or a strategy run late missed a keyed format's body): it cannot be bound.
       // Required, that is the route's fault (a 500, or reported in report mode); else a `pay` goes unchecked.
