@@ -69,6 +69,17 @@ test('a builder that throws is a 500 through the app, never a pass', async t => 
   t.equal(context.logs.filter(line => line.msg === 'fastify-request-jwt: request refused').length, 1, 'the refusal is still logged once')
 })
 
+test('a builder that returns a promise (an async function) is a 500 saying so, not an empty body', async t => {
+  const context = await buildApp({ errorResponseBuilder: (async () => ({ error: 'never sent' })) as never })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/protected' })
+  t.equal(res.statusCode, 500)
+  t.ok(context.logs.some(line => /errorResponseBuilder returned a promise/.test(String((line.err as { message?: string } | undefined)?.message))), 'the log says what to fix')
+  const rejecting = await buildApp({ errorResponseBuilder: (async () => { throw new Error('async builder bug') }) as never })
+  t.teardown(() => rejecting.app.close())
+  t.equal((await rejecting.app.inject({ url: '/protected' })).statusCode, 500, 'a rejected promise is no unhandled rejection')
+})
+
 test('useErrorHandler hands the refusal to setErrorHandler, with its code, status and Retry-After, logged once', async t => {
   const handled: RequestJwtError[] = []
   const context = await buildApp({

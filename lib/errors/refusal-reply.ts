@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestJwtError } from './refusal.js'
 import { refusalBodyJson, type ErrorFormat } from './refusal-body.js'
 import { holdsApiKey } from '../rules/issuer-hint.js'
+import { isThenable } from '../support/thenable.js'
 
 /** Makes the body of a refusal; the status (`refusal.statusCode`) and the log line stay the plugin's. */
 export type ErrorResponseBuilder = (request: FastifyRequest, refusal: RequestJwtError) => unknown
@@ -51,7 +52,7 @@ export function answerRefusal (request: FastifyRequest, reply: FastifyReply, don
   }
   let json: string
   try {
-    json = options.errorResponseBuilder === undefined ? refusalBodyJson(err, options.errorFormat) : JSON.stringify(options.errorResponseBuilder(request, err))
+    json = options.errorResponseBuilder === undefined ? refusalBodyJson(err, options.errorFormat) : builtJson(options.errorResponseBuilder(request, err))
   } catch (builderError) {
     return done(builderError as Error)
   }
@@ -79,4 +80,14 @@ function logRefusal (request: FastifyRequest, err: RequestJwtError): void {
   } else {
     request.log.info(details, 'fastify-request-jwt: request refused')
   }
+}
+
+/** The builder's body as JSON; a promise (an async builder) is refused, or JSON.stringify would send `{}`. */
+function builtJson (body: unknown): string {
+  if (isThenable(body)) {
+    // Its rejection, if it has one, is this error's business now: never an unhandled rejection.
+    body.then(undefined, () => {})
+    throw new TypeError('fastify-request-jwt: errorResponseBuilder returned a promise; it must return the body itself')
+  }
+  return JSON.stringify(body)
 }
