@@ -103,6 +103,21 @@ test('a lookup that hangs is a 503 after lookupTimeout, and its signal is aborte
   t.equal(signal?.aborted, true)
 })
 
+test('closing the app aborts the lookups in flight: their requests get a 503 at once, not at lookupTimeout', async t => {
+  let signal: AbortSignal | undefined
+  let called!: () => void
+  const lookupStarted = new Promise<void>(resolve => { called = resolve })
+  const context = await buildApp({
+    lookupTimeout: 60,
+    getSecrets: (_issuer, _request, lookup) => { signal = lookup.signal; called(); return new Promise(() => {}) }
+  })
+  const answer = context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  await lookupStarted
+  await context.app.close()
+  t.equal(signal?.aborted, true, 'getSecrets is told to stop (a fetch to a key service is cancelled)')
+  assertRefused(t, await answer, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+})
+
 test('a lookup evicted from a full cache while in flight is a 503, not an unknown issuer', async t => {
   // Issuers getSecrets has known are exempt from the bound on lookups, so their lookups can outnumber the room the
   // cache keeps for lookups in flight (secretCacheMaxEntries + maxConcurrentLookups).

@@ -53,6 +53,8 @@ export class SecretCache {
   /** How many times the whole cache, and each issuer, was cleared: a lookup a clear dropped is made again (see get). */
   #allClears = 0
   readonly #issuerClears = new Map<string, number>()
+  /** Aborted when the app closes: every lookup in flight is given up (its `signal` aborted), its requests a 503. */
+  readonly #closing = new AbortController()
 
   constructor (options: SecretCacheOptions) {
     const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs, maxEntries, maxLookups, now } = options
@@ -73,7 +75,7 @@ export class SecretCache {
         let keySet: KeySet | null
         this.#fetching.set(issuer, (this.#fetching.get(issuer) ?? 0) + 1)
         try {
-          keySet = keySets.build(issuer, await withTimeout(timeoutMs, signal => this.#call(() => getSecrets(issuer, request, { signal }))))
+          keySet = keySets.build(issuer, await withTimeout(timeoutMs, this.#closing.signal, signal => this.#call(() => getSecrets(issuer, request, { signal }))))
         } catch (err) {
           if (started !== undefined) publishLookup(started, err instanceof LookupTimeoutError ? 'timeout' : 'failed')
           throw err
@@ -157,6 +159,11 @@ export class SecretCache {
     }
   }
 
+  /** Gives up on every lookup in flight: the app is closing, and must not wait up to `lookupTimeout` for them. */
+  close (): void {
+    this.#closing.abort()
+  }
+
   /** A count that changes whenever `issuer`'s keys are cleared, alone or with everyone's. */
   #clearsOf (issuer: string): string {
     return `${this.#allClears}:${this.#issuerClears.get(issuer) ?? 0}`
@@ -170,18 +177,26 @@ function known (entry: Entry): KeySet {
   return entry
 }
 
-async function withTimeout<T> (timeoutMs: number, run: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
+/** Runs a lookup until it settles, `timeoutMs` passes (LookupTimeoutError) or `closing` aborts; then aborts its signal. */
+async function withTimeout<T> (timeoutMs: number, closing: AbortSignal, run: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
   const controller = new AbortController()
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, _reject) => {
+  let onClose: (() => void) | undefined
+  const stopped = new Promise<never>((_resolve, _reject) => {
     timer = setTimeout(() => {
       controller.abort()
       _reject(new LookupTimeoutError(`getSecrets took longer than ${timeoutMs} ms`))
     }, timeoutMs)
+    onClose = () => {
+      controller.abort()
+      _reject(new Error('the app closed while getSecrets ran'))
+    }
+    closing.addEventListener('abort', onClose)
   })
   try {
-    return await Promise.race([run(controller.signal), timeout])
+    return await Promise.race([run(controller.signal), stopped])
   } finally {
     clearTimeout(timer)
+    closing.removeEventListener('abort', onClose as () => void)
   }
 }

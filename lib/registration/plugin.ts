@@ -108,7 +108,10 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     routesChecked = true
     await fleet?.start()
   })
-  app.addHook('onClose', async () => { await fleet?.stop() })
+  app.addHook('onClose', async () => {
+    verifier.close()
+    await fleet?.stop()
+  })
 
   function settingsOf (request: FastifyRequest): RouteSettings {
     const config = request.routeOptions.config as unknown as RouteConfig

@@ -56,6 +56,11 @@ export class TokenVerifier {
     if (issuer === undefined) this.#verified?.clear()
   }
 
+  /** Gives up on the key lookups in flight (the app is closing): their requests get a 503 now. */
+  close (): void {
+    this.#secrets.close()
+  }
+
   /**
    * Verifies the request's token, in Notify's order: the token (and the header parameters Notify ignores), its
    * issuer (the route's callers, or the form of a service id), the issuer's keys, `alg`, the signature, the claims. `callers`: the only issuers the
