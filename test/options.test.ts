@@ -78,6 +78,18 @@ test('register options Fastify reads (prefix, logLevel) may ride along', async t
   t.equal(await register(t, { getSecrets: testKeys, prefix: '/v2', logLevel: 'warn' }), undefined)
 })
 
+test('registering the plugin where it is registered already (the same context or a child) says what to do instead', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(requestJwt, { getSecrets: testKeys })
+  await t.rejects(async () => { await app.register(requestJwt, { getSecrets: testKeys }) }, { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /registered already in this context or one around it/ })
+  const nested = Fastify()
+  t.teardown(() => nested.close())
+  await nested.register(requestJwt, { getSecrets: testKeys })
+  nested.register(async child => { await child.register(requestJwt, { getSecrets: testKeys, scope: 'path' }) })
+  await t.rejects(async () => { await nested.ready() }, { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /route config or the rollout document/ })
+})
+
 test('options must be an object', async t => {
   const { resolveOptions } = await import('../lib/registration/options.js')
   for (const value of [null, 'getSecrets', 5]) {

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest, HTTPMethods, RouteOptions } from 
 import { Decisions } from '../guard/decisions.js'
 import { createAuthStrategy, type RequestJwtStrategy } from '../guard/auth-strategy.js'
 import { resolveOptions } from './options.js'
+import { InvalidOptionError } from '../errors/codes.js'
 import { createRequestGuard } from '../guard/request-guard.js'
 import { kBodyStarted, kState } from '../guard/request-state.js'
 import { Rollout } from '../rollout/rollout.js'
@@ -46,6 +47,11 @@ export interface RequestJwtApi {
 }
 
 export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtOptions): Promise<void> {
+  // Fastify's own error (a decorator added twice) would not say why, nor what to do instead.
+  if (app.hasDecorator('requestJwt')) {
+    throw new InvalidOptionError('the plugin is registered already in this context or one around it: register it once ' +
+      'per branch of the app; a stricter policy for some routes goes in their route config or the rollout document')
+  }
   const options = resolveOptions(input, app.server)
   const verifier = createTokenVerifier(options, app.log)
   const decisions = new Decisions()
