@@ -171,6 +171,66 @@ t.test('an instance that cannot reach the source keeps its document, says so, an
   t.equal((await sms(app, unscoped('new-epoch'))).statusCode, 200, 'and its document replaced the old one, a lower version of another epoch')
 })
 
+t.test('two plugin registrations given one fleet source both follow its rollouts and clear orders', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const client = await connectRedis(t, REDIS_URL, { commandTimeout: 500 })
+  const subscriber = new Redis(REDIS_URL, { lazyConnect: true })
+  await subscriber.connect()
+  t.teardown(() => subscriber.disconnect())
+  const fleet = redisFleet({ client, subscriber, prefix })
+  const lookups = { v2: 0, partner: 0 }
+  const apis: Record<string, () => ReturnType<typeof requestJwtApi>> = {}
+  // A long poll: only the announcements can bring the changes within the test.
+  const app = Fastify()
+  for (const name of ['v2', 'partner'] as const) {
+    await app.register(async scope => {
+      await scope.register(requestJwt, { getSecrets: () => { lookups[name]++; return [{ id: 'live', secret: SECRET }] }, secretCacheTtl: 60, now: () => NOW_MS, fleet, fleetPollInterval: 600 })
+      scope.post('/sms', async () => 'ok')
+      apis[name] = () => requestJwtApi(scope)
+    }, { prefix: `/${name}` })
+  }
+  await app.ready()
+  t.teardown(() => app.close())
+  const send = (name: string) => app.inject({ method: 'POST', url: `/${name}/sms`, headers: bearer(unscoped(`${name}${Math.random()}`)), payload: {} })
+  for (const name of ['v2', 'partner']) await send(name)
+  t.same(lookups, { v2: 1, partner: 1 })
+  const version = await fleet.setRollout({ routes: { 'POST /v2/sms': { scope: 'path' }, 'POST /partner/sms': { scope: 'path' } } })
+  await eventually(async () => Object.values(apis).every(api => api().fleetStatus()?.version === version))
+  t.pass('both registrations run the published document')
+  await fleet.setRollout({})
+  await fleet.clearSecretCache(SERVICE_ID)
+  await eventually(async () => { for (const name of ['v2', 'partner']) await send(name); return lookups.v2 === 2 && lookups.partner === 2 })
+  t.pass('both registrations obeyed the clear order')
+})
+
+t.test('a redisFleet shared by several listeners keeps its subscription until the last of them closes', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const { client } = await operator(t, REDIS_URL, prefix)
+  const subscriber = new Redis(REDIS_URL, { lazyConnect: true })
+  await subscriber.connect()
+  t.teardown(() => subscriber.disconnect())
+  const fleet = redisFleet({ client, subscriber, prefix })
+  const first: unknown[] = []
+  const second: unknown[] = []
+  const toFirst = (event: unknown) => first.push(event)
+  await fleet.subscribe(toFirst)
+  await fleet.subscribe(event => second.push(event))
+  await fleet.subscribe(toFirst) // a retry after a failed subscription: still one listener
+  await fleet.clearSecretCache()
+  await eventually(async () => first.length === 1 && second.length === 1)
+  t.same([first, second], [[{ type: 'clear', issuer: null, clears: 1 }], [{ type: 'clear', issuer: null, clears: 1 }]], 'each listener got the announcement, once')
+  await fleet.close(toFirst)
+  const subscribers = async () => (await client.pubsub('NUMSUB', `${prefix}events`) as [string, number])[1]
+  t.equal(await subscribers(), 1, 'the others still subscribe')
+  await fleet.clearSecretCache()
+  await eventually(async () => second.length === 2)
+  t.equal(first.length, 1, 'a closed listener hears nothing more')
+  await fleet.close()
+  t.equal(await subscribers(), 0, 'closing without a listener ends the subscription')
+})
+
 t.test('two processes: a rollout and a revocation reach both within a second', { skip }, async t => {
   const prefix = randomPrefix()
   deleteKeysAtTeardown(t, REDIS_URL, prefix)

@@ -46,7 +46,9 @@ export class RedisFleet implements FleetSource {
   readonly #subscriber: FleetRedisSubscriber
   readonly #state: string
   readonly #channel: string
-  #listener: ((channel: string, message: string) => void) | undefined
+  /** Every listener given to `subscribe`: plugin registrations that share this source (/v2 and /partner) share one subscription. */
+  readonly #listeners = new Set<(event: FleetEvent) => void>()
+  #onMessage: ((channel: string, message: string) => void) | undefined
 
   constructor ({ client, subscriber, prefix = 'request-jwt:fleet:' }: RedisFleetOptions) {
     if (typeof client?.hmget !== 'function' || typeof client.multi !== 'function') fail('client must be an ioredis client')
@@ -73,11 +75,12 @@ export class RedisFleet implements FleetSource {
     return { epoch: epoch ?? undefined, version: Number(version ?? 0), document: document ?? undefined, clears: Number(clears ?? 0) }
   }
 
-  /** Listens once, and (again, when a former attempt failed) subscribes. */
+  /** Adds `onEvent` to the listeners, listens once for all of them, and (again, when a former attempt failed) subscribes. */
   async subscribe (onEvent: (event: FleetEvent) => void): Promise<void> {
     const channel = this.#channel
-    if (this.#listener === undefined) {
-      this.#listener = (from, message) => {
+    this.#listeners.add(onEvent)
+    if (this.#onMessage === undefined) {
+      this.#onMessage = (from, message) => {
         if (from !== channel) return
         let event: unknown
         try {
@@ -85,9 +88,9 @@ export class RedisFleet implements FleetSource {
         } catch {
           return // not the fleet's: the next read of the state brings whatever was meant
         }
-        if (isFleetEvent(event)) onEvent(event)
+        if (isFleetEvent(event)) for (const listener of this.#listeners) listener(event)
       }
-      this.#subscriber.on('message', this.#listener)
+      this.#subscriber.on('message', this.#onMessage)
     }
     await this.#subscriber.subscribe(channel)
   }
@@ -108,10 +111,13 @@ export class RedisFleet implements FleetSource {
     await this.#announce({ type: 'clear', issuer: issuer ?? null, clears })
   }
 
-  async close (): Promise<void> {
-    if (this.#listener === undefined) return
-    this.#subscriber.off('message', this.#listener)
-    this.#listener = undefined
+  /** Stops the announcements to `onEvent` (without it, to every listener); the last listener gone, unsubscribes. */
+  async close (onEvent?: (event: FleetEvent) => void): Promise<void> {
+    if (onEvent === undefined) this.#listeners.clear()
+    else this.#listeners.delete(onEvent)
+    if (this.#onMessage === undefined || this.#listeners.size > 0) return
+    this.#subscriber.off('message', this.#onMessage)
+    this.#onMessage = undefined
     await this.#subscriber.unsubscribe(this.#channel)
   }
 

@@ -43,14 +43,17 @@ export function isCount (value: unknown): value is number {
 export interface FleetSource {
   /** The current state. Rejects when the source cannot be reached. */
   read (): Promise<FleetState>
-  /** Delivers every announcement from now on to `onEvent` (until `close`). */
+  /**
+   * Delivers every announcement from now on to `onEvent` (until `close(onEvent)`). Several listeners may subscribe
+   * (plugin registrations sharing one source); each gets every announcement.
+   */
   subscribe (onEvent: (event: FleetEvent) => void): Promise<void>
   /** Makes `document` (checked JSON) the rollout in force; resolves to its version. */
   publishRollout (document: string): Promise<number>
   /** Orders every instance to forget the cached keys of `issuer` (`undefined`: all of them). */
   publishClear (issuer: string | undefined): Promise<void>
-  /** Stops the announcements. */
-  close (): Promise<void>
+  /** Stops the announcements to `onEvent` (without it, to every listener); the subscription ends with the last. */
+  close (onEvent?: (event: FleetEvent) => void): Promise<void>
 }
 
 /** What an instance reports about its part in the fleet (`app.requestJwt.fleetStatus()`). */

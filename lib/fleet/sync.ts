@@ -34,6 +34,8 @@ export class FleetSync {
   #readAgain = false
   /** Whether a subscription is made or being made; a failed one is tried again at the next poll. */
   #subscribed = false
+  /** The one listener this instance subscribes (again, after a failure) and closes: a shared source tells it apart. */
+  readonly #listener = (event: FleetEvent): void => this.#onEvent(event)
 
   constructor (source: FleetSource, target: FleetSyncTarget, pollIntervalMs: number) {
     this.#source = source
@@ -59,7 +61,7 @@ export class FleetSync {
 
   async stop (): Promise<void> {
     clearInterval(this.#timer)
-    const stopped = Promise.allSettled([this.#syncing, this.#source.close()])
+    const stopped = Promise.allSettled([this.#syncing, this.#source.close(this.#listener)])
     let timer: NodeJS.Timeout | undefined
     await Promise.race([stopped, new Promise(resolve => { timer = setTimeout(resolve, CLOSE_WAIT_MS).unref() })])
     clearTimeout(timer)
@@ -84,7 +86,7 @@ export class FleetSync {
 
   #subscribe (): void {
     this.#subscribed = true
-    this.#source.subscribe(event => this.#onEvent(event)).catch((err: unknown) => {
+    this.#source.subscribe(this.#listener).catch((err: unknown) => {
       this.#subscribed = false
       this.#unreachable(err)
     })
