@@ -25,7 +25,8 @@ function target () {
   return { applied, clears, applyRollout: (document: unknown) => { applied.push(document) }, clearSecretCache: (issuer?: string) => { clears.push(issuer) }, log: Fastify().log, now: () => 0 }
 }
 
-const state = (version: number, clears: number, document = '{}'): FleetState => ({ epoch: 'e1', version, document, clears })
+/** The state in epoch e1; a version 0 has no document yet. */
+const state = (version: number, clears: number, document: string | undefined = version > 0 ? '{}' : undefined): FleetState => ({ epoch: 'e1', version, document, clears })
 const settle = () => new Promise(resolve => setImmediate(resolve))
 
 /** A sync whose first read found `first`, on a held source. */
@@ -142,4 +143,36 @@ t.test('a new epoch\'s document announced with the version number the instance r
   reads.shift()?.({ epoch: 'e2', version: 1, document: '{"defaults":{"scope":"path"}}', clears: 0 })
   await settle()
   t.same(into.applied, [{ routes: {} }, { defaults: { scope: 'path' } }])
+})
+
+t.test('a Redis brought back from an older copy: its lower version is run at the next read, and a version number given again to another document is run at its announcement', async t => {
+  const { sync, reads, announce, into } = await started(t, { ...state(2, 0, '{"routes":{}}'), documentId: 'b' })
+  const polled = sync.sync()
+  await settle()
+  reads.shift()?.({ ...state(1, 0, '{"defaults":{"scope":"path"}}'), documentId: 'a' }) // the copy: version 1 again
+  await polled
+  t.same(sync.status().version, 1, 'what Redis holds, though lower')
+  announce({ type: 'rollout', version: 1, epoch: 'e1', id: 'a' })
+  await settle()
+  t.equal(reads.length, 0, 'an announcement of the document it runs is not read')
+  announce({ type: 'rollout', version: 2, epoch: 'e1', id: 'c' }) // the next publish: version 2 again, another document
+  await settle()
+  reads.shift()?.({ ...state(2, 0, '{"defaults":{"scope":"none"}}'), documentId: 'c' })
+  await settle()
+  t.same(into.applied, [{ routes: {} }, { defaults: { scope: 'path' } }, { defaults: { scope: 'none' } }])
+  t.equal(sync.status().version, 2)
+})
+
+t.test('a read during which an announced clear order was counted is not compared with the count, and is made again', async t => {
+  const { sync, reads, announce, into } = await started(t, { ...state(0, 1), clearId: 'one' })
+  const polled = sync.sync()
+  await settle()
+  announce({ type: 'clear', issuer: 'service-a', clears: 2, id: 'two' }) // counted while the read is in flight
+  reads.shift()?.({ ...state(0, 1), clearId: 'one' }) // that read predates the order
+  await settle()
+  t.same(into.clears, ['service-a'], 'no spurious clear of everything')
+  t.equal(reads.length, 1, 'read again')
+  reads.shift()?.({ ...state(0, 2), clearId: 'two' })
+  await polled
+  t.same(into.clears, ['service-a'], 'the second read finds the count as counted')
 })

@@ -22,14 +22,14 @@ const noServer = redisServerSkipReason()
 const unscoped = (jti: string) => makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, jti } })
 
 /** An instance of the service in this process, on its own two connections to `url`. */
-async function instance (t: Test, url: string, prefix: string, keys: () => SecretRecord[]): Promise<FastifyInstance> {
+async function instance (t: Test, url: string, prefix: string, keys: () => SecretRecord[], fleetPollInterval = 0.2): Promise<FastifyInstance> {
   const client = await connectRedis(t, url, { commandTimeout: 500 })
   const subscriber = new Redis(url, { lazyConnect: true })
   subscriber.on('error', () => {})
   await subscriber.connect()
   t.teardown(() => subscriber.disconnect())
   const app = Fastify()
-  await app.register(requestJwt, { getSecrets: () => keys(), secretCacheTtl: 60, now: () => NOW_MS, fleet: redisFleet({ client, subscriber, prefix }), fleetPollInterval: 0.2 })
+  await app.register(requestJwt, { getSecrets: () => keys(), secretCacheTtl: 60, now: () => NOW_MS, fleet: redisFleet({ client, subscriber, prefix }), fleetPollInterval })
   app.post('/v2/notifications/sms', async () => ({ sent: true }))
   await app.ready()
   t.teardown(() => app.close())
@@ -104,12 +104,12 @@ t.test('messages of another shape on the fleet channel change nothing and crash 
   let lookups = 0
   const app = await instance(t, REDIS_URL, prefix, () => { lookups++; return [{ id: 'live', secret: SECRET }] })
   const { client, fleet } = await operator(t, REDIS_URL, prefix)
-  await fleet.clearSecretCache() // the state gets its epoch
+  await fleet.setRollout({}) // the state gets its epoch
   await eventually(async () => requestJwtApi(app).fleetStatus()?.epoch !== undefined)
   await sms(app, unscoped('warm'))
   const before = lookups
   for (const message of ['null', '42', '"clear"', '[]', '{"type":"clear"}', '{"type":"clear","clears":"x","issuer":null}',
-    '{"type":"clear","clears":1,"issuer":7}', '{"type":"rollout","version":-1}', '{"type":"rollout"}', '{"type":"rollout","version":1,"epoch":5}']) {
+    '{"type":"clear","clears":1,"issuer":7}', '{"type":"rollout","version":-1}', '{"type":"rollout"}', '{"type":"rollout","version":1,"epoch":5}', '{"type":"rollout","version":1,"id":5}']) {
     await client.publish(`${prefix}events`, message)
   }
   const version = await fleet.setRollout({})
@@ -120,6 +120,45 @@ t.test('messages of another shape on the fleet channel change nothing and crash 
   await eventually(async () => { await sms(app, unscoped(`l${Math.random()}`)); return lookups > before })
   t.pass('the keys were looked up again: orders sent meanwhile cannot be known')
   await fleet.close()
+})
+
+t.test('a Redis brought back from an older copy of the state: the next document published is run, though its version number is given again', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const { client, fleet } = await operator(t, REDIS_URL, prefix)
+  const key = `${prefix}state`
+  await fleet.setRollout({ routes: { [SMS]: { scope: 'path', mode: 'report' } } })
+  const snapshot = await client.hgetall(key) // Redis's last snapshot (or what a lagging replica has)
+  const lost = await fleet.setRollout({ routes: { [SMS]: { scope: 'none' } } })
+  // A poll of ten minutes: only the announcement can bring the next document within the test.
+  const app = await instance(t, REDIS_URL, prefix, () => [{ id: 'live', secret: SECRET }], 600)
+  t.equal(requestJwtApi(app).fleetStatus()?.version, lost)
+  await client.multi().del(key).hset(key, snapshot).exec() // restarted from the snapshot: same epoch, version 1
+  const version = await fleet.setRollout({ routes: { [SMS]: { scope: 'path' } } })
+  t.equal(version, lost, 'the version number is given again, to another document')
+  await eventually(async () => (await sms(app, unscoped(`s${Math.random()}`))).statusCode === 403)
+  t.same(requestJwtApi(app).getRollout(), { routes: { [SMS]: { scope: 'path' } } }, 'the instance runs what Redis holds')
+})
+
+t.test('a clear count gone back (Redis brought back from an older copy) is taken as it is: an order missed after it is noticed', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const { client, fleet } = await operator(t, REDIS_URL, prefix)
+  const key = `${prefix}state`
+  for (let i = 0; i < 3; i++) await fleet.clearSecretCache('another-service')
+  let lookups = 0
+  const app = await instance(t, REDIS_URL, prefix, () => { lookups++; return [{ id: 'live', secret: SECRET }] })
+  await sms(app, unscoped('warm'))
+  t.equal(lookups, 1)
+  await client.hset(key, 'clears', 1) // gone back: 1 order where the instance counted 3
+  await eventually(async () => { await sms(app, unscoped(`w${Math.random()}`)); return lookups === 2 })
+  t.pass('the count gone back cleared every cached key: the orders since the copy cannot be known')
+  await client.hincrby(key, 'clears', 1) // an order whose announcement was lost: 2, still below the 3 counted
+  await eventually(async () => { await sms(app, unscoped(`m${Math.random()}`)); return lookups === 3 })
+  t.pass('the missed order was noticed at a poll')
+  await client.hset(key, 'clearId', 'another order') // the same count given to another order: missed too
+  await eventually(async () => { await sms(app, unscoped(`i${Math.random()}`)); return lookups === 4 })
+  t.pass('an order with the count already counted but another id was noticed too')
 })
 
 t.test('a subscription refused at start-up (a client that refuses commands while offline) is made once the source answers', { skip }, async t => {
@@ -161,13 +200,16 @@ t.test('an instance that cannot reach the source keeps its document, says so, an
   const text = await registry.metrics()
   t.match(text, 'request_jwt_fleet_source_reachable 0')
   t.match(text, `request_jwt_fleet_rollout_version ${version}`)
+  const { epoch } = requestJwtApi(app).fleetStatus() as FleetStatus
   await spare.start() // empty: a restarted Redis without persistence lost the state
   await eventually(async () => requestJwtApi(app).fleetStatus()?.reachable === true, 400)
   t.equal((await sms(app, unscoped('up'))).json().code, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED', 'an empty state changes nothing')
+  t.match(requestJwtApi(app).fleetStatus(), { epoch, version }, 'and the status names the document it still runs')
   const second = await operator(t, spare.url, prefix)
   const fresh = await second.fleet.setRollout({ routes: { [SMS]: { scope: 'none' } } })
   t.equal(fresh, 1, 'the new state counts its versions from 1')
-  await eventually(async () => requestJwtApi(app).fleetStatus()?.version === 1, 400)
+  await eventually(async () => requestJwtApi(app).fleetStatus()?.epoch !== epoch, 400)
+  t.equal(requestJwtApi(app).fleetStatus()?.version, 1)
   t.equal((await sms(app, unscoped('new-epoch'))).statusCode, 200, 'and its document replaced the old one, a lower version of another epoch')
 })
 
@@ -220,7 +262,8 @@ t.test('a redisFleet shared by several listeners keeps its subscription until th
   await fleet.subscribe(toFirst) // a retry after a failed subscription: still one listener
   await fleet.clearSecretCache()
   await eventually(async () => first.length === 1 && second.length === 1)
-  t.same([first, second], [[{ type: 'clear', issuer: null, clears: 1 }], [{ type: 'clear', issuer: null, clears: 1 }]], 'each listener got the announcement, once')
+  t.match([first, second], [[{ type: 'clear', issuer: null, clears: 1 }], [{ type: 'clear', issuer: null, clears: 1 }]], 'each listener got the announcement')
+  t.same([first.length, second.length], [1, 1], 'once')
   await fleet.close(toFirst)
   const subscribers = async () => (await client.pubsub('NUMSUB', `${prefix}events`) as [string, number])[1]
   t.equal(await subscribers(), 1, 'the others still subscribe')
@@ -278,7 +321,8 @@ t.test('redisFleet refuses what is not a client, ignores what is not its message
   await client.publish(`${prefix}events`, 'not json')
   await fleet.clearSecretCache()
   await eventually(async () => events.length > 0)
-  t.same(events, [{ type: 'clear', issuer: null, clears: 1 }], 'only the fleet\'s own, well-formed announcements')
+  t.equal(events.length, 1)
+  t.match(events, [{ type: 'clear', issuer: null, clears: 1, id: String }], 'only the fleet\'s own, well-formed announcements, with the order\'s id')
   await client.set(`${prefix}state`, 'not a hash')
   await t.rejects(fleet.setRollout({}), /WRONGTYPE/, 'a write Redis refused rejects')
   await fleet.close()

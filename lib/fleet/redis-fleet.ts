@@ -1,7 +1,9 @@
-// The fleet's state in Redis: one hash (`<prefix>state`: epoch, version, document, clears) and one pub/sub channel
-// (`<prefix>events`). A rollout is written and its version taken in one MULTI, so two operators publishing at once
-// never leave a document under the other's version; each announcement follows its write. The epoch is set by the
-// first write after the hash was lost, so that instances do not wait for the new versions to pass the old ones.
+// The fleet's state in Redis: one hash (`<prefix>state`: epoch, version, document, documentId, clears, clearId) and
+// one pub/sub channel (`<prefix>events`). A rollout is written and its version taken in one MULTI, so two operators
+// publishing at once never leave a document under the other's version; each announcement follows its write. The epoch
+// is set by the first write after the hash was lost, so that instances do not wait for the new versions to pass the
+// old ones; the ids, new with each write, tell apart the writes a Redis brought back from an older copy gives the same
+// epoch and the same counts again.
 import { randomUUID } from 'node:crypto'
 import { InvalidOptionError } from '../errors/codes.js'
 import type { RolloutDocument } from '../rollout/document.js'
@@ -71,8 +73,15 @@ export class RedisFleet implements FleetSource {
   }
 
   async read (): Promise<FleetState> {
-    const [epoch, version, document, clears] = await this.#client.hmget(this.#state, 'epoch', 'version', 'document', 'clears')
-    return { epoch: epoch ?? undefined, version: Number(version ?? 0), document: document ?? undefined, clears: Number(clears ?? 0) }
+    const [epoch, version, document, documentId, clears, clearId] = await this.#client.hmget(this.#state, 'epoch', 'version', 'document', 'documentId', 'clears', 'clearId')
+    return {
+      epoch: epoch ?? undefined,
+      version: Number(version ?? 0),
+      document: document ?? undefined,
+      documentId: documentId ?? undefined,
+      clears: Number(clears ?? 0),
+      clearId: clearId ?? undefined
+    }
   }
 
   /** Adds `onEvent` to the listeners, listens once for all of them, and (again, when a former attempt failed) subscribes. */
@@ -96,19 +105,22 @@ export class RedisFleet implements FleetSource {
   }
 
   async publishRollout (document: string): Promise<number> {
+    const id = randomUUID()
     const replies = await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'version', 1)
-      .hset(this.#state, 'document', document).hget(this.#state, 'epoch').exec()
+      .hset(this.#state, 'document', document).hset(this.#state, 'documentId', id).hget(this.#state, 'epoch').exec()
     const version = secondReply(replies)
     // The epoch the version counts in (the HGET after the HSETNX: there is one).
-    const [, epoch] = (replies as Array<[Error | null, unknown]>)[3] as [Error | null, unknown]
-    await this.#announce({ type: 'rollout', version, epoch: String(epoch) })
+    const [, epoch] = (replies as Array<[Error | null, unknown]>)[4] as [Error | null, unknown]
+    await this.#announce({ type: 'rollout', version, epoch: String(epoch), id })
     return version
   }
 
   async publishClear (issuer: string | undefined): Promise<void> {
     // An epoch, as a rollout makes one: a state Redis lost and began again is told apart from the one before.
-    const clears = secondReply(await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'clears', 1).exec())
-    await this.#announce({ type: 'clear', issuer: issuer ?? null, clears })
+    const id = randomUUID()
+    const clears = secondReply(await this.#client.multi().hsetnx(this.#state, 'epoch', randomUUID()).hincrby(this.#state, 'clears', 1)
+      .hset(this.#state, 'clearId', id).exec())
+    await this.#announce({ type: 'clear', issuer: issuer ?? null, clears, id })
   }
 
   /** Stops the announcements to `onEvent` (without it, to every listener); the last listener gone, unsubscribes. */

@@ -1,6 +1,6 @@
-// What every instance of a service shares to act as one fleet: the rollout document in force (with a version that
-// only grows) and a count of "clear the secret cache" orders, read on demand and announced as they change. The Redis
-// implementation is redis-fleet.ts; sync.ts is an instance's side.
+// What every instance of a service shares to act as one fleet: the rollout document in force (with a version and an
+// id of its own) and a count of "clear the secret cache" orders, read on demand and announced as they change. The
+// Redis implementation is redis-fleet.ts; sync.ts is an instance's side.
 
 /** The shared state: the rollout document (JSON text, `undefined` before the first) and its version, and the clears. */
 export interface FleetState {
@@ -11,17 +11,27 @@ export interface FleetState {
   readonly epoch: string | undefined
   readonly version: number
   readonly document: string | undefined
-  /** How many clear orders were given so far: an instance that sees it grow without the message clears everything. */
+  /**
+   * Names the document: each publish writes a new one with it. A Redis brought back from an older copy (a snapshot, a
+   * replica that lagged) keeps the epoch, and its versions go back and are given again: the id tells the documents
+   * apart. An instance runs the state's document whenever its epoch, version or id is not the one it last took.
+   */
+  readonly documentId?: string | undefined
+  /**
+   * How many clear orders were given so far, and the id of the last: an instance that sees them change without the
+   * message (grow: an order missed; go back: a Redis brought back from an older copy) clears everything.
+   */
   readonly clears: number
+  readonly clearId?: string | undefined
 }
 
 /**
- * An announcement: a new rollout version (with the epoch it counts in, when the source knows it), or an order to
- * forget one issuer's cached keys (or everyone's, `null`).
+ * An announcement: a new rollout version (with the epoch it counts in and the document's id, when the source knows
+ * them), or an order to forget one issuer's cached keys (or everyone's, `null`), with its count and id.
  */
 export type FleetEvent =
-  | { readonly type: 'rollout', readonly version: number, readonly epoch?: string }
-  | { readonly type: 'clear', readonly issuer: string | null, readonly clears: number }
+  | { readonly type: 'rollout', readonly version: number, readonly epoch?: string, readonly id?: string }
+  | { readonly type: 'clear', readonly issuer: string | null, readonly clears: number, readonly id?: string }
 
 /**
  * Whether a message is an announcement of the fleet's shape. Anything else on the channel (a stray publish, `null`, a
@@ -30,6 +40,7 @@ export type FleetEvent =
 export function isFleetEvent (value: unknown): value is FleetEvent {
   if (value === null || typeof value !== 'object') return false
   const event = value as Record<string, unknown>
+  if (event.id !== undefined && typeof event.id !== 'string') return false
   if (event.type === 'rollout') return isCount(event.version) && (event.epoch === undefined || typeof event.epoch === 'string')
   return event.type === 'clear' && isCount(event.clears) && (event.issuer === null || typeof event.issuer === 'string')
 }

@@ -4,7 +4,7 @@
 // so in its logs, its status and on the fleet channel.
 import type { FastifyBaseLogger } from 'fastify'
 import { fleetChannel } from '../events/channels.js'
-import { isCount, type FleetEvent, type FleetSource, type FleetStatus } from './source.js'
+import { isCount, type FleetEvent, type FleetSource, type FleetState, type FleetStatus } from './source.js'
 
 /** How long `app.close()` waits for the source to stop (an unsubscribe to a Redis that is down may never answer). */
 const CLOSE_WAIT_MS = 1000
@@ -17,15 +17,30 @@ export interface FleetSyncTarget {
   readonly now: () => number
 }
 
+/** A document of the fleet's state, by its names: an instance takes the state's whenever any of them is new to it. */
+interface DocumentName {
+  readonly epoch: string | undefined
+  readonly version: number
+  readonly id: string | undefined
+}
+
 export class FleetSync {
   readonly #source: FleetSource
   readonly #target: FleetSyncTarget
   readonly #pollIntervalMs: number
-  #epoch: string | undefined
-  #version = 0
+  /** The fleet document this instance runs; version 0 while it runs its own. */
+  #running: DocumentName = { epoch: undefined, version: 0, id: undefined }
+  /** The last of the state's documents it took, applied or refused: the state's is taken again only when another. */
+  #taken: DocumentName | undefined
   #refusedVersion: number | undefined
+  /** The epoch of the state last read: a new one is a state begun again. */
+  #epoch: string | undefined
   /** The clear orders counted so far; -1 until the first read (a new instance has nothing to clear). */
   #clears = -1
+  /** The id of the last order counted. */
+  #clearId: string | undefined
+  /** How many announced orders were counted: a read during which one was is not compared, as it may predate it. */
+  #announcedClears = 0
   #reachable = true
   #lastSyncAt: number | undefined
   #timer: NodeJS.Timeout | undefined
@@ -68,7 +83,8 @@ export class FleetSync {
   }
 
   status (): FleetStatus {
-    return { epoch: this.#epoch, version: this.#version, refusedVersion: this.#refusedVersion, reachable: this.#reachable, lastSyncAt: this.#lastSyncAt }
+    const { epoch, version } = this.#running
+    return { epoch, version, refusedVersion: this.#refusedVersion, reachable: this.#reachable, lastSyncAt: this.#lastSyncAt }
   }
 
   /** Reads the state and applies what changed; concurrent calls share one read. Never rejects. */
@@ -93,6 +109,7 @@ export class FleetSync {
   }
 
   async #read (): Promise<void> {
+    const announcedClears = this.#announcedClears
     let state
     try {
       state = await this.#source.read()
@@ -100,34 +117,40 @@ export class FleetSync {
       this.#unreachable(err)
       return
     }
-    if (!this.#reachable) this.#target.log.info({ requestJwt: { fleet: { version: this.#version } } }, 'fastify-request-jwt: the fleet source is reachable again')
+    if (!this.#reachable) this.#target.log.info({ requestJwt: { fleet: { version: this.#running.version } } }, 'fastify-request-jwt: the fleet source is reachable again')
     this.#reachable = true
     this.#lastSyncAt = this.#target.now()
-    const clears = isCount(state.clears) ? state.clears : 0
-    const begunAgain = state.epoch !== this.#epoch
-    // An order was missed, or the state began again (Redis lost it): what was missed cannot be known, so clear all.
-    if (this.#clears >= 0 && (clears > this.#clears || begunAgain)) this.#target.clearSecretCache()
-    this.#clears = begunAgain ? clears : Math.max(this.#clears, clears)
-    if (begunAgain) {
-      // A new life of the state: its versions count afresh, and only a document it holds replaces the current one.
-      this.#epoch = state.epoch
-      this.#version = 0
-      this.#refusedVersion = undefined
-    }
-    if (state.version > this.#version && state.version !== this.#refusedVersion && state.document !== undefined) {
-      this.#apply(state.version, state.document)
-    }
+    if (announcedClears === this.#announcedClears) this.#countClears(state)
+    else this.#readAgain = true
+    const name = { epoch: state.epoch, version: state.version, id: state.documentId }
+    // Whatever the state holds, as long as it is not the document last taken: a lower version too, as a new epoch's
+    // or that of a Redis brought back from an older copy, where the next publish gives a version number again.
+    if (state.document !== undefined && !names(name, this.#taken)) this.#apply(name, state.document)
     this.#publish()
   }
 
-  #apply (version: number, text: string): void {
+  /** Compares the state's clear orders with those counted: any change not announced clears everything. */
+  #countClears (state: FleetState): void {
+    // A count that is no count is not compared: the next read that has one is.
+    if (!isCount(state.clears)) return
+    // An order was missed (the count grew), Redis came back from an older copy (it went back, or gave the same count
+    // to another order: the orders since cannot be known) or lost the state (a new epoch): clear all.
+    const changed = state.epoch !== this.#epoch || state.clears !== this.#clears || state.clearId !== this.#clearId
+    if (this.#clears >= 0 && changed) this.#target.clearSecretCache()
+    this.#epoch = state.epoch
+    this.#clears = state.clears
+    this.#clearId = state.clearId
+  }
+
+  #apply (name: DocumentName, text: string): void {
+    this.#taken = name
     try {
       this.#target.applyRollout(JSON.parse(text))
-      this.#version = version
+      this.#running = name
       this.#refusedVersion = undefined
     } catch (err) {
-      this.#refusedVersion = version
-      this.#target.log.error({ requestJwt: { fleet: { version: this.#version, refusedVersion: version } }, err },
+      this.#refusedVersion = name.version
+      this.#target.log.error({ requestJwt: { fleet: { version: this.#running.version, refusedVersion: name.version } }, err },
         'fastify-request-jwt: the fleet\'s rollout document is not valid here; the current one stays')
     }
   }
@@ -136,15 +159,18 @@ export class FleetSync {
     if (event.type === 'clear') {
       this.#target.clearSecretCache(event.issuer ?? undefined)
       // Counted only when it is the next order: after a gap (an order lost on the channel, which delivers at most
-      // once), a read sees the count ahead of this one and clears everything, as for any order missed.
+      // once), a read sees the count ahead of this one and clears everything, as for any order missed. One at or below
+      // the count is obeyed and left to the next read, which finds it counted, or the count gone back.
       if (this.#clears < 0 || event.clears <= this.#clears) return
       if (event.clears === this.#clears + 1) {
         this.#clears = event.clears
+        this.#clearId = event.id
+        this.#announcedClears++
         return
       }
-    } else if (event.version === this.#version && (event.epoch === undefined || event.epoch === this.#epoch)) {
-      // The version it runs. Any other is read, a lower one too: the first document of a new epoch (versions count
-      // from 1 again) is announced with a version below the old epoch's, or equal to it, in the new epoch's name.
+    } else if (names({ epoch: event.epoch ?? this.#taken?.epoch, version: event.version, id: event.id ?? this.#taken?.id }, this.#taken)) {
+      // The document last taken (an announcement without an epoch or id names it by its version). Any other is read,
+      // a lower version too: the first document of a new epoch, or of a Redis brought back from an older copy.
       return
     }
     if (this.#syncing !== undefined) this.#readAgain = true
@@ -153,7 +179,7 @@ export class FleetSync {
 
   #unreachable (err: unknown): void {
     if (this.#reachable) {
-      this.#target.log.warn({ requestJwt: { fleet: { version: this.#version } }, err },
+      this.#target.log.warn({ requestJwt: { fleet: { version: this.#running.version } }, err },
         'fastify-request-jwt: the fleet source cannot be reached; the current rollout document stays')
     }
     this.#reachable = false
@@ -163,4 +189,9 @@ export class FleetSync {
   #publish (): void {
     if (fleetChannel.hasSubscribers) fleetChannel.publish(this.status())
   }
+}
+
+/** Whether `a` and `b` name one document. */
+function names (a: DocumentName, b: DocumentName | undefined): boolean {
+  return b !== undefined && a.epoch === b.epoch && a.version === b.version && a.id === b.id
 }
