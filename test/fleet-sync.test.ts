@@ -1,9 +1,12 @@
 // An instance's side of the fleet, against a source whose reads the test answers one by one: the orderings that a
 // real Redis makes too rare to hit on purpose (an announcement during a read, a count that is no count).
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
+import { FLEET_CHANNEL } from '../lib/events/channels.js'
 import { FleetSync } from '../lib/fleet/sync.js'
-import type { FleetEvent, FleetSource, FleetState } from '../lib/fleet/source.js'
+import type { FleetEvent, FleetSource, FleetState, FleetStatus } from '../lib/fleet/source.js'
 
 /** A source whose every read waits until the test answers it. */
 function heldSource () {
@@ -175,4 +178,41 @@ t.test('a read during which an announced clear order was counted is not compared
   reads.shift()?.({ ...state(0, 2), clearId: 'two' })
   await polled
   t.same(into.clears, ['service-a'], 'the second read finds the count as counted')
+})
+
+t.test('a subscription that keeps failing while the reads succeed is logged once, and leaves the source reachable', async t => {
+  mock.timers.enable({ apis: ['setInterval'] }) // the polls, on a fake clock
+  t.teardown(() => mock.timers.reset())
+  let refused = true
+  let attempts = 0
+  const source: FleetSource = {
+    read: async () => state(0, 0),
+    subscribe: async () => { attempts++; if (refused) throw new Error('NOPERM this user has no permissions to access the channel') },
+    publishRollout: async () => 0,
+    publishClear: async () => {},
+    close: async () => {}
+  }
+  const lines: Array<{ level: number, msg: string }> = []
+  const log = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } }).log
+  const statuses: FleetStatus[] = []
+  const listen = (message: unknown) => statuses.push(message as FleetStatus)
+  subscribe(FLEET_CHANNEL, listen)
+  t.teardown(() => unsubscribe(FLEET_CHANNEL, listen))
+  const sync = new FleetSync(source, { ...target(), log }, 1000)
+  await sync.start()
+  for (let poll = 0; poll < 3; poll++) {
+    mock.timers.tick(1000)
+    await settle()
+  }
+  t.equal(attempts, 4, 'tried again at each poll')
+  t.same(lines.map(line => [line.level, line.msg]), [[40, 'fastify-request-jwt: the fleet subscription failed; changes reach this instance at its polls (every 1000 ms) until it is made']], 'said once')
+  t.ok(statuses.length >= 4 && statuses.every(status => status.reachable), 'the source stayed reachable')
+  refused = false
+  mock.timers.tick(1000)
+  await settle()
+  t.equal(lines.at(-1)?.msg, 'fastify-request-jwt: the fleet subscription is made; changes arrive as they are announced')
+  mock.timers.tick(1000)
+  await settle()
+  t.equal(attempts, 5, 'not tried again once made')
+  await sync.stop()
 })

@@ -49,6 +49,8 @@ export class FleetSync {
   #readAgain = false
   /** Whether a subscription is made or being made; a failed one is tried again at the next poll. */
   #subscribed = false
+  /** Whether the last subscription failed: logged once until one is made, apart from the reads' reachability. */
+  #subscriptionFailed = false
   /** The one listener this instance subscribes (again, after a failure) and closes: a shared source tells it apart. */
   readonly #listener = (event: FleetEvent): void => this.#onEvent(event)
 
@@ -102,9 +104,18 @@ export class FleetSync {
 
   #subscribe (): void {
     this.#subscribed = true
-    this.#source.subscribe(this.#listener).catch((err: unknown) => {
+    this.#source.subscribe(this.#listener).then(() => {
+      if (this.#subscriptionFailed) this.#target.log.info('fastify-request-jwt: the fleet subscription is made; changes arrive as they are announced')
+      this.#subscriptionFailed = false
+    }, (err: unknown) => {
       this.#subscribed = false
-      this.#unreachable(err)
+      // Reads may well succeed (a Redis user without SUBSCRIBE, a subscriber offline at start-up): the source is not
+      // called unreachable for it, which would flap with every poll, and this is said once, not at each attempt.
+      if (!this.#subscriptionFailed) {
+        this.#target.log.warn({ requestJwt: { fleet: { version: this.#running.version } }, err },
+          `fastify-request-jwt: the fleet subscription failed; changes reach this instance at its polls (every ${this.#pollIntervalMs} ms) until it is made`)
+      }
+      this.#subscriptionFailed = true
     })
   }
 
