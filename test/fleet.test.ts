@@ -161,6 +161,28 @@ t.test('a clear count gone back (Redis brought back from an older copy) is taken
   t.pass('an order with the count already counted but another id was noticed too')
 })
 
+t.test('a document given to one instance\'s own setRollout holds until the fleet\'s next, and its status says it runs its own meanwhile', { skip }, async t => {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const app = await instance(t, REDIS_URL, prefix, () => [{ id: 'live', secret: SECRET }])
+  const { fleet } = await operator(t, REDIS_URL, prefix)
+  const version = await fleet.setRollout({ routes: { [SMS]: { scope: 'path' } } })
+  await eventually(async () => requestJwtApi(app).fleetStatus()?.version === version)
+  const reads: FleetStatus[] = []
+  const listen = (message: unknown) => reads.push(message as FleetStatus)
+  channel(FLEET_CHANNEL).subscribe(listen)
+  t.teardown(() => channel(FLEET_CHANNEL).unsubscribe(listen))
+  requestJwtApi(app).setRollout({})
+  t.match(requestJwtApi(app).fleetStatus(), { epoch: undefined, version: 0 }, 'not the fleet\'s version')
+  await eventually(async () => reads.length >= 3) // the change, and polls after it
+  t.same(requestJwtApi(app).getRollout(), {}, 'the polls leave it alone')
+  t.equal(reads.at(-1)?.version, 0)
+  const next = await fleet.setRollout({ routes: { [SMS]: { scope: 'none' } } })
+  await eventually(async () => requestJwtApi(app).fleetStatus()?.version === next)
+  t.same(requestJwtApi(app).getRollout(), { routes: { [SMS]: { scope: 'none' } } }, 'the fleet\'s next document replaces it')
+  await fleet.close()
+})
+
 t.test('a subscription refused at start-up (a client that refuses commands while offline) is made once the source answers', { skip }, async t => {
   const prefix = randomPrefix()
   deleteKeysAtTeardown(t, REDIS_URL, prefix)

@@ -69,9 +69,12 @@ export interface FleetSource {
 
 /** What an instance reports about its part in the fleet (`app.requestJwt.fleetStatus()`). */
 export interface FleetStatus {
-  /** The epoch of the fleet state whose document this instance runs (see FleetState). */
+  /** The epoch of the fleet state whose document this instance runs (see FleetState); `undefined` with its own. */
   readonly epoch: string | undefined
-  /** The fleet's rollout version this instance runs; 0 while it runs the document of its own options. */
+  /**
+   * The fleet's rollout version this instance runs; 0 while it runs a document of its own (its `rollout` option, or
+   * one given to `app.requestJwt.setRollout`, which holds until the fleet's next document).
+   */
   readonly version: number
   /** A version this instance refused (the document was invalid for it), which it does not run. */
   readonly refusedVersion: number | undefined

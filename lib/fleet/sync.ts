@@ -89,6 +89,15 @@ export class FleetSync {
     return { epoch, version, refusedVersion: this.#refusedVersion, reachable: this.#reachable, lastSyncAt: this.#lastSyncAt }
   }
 
+  /**
+   * The instance was given a document of its own (`app.requestJwt.setRollout`): it runs it until the fleet's next
+   * document, and its status no longer names the fleet's.
+   */
+  runsItsOwn (): void {
+    this.#running = { epoch: undefined, version: 0, id: undefined }
+    this.#publish()
+  }
+
   /** Reads the state and applies what changed; concurrent calls share one read. Never rejects. */
   sync (): Promise<void> {
     this.#syncing ??= this.#readUntilCurrent().finally(() => { this.#syncing = undefined })

@@ -68,13 +68,18 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   let routesChecked = false
 
   const guard = createRequestGuard({ settings: options, verifier, decisions, rollout: () => rollout, settingsOf })
+  const replaceRollout = (document: RolloutDocument): void => {
+    const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
+    if (routesChecked) checkRouteKeys(next, registeredRoutes, appRouteKeys, declared)
+    rollout = next
+    app.log.info({ requestJwt: { rollout: next.document } }, 'fastify-request-jwt: rollout document replaced')
+  }
   const api: RequestJwtApi = {
     clearSecretCache: (issuer) => verifier.clearSecretCache(issuer),
     setRollout (document) {
-      const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
-      if (routesChecked) checkRouteKeys(next, registeredRoutes, appRouteKeys, declared)
-      rollout = next
-      app.log.info({ requestJwt: { rollout: next.document } }, 'fastify-request-jwt: rollout document replaced')
+      replaceRollout(document)
+      // The instance runs a document of its own now, not the fleet's: its status says so.
+      fleet?.runsItsOwn()
     },
     getRollout: () => rollout.document,
     stats: () => decisions.rows(),
@@ -85,7 +90,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   const fleet = options.fleet === undefined
     ? undefined
     : new FleetSync(options.fleet, {
-      applyRollout: document => api.setRollout(document as RolloutDocument),
+      applyRollout: document => replaceRollout(document as RolloutDocument),
       clearSecretCache: issuer => verifier.clearSecretCache(issuer),
       log: app.log,
       now: options.now
