@@ -195,6 +195,28 @@ test('a wall clock stepped back does not make cached keys young again: a revoked
   t.equal(context.lookups(), 4, 'asked about again 2 s after, not 62 s')
 })
 
+test('keys are cached for secretCacheTtl from when the lookup began, not from when it answered', async t => {
+  let revoked = false
+  let slow = true
+  const context = await buildApp({
+    getSecrets: () => {
+      // A lookup that takes 1.5 s: what it returns was read at its start.
+      if (slow) context.clock.advance(1500)
+      return [{ id: 'k', secret: SECRET, revoked }]
+    }
+  })
+  t.teardown(() => context.app.close())
+  const call = (jti: string) => context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti, iat: Math.floor(context.clock.now() / 1000) })) })
+  t.equal((await call('1')).statusCode, 200)
+  slow = false
+  revoked = true
+  context.clock.advance(400)
+  t.equal((await call('2')).statusCode, 200, '1.9 s after the lookup began: still cached')
+  context.clock.advance(200)
+  assertRefused(t, await call('3'), 403, 'FST_REQUEST_JWT_KEY_REVOKED')
+  t.equal(context.lookups(), 2, 'looked up again 2 s after the first began, though it answered 0.6 s ago')
+})
+
 test('secrets may be Uint8Arrays', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

@@ -70,8 +70,9 @@ export class SecretCache {
       // Ask the clock every time: no timers, and a fake clock in tests is obeyed at once.
       ttlResolution: 0,
       perf: { now },
-      fetchMethod: async (issuer, _stale, { context: request }) => {
+      fetchMethod: async (issuer, _stale, { context: request, options: entry }) => {
         const started = keysChannel.hasSubscribers ? performance.now() : undefined
+        const askedAt = now()
         let keySet: KeySet | null
         this.#fetching.set(issuer, (this.#fetching.get(issuer) ?? 0) + 1)
         try {
@@ -87,6 +88,9 @@ export class SecretCache {
         if (started !== undefined) publishLookup(started, keySet === null ? 'unknown' : 'found')
         if (keySet === null) return UNKNOWN
         this.#known.set(issuer, true)
+        // What getSecrets returned was read when it was asked: cached until ttlMs after that, so a revoked key stops
+        // working within secretCacheTtl of its revocation however long the lookup took.
+        entry.ttl = Math.max(1, ttlMs - (now() - askedAt))
         return keySet
       }
     })
