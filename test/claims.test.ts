@@ -151,7 +151,7 @@ test('the time a token stays acceptable ends exactly where checkTime starts refu
   const { checkTime } = await import('../lib/token/claims.js')
   const cases: Array<Record<string, number>> = [
     { iat: NOW_S }, { iat: NOW_S - 12.7 }, { iat: NOW_S + 30 },
-    { iat: NOW_S, exp: NOW_S - 20 }, { iat: NOW_S, exp: NOW_S - 29.5 }, { iat: NOW_S, exp: NOW_S + 5 }, { iat: NOW_S - 10, exp: NOW_S - 10 }
+    { iat: NOW_S, exp: NOW_S - 20 }, { iat: NOW_S, exp: NOW_S - 28.5 }, { iat: NOW_S, exp: NOW_S + 5 }, { iat: NOW_S - 10, exp: NOW_S - 10 }
   ]
   for (const claims of cases) {
     const until = checkTime(claims, NOW_MS, 30)

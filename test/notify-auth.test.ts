@@ -487,6 +487,17 @@ test('notify-auth.md 6: exp 30 s or more in the past gets the general message (P
   assertNotifyError(t, await get(app, withExp(NOW_S - 31)), 403, GENERAL)
 })
 
+test('notify-auth.md 6: a fractional exp or nbf counts by its whole seconds, as PyJWT\'s int(exp) and int(nbf): exp 29.5 s ago is expired, nbf 30.5 s ahead passes', async t => {
+  // PyJWT 2.15.1 jwt/api_jwt.py _validate_exp and _validate_nbf, called by notifications-python-client
+  // authentication.py decode_jwt_token (7ac7871c) with leeway 30; checked against them in review.
+  const { app } = await notifyApp(t)
+  const at = (claim: string, value: number) => pyjwtEncode(`{"iss":"${SERVICE_ID}","iat":${NOW_S},"${claim}":${value}}`, SECRET)
+  assertNotifyError(t, await get(app, at('exp', NOW_S - 29.5)), 403, GENERAL)
+  t.equal((await get(app, at('exp', NOW_S - 28.5))).statusCode, 200, 'exp 28.5 s ago counts as 29 s ago')
+  t.equal((await get(app, at('nbf', NOW_S + 30.5))).statusCode, 200, 'nbf 30.5 s ahead counts as 30 s ahead')
+  assertNotifyError(t, await get(app, at('nbf', NOW_S + 31.5)), 403, CLOCK)
+})
+
 test('notify-auth.md 6: an aud, a string or a list, is refused with the general message when no audience is set', async t => {
   const { app } = await notifyApp(t)
   for (const aud of [SERVICE_ID, ['notifications.service.gov.uk']]) {

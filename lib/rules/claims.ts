@@ -44,14 +44,14 @@ export function outsideWindow (age: number, skew: number): boolean {
   return age > skew || -age > skew
 }
 
-/** Whether `exp` has passed at second `now`, with `skew` seconds of leeway. */
+/** Whether `exp` has passed at second `now`, with `skew` seconds of leeway; by its whole seconds, as PyJWT's `int(exp)`. */
 export function hasExpired (exp: number, now: number, skew: number): boolean {
-  return now - skew >= exp
+  return now - skew >= Math.trunc(exp)
 }
 
-/** Whether `nbf` is still ahead at second `now`, with `skew` seconds of leeway. */
+/** Whether `nbf` is still ahead at second `now`, with `skew` seconds of leeway; by its whole seconds, as PyJWT's `int(nbf)`. */
 export function isNotYetValid (nbf: number, now: number, skew: number): boolean {
-  return now + skew < nbf
+  return now + skew < Math.trunc(nbf)
 }
 
 /**

@@ -32,8 +32,8 @@ export function checkTime (claims: JsonObject, nowMs: number, skew: number): num
   const exp = readNumericDate(claims, 'exp')
   if (exp !== undefined) {
     if (hasExpired(exp, now, skew)) throw reject('FST_REQUEST_JWT_EXPIRED')
-    // Refused from second exp + skew on (hasExpired): the last second it passes is the one before.
-    lastSecond = Math.min(lastSecond, Math.ceil(exp + skew) - 1)
+    // Refused from second int(exp) + skew on (hasExpired): the last second it passes is the one before.
+    lastSecond = Math.min(lastSecond, Math.trunc(exp) + skew - 1)
   }
   const nbf = readNumericDate(claims, 'nbf')
   if (nbf !== undefined && isNotYetValid(nbf, now, skew)) throw reject('FST_REQUEST_JWT_NOT_YET_VALID', skew)
