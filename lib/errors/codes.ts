@@ -3,6 +3,7 @@
 // where Notify has no such check, the plugin's own message is sent in Notify's body shape. `notify2016` is the same
 // for the API of 2016, which told apart only a few failures; without it, 'notify-2016' sends the 'notify' one.
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
+import { NOTIFY_2016 } from './notify-2016-messages.js'
 import { NOTIFY } from './notify-messages.js'
 
 export interface ErrorSpec {
@@ -14,23 +15,17 @@ export interface ErrorSpec {
   notify2016?: string
 }
 
-// Notify's API of 2016 told a client only which part of its token failed.
-const BEARER_2016 = 'Unauthorized, authentication bearer scheme must be used'
-const SIGNATURE_2016 = 'Invalid token: signature'
-const EXPIRED_2016 = 'Invalid token: expired'
-const PAYLOAD_2016 = 'Invalid token: payload'
-
 export const specs = {
   // 401: nothing usable in the Authorization header
   FST_REQUEST_JWT_NO_AUTHORIZATION: {
     status: 401,
     message: 'Unauthorized: authentication token must be provided',
-    notify2016: 'Unauthorized, authentication token must be provided'
+    notify2016: NOTIFY_2016.noToken
   },
   FST_REQUEST_JWT_BAD_SCHEME: {
     status: 401,
     message: 'Unauthorized: authentication bearer scheme must be used',
-    notify2016: BEARER_2016
+    notify2016: NOTIFY_2016.bearer
   },
   FST_REQUEST_JWT_MULTIPLE_AUTHORIZATION: {
     status: 401,
@@ -41,19 +36,19 @@ export const specs = {
     message: 'Unauthorized: authentication token must be provided after "Bearer "',
     // HTTP strips the trailing space, and Notify's check wants the 7 characters "Bearer ".
     notify: 'Unauthorized: authentication bearer scheme must be used',
-    notify2016: BEARER_2016
+    notify2016: NOTIFY_2016.bearer
   },
   // 403: a token was sent and it fails
   FST_REQUEST_JWT_TOKEN_TOO_LARGE: {
     status: 403,
     message: 'Invalid token: longer than %s characters',
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_MALFORMED: {
     status: 403,
     message: 'Invalid token: %s',
     notify: NOTIFY.general,
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   // Valid JSON, but Fastify refuses the same in a body (onProtoPoisoning, onConstructorPoisoning); Notify has no such
   // check, so with its format the answer is its message for a token it cannot use.
@@ -61,13 +56,13 @@ export const specs = {
     status: 403,
     message: 'Invalid token: a member %s in the %s is refused as prototype poisoning',
     notify: NOTIFY.general,
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_ALGORITHM: {
     status: 403,
     message: 'Invalid token: algorithm used is not %s',
     notify: 'Invalid token: algorithm used is not HS256',
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_HEADER_PARAMETER: {
     status: 403,
@@ -81,7 +76,7 @@ export const specs = {
     status: 403,
     message: 'Invalid token: iss must be a non-empty string of at most 256 characters',
     notify: 'Invalid token: iss field not provided',
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_ISSUER_FORMAT: {
     status: 403,
@@ -96,12 +91,12 @@ export const specs = {
     status: 403,
     message: 'Invalid token: service not found: iss is %s%s',
     notify: NOTIFY.serviceNotFound,
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_NO_KEYS: {
     status: 403,
     message: 'Invalid token: service has no API keys',
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_SERVICE_ARCHIVED: {
     status: 403,
@@ -111,7 +106,7 @@ export const specs = {
     status: 403,
     message: 'Invalid token: signature does not match any API key of this service',
     notify: NOTIFY.apiKeyNotFound,
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_KEY_PAIR_REQUIRED: {
     status: 403,
@@ -120,20 +115,20 @@ export const specs = {
   FST_REQUEST_JWT_KEY_REVOKED: {
     status: 403,
     message: 'Invalid token: API key revoked',
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_INVALID_IAT: {
     status: 403,
     message: 'Invalid token: iat must be a number of seconds since the epoch%s',
     // Notify tells a missing iat (PyJWT: "try the next key") from one that is not a time in seconds (the clock).
     notify: (_hint: string, skew: number, missing: boolean) => missing ? NOTIFY.apiKeyNotFound : NOTIFY.clock(skew),
-    notify2016: EXPIRED_2016
+    notify2016: NOTIFY_2016.expired
   },
   FST_REQUEST_JWT_CLOCK_SKEW: {
     status: 403,
     message: 'Invalid token: iat is %s s %s server time (more than %s s): %s',
     notify: (_offset: number, _direction: string, skew: number) => NOTIFY.clock(skew),
-    notify2016: EXPIRED_2016
+    notify2016: NOTIFY_2016.expired
   },
   FST_REQUEST_JWT_INVALID_CLAIM: {
     status: 403,
@@ -143,19 +138,19 @@ export const specs = {
     status: 403,
     message: 'Invalid token: expired (exp)',
     notify: NOTIFY.general,
-    notify2016: EXPIRED_2016
+    notify2016: NOTIFY_2016.expired
   },
   FST_REQUEST_JWT_NOT_YET_VALID: {
     status: 403,
     message: 'Invalid token: not valid yet (nbf)',
     notify: (skew: number) => NOTIFY.clock(skew),
-    notify2016: EXPIRED_2016
+    notify2016: NOTIFY_2016.expired
   },
   FST_REQUEST_JWT_INVALID_AUDIENCE: {
     status: 403,
     message: 'Invalid token: %s',
     notify: NOTIFY.general,
-    notify2016: SIGNATURE_2016
+    notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_JTI_REQUIRED: {
     status: 403,
@@ -178,27 +173,27 @@ export const specs = {
   FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: {
     status: 403,
     message: 'Invalid token: this route needs a token bound to the request; add the claim %s',
-    notify2016: 'Invalid token: request'
+    notify2016: NOTIFY_2016.request
   },
   FST_REQUEST_JWT_REQUEST_MISMATCH: {
     status: 403,
     message: 'Invalid token: %s',
-    notify2016: 'Invalid token: request'
+    notify2016: NOTIFY_2016.request
   },
   FST_REQUEST_JWT_BODY_CLAIM_REQUIRED: {
     status: 403,
     message: 'Invalid token: this route needs a token bound to the body; add the claim %s',
-    notify2016: PAYLOAD_2016
+    notify2016: NOTIFY_2016.payload
   },
   FST_REQUEST_JWT_BODY_MISMATCH: {
     status: 403,
     message: 'Invalid token: %s',
-    notify2016: PAYLOAD_2016
+    notify2016: NOTIFY_2016.payload
   },
   FST_REQUEST_JWT_UNEXPECTED_PAYLOAD: {
     status: 403,
     message: 'Invalid token: pay is present but the request has no body',
-    notify2016: PAYLOAD_2016
+    notify2016: NOTIFY_2016.payload
   },
   FST_REQUEST_JWT_CONTENT_ENCODING: {
     status: 415,
