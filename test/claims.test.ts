@@ -26,6 +26,17 @@ test('jti must be a string; numbers and arrays are refused (D28)', async t => {
   }
 })
 
+test('sub, when present, must be a string (RFC 7519 section 4.1.2, a StringOrURI)', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  for (const sub of [1, null, ['a'], { a: 1 }, false]) {
+    const res = await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ sub })) })
+    assertRefused(t, res, 403, 'FST_REQUEST_JWT_INVALID_CLAIM')
+    t.equal(res.json().message, 'Invalid token: sub must be a string')
+  }
+  t.equal((await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ sub: 'user-1' })) })).statusCode, 200)
+})
+
 test('iat missing, a string, a boolean, null or an array is refused (D29)', async t => {
   const context = await buildApp()
   t.teardown(() => context.app.close())

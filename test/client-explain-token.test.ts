@@ -98,6 +98,12 @@ test('exp and nbf are checked with the same leeway, when present', async t => {
   t.notOk((await explainToken(token({}), { now })).checks.some(c => c.name === 'exp' || c.name === 'nbf'), 'absent: not listed')
 })
 
+test('sub: a string passes, anything else fails as the server refuses it, and none is not listed', async t => {
+  t.match(await check('sub', token({ sub: 'user-1' })), { ok: true, message: 'user-1' })
+  t.match(await check('sub', token({ sub: 42 })), { ok: false, message: 'sub is 42; it must be a string (FST_REQUEST_JWT_INVALID_CLAIM)' })
+  t.notOk((await explainToken(token({}), { now })).checks.some(c => c.name === 'sub'), 'absent: not listed')
+})
+
 test('jti: none is a note (replayable), a bad one fails', async t => {
   t.match(await check('jti', token({})), { ok: undefined, message: /no jti: a copy of this token can be replayed.*FST_REQUEST_JWT_JTI_REQUIRED/ })
   for (const jti of ['', 'a\nb', 'x'.repeat(129), 7]) {

@@ -506,6 +506,20 @@ test('notify-auth.md 6: an aud, a string or a list, is refused with the general 
   }
 })
 
+test('notify-auth.md 6: a sub that is not a string is refused with the general message, as PyJWT 2.10 and later refuse it (InvalidSubjectError)', async t => {
+  // PyJWT 2.15.1 (and 2.12.1) jwt/api_jwt.py _validate_sub, run by notifications-python-client authentication.py
+  // decode_jwt_token (7ac7871c); its TokenError is the general message in notifications-api auth.py (8ea23660).
+  const { app, logs } = await notifyApp(t)
+  for (const sub of [123, null, ['someone'], { id: 'someone' }, true]) {
+    const token = createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S, sub }, secret: SECRET })
+    t.test(`sub ${JSON.stringify(sub)}`, async t => {
+      assertNotifyError(t, await get(app, token), 403, GENERAL)
+      t.match(lastRefusal(logs), { code: 'FST_REQUEST_JWT_INVALID_CLAIM' })
+    })
+  }
+  t.equal((await get(app, createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S, sub: '' }, secret: SECRET }))).statusCode, 200, 'any string, even empty, passes')
+})
+
 test('notify-auth.md 6: a token that only a revoked key verifies is 403 "API key revoked"', async t => {
   const { app } = await notifyApp(t) // testKeys: 'old' is revoked
   assertNotifyError(t, await get(app, createJwtToken(OTHER_SECRET, SERVICE_ID)), 403, 'Invalid token: API key revoked')

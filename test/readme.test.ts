@@ -3,6 +3,7 @@ import { test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { codes } from '../lib/index.js'
 import { specs, type ErrorSpec } from '../lib/errors/codes.js'
+import { NOTIFY } from '../lib/errors/notify-messages.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
@@ -26,7 +27,8 @@ test('every documented FST_REQUEST_JWT code exists', async t => {
 const NOTIFY_ARGUMENTS: Record<string, unknown[]> = {
   FST_REQUEST_JWT_INVALID_IAT: ['; it looks like milliseconds', 30, false],
   FST_REQUEST_JWT_CLOCK_SKEW: [45, 'behind', 30, 'make the token just before the request'],
-  FST_REQUEST_JWT_NOT_YET_VALID: [30]
+  FST_REQUEST_JWT_NOT_YET_VALID: [30],
+  FST_REQUEST_JWT_INVALID_CLAIM: ['sub must be a string', NOTIFY.general]
 }
 
 test("the table's errorFormat 'notify' column is the message the code sends", async t => {

@@ -13,7 +13,7 @@ import { clockSkewOption, maxTokenLengthOption, readClock } from './option-check
 import { knownClaimFormat, type RequestDescription } from './request-claims.js'
 import { checkingKeys, checkSignature } from './signature-check.js'
 import { fail, type TokenCheck } from './token-check.js'
-import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning } from './token-checks.js'
+import { checkAudience, checkExp, checkHeader, checkIat, checkIssuer, checkJti, checkLength, checkNbf, checkPrototypePoisoning, checkSubject } from './token-checks.js'
 
 export interface TokenExplanation {
   header: Record<string, unknown>
@@ -93,6 +93,7 @@ export async function explainToken (token: string, options: ExplainTokenOptions 
   if (claims.nbf !== undefined) checks.push(checkNbf(claims.nbf, now, skew))
   const audience = options.audience === undefined ? [] : typeof options.audience === 'string' ? [options.audience] : options.audience
   if (claims.aud !== undefined || audience.length > 0) checks.push(checkAudience(claims.aud, audience, options.requireAudience ?? true))
+  if (claims.sub !== undefined) checks.push(checkSubject(claims.sub))
   checks.push(checkJti(claims.jti), await checkSignature(compact, header.alg, header.kid, keys))
   checks.push(await checkReq(claims.req, format, options.request, keys.secret))
   checks.push(await checkPay(claims.pay, format, options.request, keys.secret))

@@ -4,7 +4,7 @@ import { escapeControlCharacters, printable } from '../rules/printable.js'
 
 export interface TokenCheck {
   /** The part of the token checked. */
-  name: 'token' | 'header' | 'iss' | 'iat' | 'exp' | 'nbf' | 'aud' | 'jti' | 'signature' | 'req' | 'pay'
+  name: 'token' | 'header' | 'iss' | 'iat' | 'exp' | 'nbf' | 'aud' | 'sub' | 'jti' | 'signature' | 'req' | 'pay'
   /** `true`: passes. `false`: the server refuses the token (the message names the error code). `undefined`: not checked, or it depends on the route. */
   ok: boolean | undefined
   message: string

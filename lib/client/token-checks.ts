@@ -1,7 +1,7 @@
 // The checks `explainToken` runs on the token alone (and the key's issuer, when given): the members that poison a
 // prototype, the header, the issuer, the time claims and the jti, by the server's rules. The signature's check is
 // signature-check.ts.
-import { ageOf, audienceProblem, hasExpired, isIssuedAt, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
+import { ageOf, audienceProblem, hasExpired, isIssuedAt, isNotYetValid, isNumericDate, isValidIssuer, isValidJti, isValidSubject, MAX_ISSUER_LENGTH, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
 import { ALGORITHMS, headerViolation, MAX_KID_LENGTH } from '../rules/header.js'
 import { describeIssuer, issuerHint } from '../rules/issuer-hint.js'
 import { printable } from '../rules/printable.js'
@@ -86,6 +86,11 @@ export function checkAudience (aud: unknown, accepted: readonly string[], requir
   const problem = audienceProblem(aud, accepted, required)
   if (problem !== undefined) return fail('aud', `${problem} (FST_REQUEST_JWT_INVALID_AUDIENCE)`)
   return aud === undefined ? note('aud', 'none') : pass('aud', `for ${show(aud)}`)
+}
+
+export function checkSubject (sub: unknown): TokenCheck {
+  if (!isValidSubject(sub)) return fail('sub', `sub is ${show(sub)}; it must be a string (FST_REQUEST_JWT_INVALID_CLAIM)`)
+  return pass('sub', printable(sub as string, 80))
 }
 
 export function checkJti (jti: unknown): TokenCheck {

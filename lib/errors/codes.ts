@@ -132,7 +132,10 @@ export const specs = {
   },
   FST_REQUEST_JWT_INVALID_CLAIM: {
     status: 403,
-    message: 'Invalid token: %s'
+    message: 'Invalid token: %s',
+    // Notify's answer depends on the claim and its value (what PyJWT makes of it): the check that refuses it passes it.
+    // A claim Notify does not read (req, pay), or one it accepts, keeps the plugin's own message.
+    notify: (problem: string, notify?: string) => notify ?? `Invalid token: ${problem}`
   },
   FST_REQUEST_JWT_EXPIRED: {
     status: 403,

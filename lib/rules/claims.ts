@@ -19,6 +19,11 @@ export function isValidJti (jti: unknown): jti is string {
   return jti.length * 3 <= MAX_JTI_BYTES || new TextEncoder().encode(jti).length <= MAX_JTI_BYTES
 }
 
+/** A `sub`, when there is one, is a string (RFC 7519 section 4.1.2: a StringOrURI), as PyJWT 2.10 and later require. */
+export function isValidSubject (sub: unknown): boolean {
+  return sub === undefined || typeof sub === 'string'
+}
+
 /** A NumericDate (RFC 7519): a finite number of seconds. */
 export function isNumericDate (value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value)

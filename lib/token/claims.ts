@@ -1,7 +1,8 @@
 // The claims. `iss` is read before the signature is checked (it names the keys to check with);
 // time and `jti` are read after, so a forged token is reported as forged and not as, say, expired.
+import { NOTIFY } from '../errors/notify-messages.js'
 import { reject } from '../errors/refusal.js'
-import { ageOf, audienceProblem, hasExpired, isNotYetValid, isIssuedAt, isNumericDate, isValidIssuer, isValidJti, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
+import { ageOf, audienceProblem, hasExpired, isNotYetValid, isIssuedAt, isNumericDate, isValidIssuer, isValidJti, isValidSubject, MAX_JTI_BYTES, outsideWindow } from '../rules/claims.js'
 import { clockSkewAdvice, iatHint } from '../rules/time-hints.js'
 import type { JsonObject } from './strict-json.js'
 
@@ -61,6 +62,11 @@ function readNumericDate (claims: JsonObject, name: 'exp' | 'nbf'): number | und
     throw reject('FST_REQUEST_JWT_INVALID_CLAIM', `${name} must be a number of seconds since the epoch`)
   }
   return value
+}
+
+/** Checks `sub` (see isValidSubject). Notify's PyJWT refuses another with InvalidSubjectError: its general message. */
+export function checkSubject (claims: JsonObject): void {
+  if (!isValidSubject(claims.sub)) throw reject('FST_REQUEST_JWT_INVALID_CLAIM', 'sub must be a string', NOTIFY.general)
 }
 
 /** Checks `aud` against the audiences the service accepts (see audienceProblem). */

@@ -2,7 +2,7 @@
 // claims. Synchronous while the issuer's keys are cached, so the common path allocates no promise.
 import type { FastifyRequest } from 'fastify'
 import { readBearerToken } from './authorization-header.js'
-import { checkAudience, checkTime, readIssuer, readJti } from './claims.js'
+import { checkAudience, checkSubject, checkTime, readIssuer, readJti } from './claims.js'
 import { isRefusal, reject, setSubject } from '../errors/refusal.js'
 import { describeIssuer, issuerHint } from '../rules/issuer-hint.js'
 import { isThenable } from '../support/thenable.js'
@@ -119,6 +119,7 @@ export class TokenVerifier {
       const options = this.#options
       const validUntilMs = checkTime(decoded.claims, options.now(), options.clockSkew)
       checkAudience(decoded.claims, options.audience, options.requireAudience)
+      checkSubject(decoded.claims)
       const jti = readJti(decoded.claims, options.requireJti)
       // Notify decodes with a revoked key as with any other, and says "revoked" only once the claims passed.
       if (key.revoked) throw revokedKey(key)
