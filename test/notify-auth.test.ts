@@ -520,6 +520,38 @@ test('notify-auth.md 6: a sub that is not a string is refused with the general m
   t.equal((await get(app, createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S, sub: '' }, secret: SECRET }))).statusCode, 200, 'any string, even empty, passes')
 })
 
+test('notify-auth.md 6: an exp or nbf that is not a number gets Notify\'s answer: "API key not found" where int() fails, the general message for a boolean exp', async t => {
+  // PyJWT 2.15.1 jwt/api_jwt.py _validate_exp and _validate_nbf raise DecodeError where int(value) fails, which
+  // notifications-python-client authentication.py (7ac7871c) makes TokenDecodeError and notifications-api auth.py
+  // (8ea23660) _decode_jwt_token takes as "try the next key"; int(True) is 1, an exp long past (TokenError: general).
+  const { app, logs } = await notifyApp(t)
+  const cases: Array<[string, string, string]> = [
+    ['exp "abc"', '"exp":"abc"', API_KEY_NOT_FOUND],
+    ['nbf "abc"', '"nbf":"abc"', API_KEY_NOT_FOUND],
+    ['exp null', '"exp":null', API_KEY_NOT_FOUND],
+    ['nbf [1]', '"nbf":[1]', API_KEY_NOT_FOUND],
+    ['exp 1e999 (int() overflows)', '"exp":1e999', API_KEY_NOT_FOUND],
+    ['exp true', '"exp":true', GENERAL],
+    ['exp false', '"exp":false', GENERAL]
+  ]
+  for (const [name, claim, message] of cases) {
+    const token = pyjwtEncode(`{"iss":"${SERVICE_ID}","iat":${NOW_S},${claim}}`, SECRET)
+    t.test(name, async t => {
+      assertNotifyError(t, await get(app, token), 403, message)
+      t.match(lastRefusal(logs), { code: 'FST_REQUEST_JWT_INVALID_CLAIM', keyId: 'live' })
+    })
+  }
+})
+
+test('notify-auth.md 6: a jti that is not a string is refused with the general message, as PyJWT\'s InvalidJTIError', async t => {
+  // PyJWT 2.15.1 jwt/api_jwt.py _validate_jti; a TokenError, the general message, in notifications-api auth.py (8ea23660).
+  const { app } = await notifyApp(t)
+  for (const jti of [123, null, ['a'], true]) {
+    const token = createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S, jti }, secret: SECRET })
+    t.test(`jti ${JSON.stringify(jti)}`, async t => assertNotifyError(t, await get(app, token), 403, GENERAL))
+  }
+})
+
 test('notify-auth.md 6: a token that only a revoked key verifies is 403 "API key revoked"', async t => {
   const { app } = await notifyApp(t) // testKeys: 'old' is revoked
   assertNotifyError(t, await get(app, createJwtToken(OTHER_SECRET, SERVICE_ID)), 403, 'Invalid token: API key revoked')
@@ -607,6 +639,23 @@ test('stricter (Notify accepts them: PyJWT skips a falsy aud when it expects non
       t.match(lastRefusal(logs), { code: 'FST_REQUEST_JWT_INVALID_AUDIENCE' })
     })
   }
+})
+
+test('stricter (Notify accepts any string jti: PyJWT checks only its type): a jti empty or over 128 bytes is 403 with the plugin\'s own message', async t => {
+  const { app, logs } = await notifyApp(t)
+  for (const jti of ['', 'j'.repeat(200)]) {
+    const token = createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: NOW_S, jti }, secret: SECRET })
+    t.test(`jti of ${jti.length} characters`, async t => {
+      assertNotifyError(t, await get(app, token), 403, 'Invalid token: jti must be a string of 1 to 128 bytes without control characters')
+      t.match(lastRefusal(logs), { code: 'FST_REQUEST_JWT_INVALID_CLAIM' })
+    })
+  }
+})
+
+test('stricter (Notify accepts an exp of digits in a string, int("1767225900")): it is 403 "API key not found", as Notify answers a string int() refuses', async t => {
+  const { app } = await notifyApp(t)
+  const token = pyjwtEncode(`{"iss":"${SERVICE_ID}","iat":${NOW_S},"exp":"${NOW_S + 300}"}`, SECRET)
+  assertNotifyError(t, await get(app, token), 403, API_KEY_NOT_FOUND)
 })
 
 test('stricter (Notify accepts "1767225600" as int(iat)): an iat written as a string of digits gets the clock message', async t => {

@@ -50,7 +50,10 @@ export function readJti (claims: JsonObject, required: boolean): string | undefi
     return undefined
   }
   if (!isValidJti(jti)) {
-    throw reject('FST_REQUEST_JWT_INVALID_CLAIM', `jti must be a string of 1 to ${MAX_JTI_BYTES} bytes without control characters`)
+    // PyJWT refuses a jti that is not a string (InvalidJTIError: Notify's general message) and accepts any string, so
+    // the refusal of an empty, long or unprintable one is this plugin's own.
+    throw reject('FST_REQUEST_JWT_INVALID_CLAIM', `jti must be a string of 1 to ${MAX_JTI_BYTES} bytes without control characters`,
+      typeof jti === 'string' ? undefined : NOTIFY.general)
   }
   return jti
 }
@@ -59,9 +62,19 @@ function readNumericDate (claims: JsonObject, name: 'exp' | 'nbf'): number | und
   const value = claims[name]
   if (value === undefined) return undefined
   if (!isNumericDate(value)) {
-    throw reject('FST_REQUEST_JWT_INVALID_CLAIM', `${name} must be a number of seconds since the epoch`)
+    throw reject('FST_REQUEST_JWT_INVALID_CLAIM', `${name} must be a number of seconds since the epoch`, notifyOfBadDate(value))
   }
   return value
+}
+
+/**
+ * Notify's answer to an `exp` or `nbf` that is not a number, which PyJWT reads as `int(value)`. A boolean is 0 or 1: an
+ * exp long past (the general message; an nbf long past passes there). Anything `int()` refuses (null, an array, a
+ * string other than digits) is a DecodeError, which Notify takes as "not this key": API key not found. A string of
+ * digits passes `int()` there; both stay refused here, with those messages.
+ */
+function notifyOfBadDate (value: unknown): string {
+  return typeof value === 'boolean' ? NOTIFY.general : NOTIFY.apiKeyNotFound
 }
 
 /** Checks `sub` (see isValidSubject). Notify's PyJWT refuses another with InvalidSubjectError: its general message. */
