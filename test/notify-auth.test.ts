@@ -286,6 +286,20 @@ test('test_requires_auth_should_not_allow_non_string_service_id: a missing or no
   t.equal(lookups(), 0, 'nothing was looked up')
 })
 
+test('test_requires_auth_should_not_allow_service_id_which_is_not_uuid_string, with iss values no Notify test sends: null, "", over 256 characters, a boolean, a list are "service id is not the right data type", before any lookup', async t => {
+  // notifications-api app/authentication/auth.py (8ea23660) requires_auth: get_token_issuer returns any iss that is
+  // present, and uuid.UUID(issuer) fails on each of these. (A number keeps the answer of the test above.)
+  const { app, logs, lookups } = await notifyApp(t)
+  for (const iss of [null, '', 'a'.repeat(300), true, [SERVICE_ID]]) {
+    const token = createCustomJwtToken({ payload: { iss, iat: NOW_S }, secret: SECRET })
+    t.test(`iss ${JSON.stringify(iss).slice(0, 20)}`, async t => {
+      assertNotifyError(t, await get(app, token), 403, 'Invalid token: service id is not the right data type')
+      t.match(lastRefusal(logs), { code: 'FST_REQUEST_JWT_INVALID_ISSUER' })
+    })
+  }
+  t.equal(lookups(), 0, 'nothing was looked up')
+})
+
 test('test_requires_auth_returns_error_when_service_doesnt_exist: a token whose iss is a UUID of no service is 403 "service not found"', async t => {
   const { app } = await notifyApp(t)
   // As in Notify's test, service id and secret the wrong way round: the iss is the key's id, the secret the service id.
@@ -338,6 +352,19 @@ test('test_requires_internal_auth_errors_for_api_app_mismatch: a service token o
   t.equal(lookups(), 0, 'nothing was looked up')
   const admin = await get(app, createJwtToken('dev-notify-secret-key', ADMIN_CLIENT_ID), '/my-internal-app')
   assertNotifyError(t, admin, 401, 'Unauthorized: not allowed to perform this action')
+})
+
+test('test_requires_internal_auth_errors_for_api_app_mismatch, with iss values no Notify test sends: on an internal client\'s route, an iss that is a number, empty or null is 401 "not allowed to perform this action"; none is "iss field not provided"', async t => {
+  // notifications-api app/authentication/auth.py (8ea23660) requires_internal_auth compares the iss that
+  // get_token_issuer returns with the client id before anything else; only a missing iss stops earlier.
+  const { app, lookups } = await internalApp(t)
+  for (const iss of [123, '', null]) {
+    const token = createCustomJwtToken({ payload: { iss, iat: NOW_S }, secret: 'dev-notify-secret-key' })
+    t.test(`iss ${JSON.stringify(iss)}`, async t => assertNotifyError(t, await get(app, token, '/service'), 401, 'Unauthorized: not allowed to perform this action'))
+  }
+  const none = createCustomJwtToken({ payload: { iat: NOW_S }, secret: 'dev-notify-secret-key' })
+  assertNotifyError(t, await get(app, none, '/service'), 403, 'Invalid token: iss field not provided')
+  t.equal(lookups(), 0, 'nothing was looked up')
 })
 
 test('test_requires_internal_auth_sets_global_variables: the internal client\'s request carries its client id as the issuer', async t => {

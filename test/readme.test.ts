@@ -28,7 +28,8 @@ const NOTIFY_ARGUMENTS: Record<string, unknown[]> = {
   FST_REQUEST_JWT_INVALID_IAT: ['; it looks like milliseconds', 30, false],
   FST_REQUEST_JWT_CLOCK_SKEW: [45, 'behind', 30, 'make the token just before the request'],
   FST_REQUEST_JWT_NOT_YET_VALID: [30],
-  FST_REQUEST_JWT_INVALID_CLAIM: ['sub must be a string', NOTIFY.general]
+  FST_REQUEST_JWT_INVALID_CLAIM: ['sub must be a string', NOTIFY.general],
+  FST_REQUEST_JWT_INVALID_ISSUER: [true]
 }
 
 test("the table's errorFormat 'notify' column is the message the code sends", async t => {

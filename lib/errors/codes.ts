@@ -75,13 +75,15 @@ export const specs = {
   FST_REQUEST_JWT_INVALID_ISSUER: {
     status: 403,
     message: 'Invalid token: iss must be a non-empty string of at most 256 characters',
-    notify: 'Invalid token: iss field not provided',
+    // Real Notify reads a present iss as uuid.UUID(iss), so null, "" or a long one is "not the right data type"; a
+    // number keeps the answer of Notify's own test_requires_auth_should_not_allow_non_string_service_id.
+    notify: (notProvided: boolean) => notProvided ? NOTIFY.issNotProvided : NOTIFY.notServiceId,
     notify2016: NOTIFY_2016.signature
   },
   FST_REQUEST_JWT_ISSUER_FORMAT: {
     status: 403,
     message: 'Invalid token: iss %s is not a service id of the form this service uses%s',
-    notify: 'Invalid token: service id is not the right data type'
+    notify: NOTIFY.notServiceId
   },
   FST_REQUEST_JWT_ISSUER_NOT_ALLOWED: {
     status: 401,

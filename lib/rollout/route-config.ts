@@ -15,8 +15,8 @@ export type RequestJwtRouteConfig = false | RequestJwtRouteConfigObject
 
 export interface RequestJwtRouteConfigObject extends RequestJwtRouteOptions {
   /**
-   * The only issuers this route accepts, e.g. an internal client's id (as Notify's admin routes): any other caller
-   * gets 401 `FST_REQUEST_JWT_ISSUER_NOT_ALLOWED`, before its keys are looked up, and `issuerFormat` is not applied.
+   * The only issuers this route accepts, e.g. an internal client's id (as Notify's admin routes): any other caller,
+   * or an `iss` that is no valid issuer at all, gets 401 `FST_REQUEST_JWT_ISSUER_NOT_ALLOWED`, before its keys are looked up, and `issuerFormat` is not applied.
    */
   issuers?: readonly string[]
   /**

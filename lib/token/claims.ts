@@ -6,11 +6,15 @@ import { ageOf, audienceProblem, hasExpired, isNotYetValid, isIssuedAt, isNumeri
 import { clockSkewAdvice, iatHint } from '../rules/time-hints.js'
 import type { JsonObject } from './strict-json.js'
 
-/** The token's issuer (see isValidIssuer). */
-export function readIssuer (claims: JsonObject): string {
+/**
+ * The token's issuer (see isValidIssuer). On a route that names its callers, an `iss` that is there but no valid one
+ * names none of them: 401 ISSUER_NOT_ALLOWED, as Notify's requires_internal_auth compares it to its client id first.
+ */
+export function readIssuer (claims: JsonObject, namesCallers: boolean): string {
   const iss = claims.iss
-  if (!isValidIssuer(iss)) throw reject('FST_REQUEST_JWT_INVALID_ISSUER')
-  return iss
+  if (isValidIssuer(iss)) return iss
+  if (namesCallers && iss !== undefined) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
+  throw reject('FST_REQUEST_JWT_INVALID_ISSUER', iss === undefined || typeof iss === 'number')
 }
 
 /**

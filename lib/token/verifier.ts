@@ -72,7 +72,7 @@ export class TokenVerifier {
     if (cached !== undefined) return this.#reuse(cached, callers)
     const decoded = decodeToken(token)
     const kid = checkHeaderParameters(decoded.header)
-    const issuer = readIssuer(decoded.claims)
+    const issuer = readIssuer(decoded.claims, callers !== undefined)
     try {
       this.#checkIssuer(issuer, callers)
       const keys = this.#secrets.get(issuer, request)
