@@ -300,6 +300,33 @@ test('test_requires_auth_should_not_allow_service_id_which_is_not_uuid_string, w
   t.equal(lookups(), 0, 'nothing was looked up')
 })
 
+test('test_requires_auth_should_not_allow_service_id_which_is_not_uuid_string, with the spellings uuid.UUID reads: without hyphens, in braces, as urn:uuid:, in upper case are the same service, looked up, cached, replay-checked and reported as one', async t => {
+  // notifications-api app/authentication/auth.py (8ea23660) requires_auth looks the service up by uuid.UUID(issuer);
+  // CPython Lib/uuid.py UUID.__init__ removes "urn:" and "uuid:", strips "{}" and removes "-", then wants 32 hex digits.
+  const { app, lookups } = await notifyApp(t)
+  const hex = SERVICE_ID.replaceAll('-', '')
+  const spellings = [hex, `{${SERVICE_ID}}`, `urn:uuid:${SERVICE_ID}`, SERVICE_ID.toUpperCase(), `uuid:${hex.toUpperCase()}`, `{{${hex.slice(0, 4)}-${hex.slice(4)}}`]
+  for (const iss of spellings) {
+    const res = await get(app, createCustomJwtToken({ payload: { iss, iat: NOW_S }, secret: SECRET }))
+    t.equal(res.statusCode, 200, iss)
+    t.equal(res.json().requestJwt.issuer, SERVICE_ID, 'request.requestJwt.issuer is the canonical id')
+  }
+  t.equal(lookups(), 1, 'one lookup: one secret cache entry for every spelling')
+  const jti = randomUUID()
+  t.equal((await get(app, createCustomJwtToken({ payload: { iss: hex, iat: NOW_S, jti }, secret: SECRET }))).statusCode, 200)
+  assertNotifyError(t, await get(app, createCustomJwtToken({ payload: { iss: SERVICE_ID.toUpperCase(), iat: NOW_S, jti }, secret: SECRET })), 403,
+    'Invalid token: this token (jti) has already been used; make a new token for every request')
+  // What uuid.UUID refuses: 31 or 33 hex digits, "URN:UUID:" (the prefixes are removed only in lower case), a
+  // character that is no hex digit. (Python's int(hex, 16) would also take " ", "+", "0x" or "_" among the 32
+  // characters; the plugin refuses those, as no client spells an id so.)
+  for (const iss of [hex.slice(1), `${hex}0`, `URN:UUID:${SERVICE_ID}`, `${hex.slice(1)}g`, ` ${hex.slice(1)}`, `0x${hex.slice(2)}`]) {
+    t.test(`iss ${iss}`, async t => {
+      assertNotifyError(t, await get(app, createCustomJwtToken({ payload: { iss, iat: NOW_S }, secret: SECRET })), 403, 'Invalid token: service id is not the right data type')
+    })
+  }
+  t.equal(lookups(), 1, 'nothing more was looked up')
+})
+
 test('test_requires_auth_returns_error_when_service_doesnt_exist: a token whose iss is a UUID of no service is 403 "service not found"', async t => {
   const { app } = await notifyApp(t)
   // As in Notify's test, service id and secret the wrong way round: the iss is the key's id, the secret the service id.

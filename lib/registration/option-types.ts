@@ -73,7 +73,10 @@ export interface RequestJwtOptions {
   fleetPollInterval?: number
   /** The rollout document, or the path of a JSON file holding it (`''`: none). Default none. */
   rollout?: RolloutDocument | string
-  /** The form of the service's ids: an `iss` of another form is refused before any lookup. Default: any string. */
+  /**
+   * The form of the service's ids: an `iss` of another form is refused before any lookup. `'uuid'` takes every spelling
+   * Python's `uuid.UUID` reads (as Notify) and looks up its lowercase 8-4-4-4-12 form. Default: any string.
+   */
   issuerFormat?: IssuerFormat
   /** The audiences a token's `aud` may name. Default none: a token with an `aud` claim is refused (as Notify does). */
   audience?: string | readonly string[]

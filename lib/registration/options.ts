@@ -13,7 +13,7 @@ import type { ErrorResponseBuilder } from '../errors/refusal-reply.js'
 import type { FleetSource } from '../fleet/source.js'
 import type { GetSecrets } from '../keys/lookup.js'
 import type { RolloutDocument } from '../rollout/document.js'
-import { issuerCheck } from '../token/issuer-format.js'
+import { issuerCheck, type IssuerCheck } from '../token/issuer-format.js'
 import type { RequestJwtOptions } from './option-types.js'
 
 export interface ResolvedOptions {
@@ -44,8 +44,8 @@ export interface ResolvedOptions {
   readonly pathPrefix: string
   /** The rollout document at registration (`{}` when none was given). */
   readonly rollout: RolloutDocument
-  /** Whether an `iss` has the form of the service's ids; `undefined`: any non-empty string is looked up. */
-  readonly issuerFormat: ((issuer: string) => boolean) | undefined
+  /** The issuer to look up for an `iss` of the form of the service's ids; `undefined`: any non-empty string, as sent. */
+  readonly issuerFormat: IssuerCheck | undefined
   /** Audiences a token's `aud` may name; empty: a token with `aud` is refused. */
   readonly audience: readonly string[]
   /** Whether a token without `aud` is refused (only when `audience` is set). */
@@ -116,7 +116,7 @@ export function resolveOptions (input: RequestJwtOptions, server?: object): Reso
   })
 }
 
-function issuerFormat (value: unknown): ((issuer: string) => boolean) | undefined {
+function issuerFormat (value: unknown): IssuerCheck | undefined {
   if (value === undefined) return undefined
   const check = issuerCheck(value)
   if (check === undefined) fail(`issuerFormat must be 'uuid', a RegExp or a function (issuer) => boolean, got ${describe(value)}`)

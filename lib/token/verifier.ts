@@ -11,6 +11,7 @@ import type { ApiKey, KeySet } from '../keys/key-set.js'
 import type { SecretCache } from '../keys/secret-cache.js'
 import { revokedKey, verifySignature } from './signature.js'
 import { decodeToken, type DecodedToken } from './decode.js'
+import type { IssuerCheck } from './issuer-format.js'
 import type { VerifiedEntry, VerifiedTokenCache } from './verified-cache.js'
 
 /** A token whose signature and claims passed; binding and replay checks come later, in `preHandler`. */
@@ -32,7 +33,7 @@ export interface VerifierOptions {
   readonly clockSkew: number
   readonly requireJti: boolean
   readonly now: () => number
-  readonly issuerFormat: ((issuer: string) => boolean) | undefined
+  readonly issuerFormat: IssuerCheck | undefined
   readonly audience: readonly string[]
   readonly requireAudience: boolean
 }
@@ -69,12 +70,18 @@ export class TokenVerifier {
   verify (request: FastifyRequest, callers?: ReadonlySet<string>): VerifiedToken | Promise<VerifiedToken> {
     const token = readBearerToken(request.raw, this.#options.maxTokenLength)
     const cached = this.#verified?.get(token, this.#keysNow)
-    if (cached !== undefined) return this.#reuse(cached, callers)
+    const reused = cached === undefined ? undefined : this.#reuse(cached, callers)
+    if (reused !== undefined) return reused
     const decoded = decodeToken(token)
     const kid = checkHeaderParameters(decoded.header)
-    const issuer = readIssuer(decoded.claims, callers !== undefined)
+    const sent = readIssuer(decoded.claims, callers !== undefined)
+    let issuer: string
     try {
-      this.#checkIssuer(issuer, callers)
+      issuer = this.#checkIssuer(sent, callers)
+    } catch (err) {
+      throw annotate(err, sent)
+    }
+    try {
       const keys = this.#secrets.get(issuer, request)
       if (isThenable(keys)) {
         return Promise.resolve(keys).then(found => this.#verifyWithKeys(token, decoded, kid, issuer, found))
@@ -87,23 +94,33 @@ export class TokenVerifier {
   }
 
   /**
-   * The route's callers when it names them (Notify's internal clients, whatever the form of their ids), else the form
-   * of a service id: a route with callers skips `issuerFormat`, so a token it accepted must meet the form elsewhere.
+   * The issuer to look up. The route's callers when it names them (Notify's internal clients, whatever the form of
+   * their ids), compared as sent; else the form of a service id, in its canonical spelling (`issuerFormat`). A route
+   * with callers skips `issuerFormat`, so a token it accepted must meet the form elsewhere.
    */
-  #checkIssuer (issuer: string, callers: ReadonlySet<string> | undefined): void {
+  #checkIssuer (sent: string, callers: ReadonlySet<string> | undefined): string {
     if (callers !== undefined) {
-      if (!callers.has(issuer)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
-    } else if (this.#options.issuerFormat?.(issuer) === false) {
-      throw reject('FST_REQUEST_JWT_ISSUER_FORMAT', describeIssuer(issuer), issuerHint(issuer))
+      if (!callers.has(sent)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
+      return sent
     }
+    const format = this.#options.issuerFormat
+    if (format === undefined) return sent
+    const issuer = format(sent)
+    if (issuer === undefined) throw reject('FST_REQUEST_JWT_ISSUER_FORMAT', describeIssuer(sent), issuerHint(sent))
+    return issuer
   }
 
-  /** A cached verification: only what depends on the route and the clock is checked, in the full path's order. */
-  #reuse ({ issuer, key, claims }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken {
+  /**
+   * A cached verification: only what depends on the route and the clock is checked, in the full path's order.
+   * `undefined` when this route looks the issuer up by another spelling than the one the token was verified with (a
+   * route with callers takes `iss` as sent, `issuerFormat: 'uuid'` its canonical form): it is then verified afresh.
+   */
+  #reuse ({ issuer, key, claims }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken | undefined {
+    const sent = claims.iss as string
     try {
-      this.#checkIssuer(issuer, callers)
+      if (this.#checkIssuer(sent, callers) !== issuer) return undefined
     } catch (err) {
-      throw annotate(err, issuer)
+      throw annotate(err, sent)
     }
     try {
       return { issuer, key, claims, jti: undefined, validUntilMs: checkTime(claims, this.#options.now(), this.#options.clockSkew) }
@@ -135,7 +152,8 @@ export class TokenVerifier {
 
 /**
  * Adds the issuer to a refusal, for the log line and the statistics, and the key once one verified the token. The
- * key layer only knows that an issuer is unknown: its refusal is made again here, showing the client what it sent.
+ * key layer only knows that an issuer is unknown: its refusal is made again here, showing the client the issuer looked
+ * up (what it sent, or with `issuerFormat: 'uuid'` its canonical spelling).
  */
 function annotate (thrown: unknown, issuer: string, verifiedBy?: ApiKey): unknown {
   if (!isRefusal(thrown)) return thrown
