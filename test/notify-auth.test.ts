@@ -712,6 +712,30 @@ test('stricter (Notify accepts an exp of digits in a string, int("1767225900")):
   assertNotifyError(t, await get(app, token), 403, API_KEY_NOT_FOUND)
 })
 
+test('stricter (Notify accepts each: checked against notifications-api auth.py 8ea23660 with PyJWT 2.15.1): a boolean nbf, a __proto__ member, =-padded parts are 403 with the general message, and so is iat NaN (Notify: the clock message)', async t => {
+  const { app, logs } = await notifyApp(t)
+  const raw = (claims: string) => pyjwtEncode(`{"iss":"${SERVICE_ID}",${claims}}`, SECRET)
+  const padded = (token: string) => token.split('.').map(part => part + '='.repeat((4 - part.length % 4) % 4)).join('.')
+  const cases: Array<[string, string, string]> = [
+    ['nbf true (int(True) is 1)', raw(`"iat":${NOW_S},"nbf":true`), 'FST_REQUEST_JWT_INVALID_CLAIM'],
+    ['a __proto__ member', raw(`"iat":${NOW_S},"__proto__":{}`), 'FST_REQUEST_JWT_PROTOTYPE_POISONING'],
+    ['iat NaN (Python\'s json reads it; int(nan) fails: the clock message)', raw('"iat":NaN'), 'FST_REQUEST_JWT_MALFORMED'],
+    ['every part padded with "="', padded(createJwtToken(SECRET, SERVICE_ID)), 'FST_REQUEST_JWT_MALFORMED']
+  ]
+  for (const [name, token, code] of cases) {
+    t.test(name, async t => {
+      assertNotifyError(t, await get(app, token), 403, GENERAL)
+      t.match(lastRefusal(logs), { code })
+    })
+  }
+})
+
+test('more lenient (Notify\'s auth_header[7:] keeps the second space and refuses the token with its general message): two spaces after "Bearer" are accepted, as RFC 7235 allows', async t => {
+  const { app } = await notifyApp(t)
+  const res = await app.inject({ method: 'GET', url: '/protected', headers: { authorization: `Bearer  ${createJwtToken(SECRET, SERVICE_ID)}` } })
+  t.equal(res.statusCode, 200)
+})
+
 test('stricter (Notify accepts "1767225600" as int(iat)): an iat written as a string of digits gets the clock message', async t => {
   const { app } = await notifyApp(t)
   const token = createCustomJwtToken({ payload: { iss: SERVICE_ID, iat: String(NOW_S) }, secret: SECRET })
