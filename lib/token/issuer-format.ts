@@ -24,6 +24,8 @@ export function issuerCheck (format: unknown): IssuerCheck | undefined {
   return undefined
 }
 
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
 /**
  * The service id `iss` names, in its one canonical spelling (lowercase 8-4-4-4-12), or `undefined`. Notify looks a
  * service up by `uuid.UUID(iss)`, so it takes every spelling CPython's uuid.py reads as the same service: it removes
@@ -33,6 +35,8 @@ export function issuerCheck (format: unknown): IssuerCheck | undefined {
  * an id, so refused.)
  */
 function serviceIdOf (iss: string): string | undefined {
+  // What the official clients send (cut from the API key): no work to do.
+  if (CANONICAL_UUID.test(iss)) return iss
   const hex = iss.replaceAll('urn:', '').replaceAll('uuid:', '').replace(/^[{}]+|[{}]+$/g, '').replaceAll('-', '')
   if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined
   const id = hex.toLowerCase()
