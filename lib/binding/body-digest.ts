@@ -6,6 +6,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { BODYLESS_METHODS } from '../rules/bodyless-methods.js'
 import type { ClaimFormat } from '../rules/policy-values.js'
+import { hasUnparsedBody } from './unparsed-body.js'
 
 /** The digest of a request's body, fed by the stream Fastify parses (see {@link BodyDigest.watch}). */
 export class BodyDigest {
@@ -66,12 +67,13 @@ export class BodyDigest {
 }
 
 /**
- * Whether Fastify hands the handler no body for this request, as handle-request.js decides: a method without a
- * body, or no Content-Type, no Transfer-Encoding and no (or a zero) Content-Length. Its digest is that of no bytes.
- * Never for QUERY: without a Content-Type Fastify refuses it (400) before the handler, so it must keep its jti.
+ * Whether the request has no body for a handler to read, as Fastify's handle-request.js decides which to parse: a
+ * GET, HEAD or TRACE that declares none (one that does is read by the plugin, see unparsed-body.ts), or no
+ * Content-Type, no Transfer-Encoding and no (or a zero) Content-Length. Its digest is that of no bytes. Never for
+ * QUERY: without a Content-Type Fastify refuses it (400) before the handler, so it must keep its jti.
  */
 export function readsNoBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
-  if (BODYLESS_METHODS.has(method)) return true
+  if (BODYLESS_METHODS.has(method)) return !hasUnparsedBody(method, headers)
   if (method === 'QUERY') return false
   const length = headers['content-length']
   return headers['content-type'] === undefined && headers['transfer-encoding'] === undefined &&

@@ -13,7 +13,7 @@ import { signRequest } from './token-command.js'
 /** `request-jwt curl`: prints, or with --exec runs, a curl command carrying a fresh token for the request. */
 export async function curlCommand (values: Values, extra: readonly string[], credentials: Credentials, io: CliIo): Promise<number> {
   const { method, location, body, token } = await signRequest(values, credentials, io)
-  // curl refuses a body with --head; the server would never read one (bodyless-methods.ts).
+  // curl refuses a body with --head.
   if (method === 'HEAD' && body !== undefined) throw new UsageError('curl sends no body with HEAD: drop --body, or use another --method')
   if (location?.origin === undefined) {
     throw new UsageError(`curl needs where to send the request: an absolute --url, or a path with --base-url (or ${BASE_URL_ENV})`)

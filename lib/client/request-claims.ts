@@ -4,7 +4,6 @@
 //   (unpadded) SHA-256 of the body bytes; no body hashes like an empty one.
 // - Notify's 2016 format: `req` = standard base64 HMAC-SHA256 of "<METHOD> <path without query>" under the secret,
 //   `pay` = the same HMAC of the body bytes, present only when there is a body.
-import { unreadBodyProblem } from '../rules/bodyless-methods.js'
 import { CLAIM_FORMATS, SCOPES, type ClaimFormat, type Scope } from '../rules/policy-values.js'
 import { printable } from '../rules/printable.js'
 import { withoutQuery } from '../rules/request-target.js'
@@ -56,14 +55,6 @@ export function normaliseMethod (method: unknown = 'GET'): string {
   return method.toUpperCase()
 }
 
-/**
- * The method of the request described: the one given, or GET for a request given by its url alone; `undefined` for a
- * body given alone, whose method nothing says (a token bound to the body only does not sign it).
- */
-export function knownMethod (request: RequestDescription): string | undefined {
-  return request.method === undefined && request.url === undefined ? undefined : normaliseMethod(request.method)
-}
-
 /** The scope a request description asks for when none is given. */
 export function defaultScope (request: RequestDescription): Scope {
   if (request.url !== undefined) return 'path+body'
@@ -109,9 +100,6 @@ export async function requestClaims (request: RequestDescription, options: Reque
   }
   if (scope === 'body' || scope === 'path+body') {
     const bytes = bodyBytes(request.body)
-    const method = knownMethod(request)
-    const unread = hmacKey === undefined && method !== undefined ? unreadBodyProblem(method, bytes.length) : undefined
-    if (unread !== undefined) throw invalidArgument(unread)
     if (hmacKey === undefined) claims.pay = toBase64url(await sha256(bytes))
     else if (bytes.length > 0) claims.pay = toBase64(await hmacSha256(hmacKey, bytes))
   }
