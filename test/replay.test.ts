@@ -289,7 +289,7 @@ test('every registration of the plugin on an app shares the default replay store
 test('registrations that share the default replay store must give it one size', async t => {
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 1000 } })
+  app.register(async context => { await context.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 1000 } }) }, { prefix: '/partner' })
   app.register(async context => { await context.register(requestJwt, { getSecrets: testKeys, replay: { maxEntries: 2000 } }) }, { prefix: '/v2' })
   await t.rejects(async () => { await app.ready() }, { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: /replay\.maxEntries is 2000 here, but 1000 in another registration of the plugin on this server/ })
 })
