@@ -13,7 +13,8 @@ import { LET_THROUGH, type RequestState } from './request-state.js'
 export function tolerated (request: FastifyRequest, state: RequestState, err: unknown, missingBinding: boolean): boolean {
   if (!isRefusal(err)) return false
   if (state.standing.status === 'verified') {
-    setSubject(err, { verifiedIssuer: err.verifiedIssuer ?? state.standing.token.issuer, keyId: err.keyId === undefined ? state.standing.token.key.id : err.keyId })
+    // A check after the signature (a binding, the replay store): the caller is the token's, verified.
+    setSubject(err, { verifiedIssuer: state.standing.token.issuer, keyId: state.standing.token.key.id })
   }
   // A client an issuer entry enforces is enforced in a dry run too, once its token verified (its issuer is genuine).
   const enforcedCaller = state.standing.status === 'verified' && state.policy?.mode === 'enforce'
