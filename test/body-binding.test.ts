@@ -372,8 +372,28 @@ test('a body sent to a path no route serves gets Fastify\'s 404, unparsed, not a
     t.equal(res.statusCode, 404, `${what}: ${res.body}`)
   }
   t.notOk(context.logs.some(line => String(line.msg).includes('is read by its handler')), 'no route blamed in the log')
+  t.same(requestJwtApi(context.app).stats(), [], 'neither accepted nor refused')
   const json = await context.app.inject({ method: 'POST', url: '/nope', headers: { ...bearer(scopedToken('POST', '/nope', '{}', { req: undefined })), 'content-type': 'application/json' }, payload: '{"a":1}' })
   t.equal(json.statusCode, 403, 'a body Fastify did parse is still checked against pay')
+})
+
+test('a not-found handler that reads the stream gets a body whose pay was not checked only unauthenticated', async t => {
+  const context = await buildApp({
+    scope: 'body',
+    routes: app => app.setNotFoundHandler(async (request, reply) => {
+      const chunks: Buffer[] = []
+      for await (const chunk of request.raw) chunks.push(chunk as Buffer)
+      return reply.code(404).send({ forwarded: Buffer.concat(chunks).toString(), caller: request.requestJwt })
+    })
+  })
+  t.teardown(() => context.app.close())
+  const sent = '<amount>1000000</amount>'
+  const token = scopedToken('POST', '/nope', '<amount>1</amount>', { req: undefined, jti: 'not-found-1' })
+  const res = await context.app.inject({ method: 'POST', url: '/nope', headers: { ...bearer(token), 'content-type': 'application/xml' }, payload: sent })
+  t.equal(res.statusCode, 404)
+  t.same(res.json(), { forwarded: sent, caller: null }, 'no caller vouches for bytes nobody hashed')
+  const again = await context.app.inject({ method: 'POST', url: '/nope', headers: { ...bearer(token), 'content-type': 'application/xml' }, payload: sent })
+  t.same(again.json().caller, null, 'and its jti was not used up')
 })
 
 test('a handler that reads the body stream itself gets every byte, with pay in the token, and nothing crashes (I65)', async t => {

@@ -172,6 +172,19 @@ test('asked again by a second group of an @fastify/auth list, the strategy gives
   t.equal(handled, 1, 'only the genuine request reached the handler')
 })
 
+test('with protect "strategy", a GET body on a route that never asks the strategy is left to its handler', async t => {
+  const context = await appWith({ protect: 'strategy' }, app => {
+    app.get('/search', async request => {
+      const chunks: Buffer[] = []
+      for await (const chunk of request.raw) chunks.push(chunk as Buffer)
+      return { got: Buffer.concat(chunks).toString() }
+    })
+  })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ method: 'GET', url: '/search', headers: { authorization: 'Basic dTpw', 'content-type': 'application/json' }, payload: BODY })
+  t.same(res.json(), { got: BODY }, 'credentials of another scheme: the body is not read by the plugin')
+})
+
 test('a strategy that runs before the plugin\'s onRequest hook still checks everything, once', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

@@ -4,7 +4,7 @@
 // Content-Length check and a client that goes away mid-body (400) to Fastify, as without the plugin.
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { BODYLESS_METHODS } from '../rules/bodyless-methods.js'
+import { BODYLESS_METHODS } from './bodyless-methods.js'
 import type { ClaimFormat } from '../rules/policy-values.js'
 import { hasUnparsedBody } from './unparsed-body.js'
 

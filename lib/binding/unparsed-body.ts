@@ -5,7 +5,7 @@
 // its GETs carried the 4 bytes `null` and a `pay` over them, which Notify's API of the time hashed.
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
-import { BODYLESS_METHODS } from '../rules/bodyless-methods.js'
+import { BODYLESS_METHODS } from './bodyless-methods.js'
 
 /** Whether the request carries a body that Fastify will not read: a GET, HEAD or TRACE with one. */
 export function hasUnparsedBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {

@@ -167,8 +167,9 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     const digest = state.digest
     if (digest === undefined) return done(null, payload)
     digest.watch(payload)
-    // A GET, HEAD or TRACE body Fastify never reads: read here, so that no byte the handler could read goes unhashed.
-    if (!hasUnparsedBody(request.method, request.headers)) return done(null, payload)
+    // A GET, HEAD or TRACE body Fastify never reads: read here, so that no byte the handler could read goes unhashed;
+    // only for a verified token that binds it (not for the digest taken in case a strategy asks: the route may never).
+    if (state.standing.status !== 'verified' || !hasUnparsedBody(request.method, request.headers)) return done(null, payload)
     readUnparsedBody(payload, request.routeOptions.bodyLimit, request.headers['content-length']).then(() => done(null, payload), done)
   }
 
@@ -188,8 +189,10 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     // Stopped whether or not it is needed: a digest must never be fed once the handler has the stream.
     const complete = digest !== undefined && digest.stop(request.raw as StoppableRequest)
     const binds = policy.bindsBody || claim !== undefined
-    // No route serves it: Fastify answers 404 without parsing a body it has no parser for, and no handler reads it.
-    if (binds && !complete && state.target === NOT_FOUND_TARGET) return finish(request, reply, done, state, standing.token)
+    // No route serves it, and Fastify parses no body it has no parser for on a 404: the not-found handler runs, but
+    // unauthenticated (`request.requestJwt` null, the jti unused), as a body its pay was not checked against may reach
+    // one that reads the stream.
+    if (binds && !complete && state.target === NOT_FOUND_TARGET) return done()
     if (binds && !complete) {
       // The handler reads the body itself (or a strategy run late missed a keyed format's body): it cannot be bound.
       // Required, that is the route's fault (a 500, or reported in report mode); else a `pay` goes unchecked.
