@@ -17,7 +17,7 @@
 import { test, type Test } from 'tap'
 import { createHmac, randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify'
-import type { GetSecrets } from '../lib/index.js'
+import { requestJwtApi, type GetSecrets } from '../lib/index.js'
 import { buildApp, testKeys, type TestApp, type TestAppOptions } from './helpers/app.js'
 import { b64url, bearer, NOW_S, OTHER_SECRET, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
@@ -325,6 +325,36 @@ test('test_requires_auth_should_not_allow_service_id_which_is_not_uuid_string, w
     })
   }
   t.equal(lookups(), 1, 'nothing more was looked up')
+})
+
+test('with issuerFormat uuid, every place that names a service takes any spelling of its id: rollout entries, clearSecretCache, routes with issuers', async t => {
+  const upper = SERVICE_ID.toUpperCase()
+  const hex = SERVICE_ID.replaceAll('-', '')
+  const token = (iss: string, claims: Record<string, unknown> = {}) => createCustomJwtToken({ payload: { iss, iat: NOW_S, ...claims }, secret: SECRET })
+  // A rollout entry written in another spelling applies to the service.
+  const scoped = await notifyApp(t, { rollout: { issuers: { [upper]: { scope: 'path', mode: 'enforce' } } } })
+  assertNotifyError(t, await get(scoped.app, token(hex)), 403, 'Invalid token: this route needs a token bound to the request; add the claim req: "GET /protected"')
+  t.equal((await get(scoped.app, token(hex, { req: 'GET /protected' }))).statusCode, 200)
+  // clearSecretCache in another spelling clears the service's keys.
+  const lookupsBefore = scoped.lookups()
+  requestJwtApi(scoped.app).clearSecretCache(upper)
+  t.equal((await get(scoped.app, token(SERVICE_ID, { req: 'GET /protected' }))).statusCode, 200)
+  t.equal(scoped.lookups(), lookupsBefore + 1, 'looked up again')
+  // A route that names its callers compares iss as sent, and then goes on with the canonical id: one replay key.
+  const internal = await notifyApp(t, {
+    routes: app => {
+      app.get('/internal', { config: { requestJwt: { issuers: [upper] } } }, async request => request.requestJwt?.issuer)
+      app.get('/v2/x', async request => request.requestJwt?.issuer)
+    }
+  })
+  const once = token(upper, { jti: randomUUID() })
+  const first = await get(internal.app, once, '/internal')
+  t.equal(first.body, SERVICE_ID, 'request.requestJwt.issuer is the canonical id')
+  assertNotifyError(t, await get(internal.app, once, '/v2/x'), 403, 'Invalid token: this token (jti) has already been used; make a new token for every request')
+  t.equal((await get(internal.app, token(SERVICE_ID), '/internal')).statusCode, 401, 'the route\'s list is still compared as sent')
+  // Two entries for one service are refused, not one silently ignored.
+  await t.rejects(async () => { await buildApp({ issuerFormat: 'uuid', rollout: { issuers: { [upper]: { scope: 'path' }, [SERVICE_ID]: { scope: 'none' } } } }) },
+    { code: 'FST_REQUEST_JWT_INVALID_OPTION', message: new RegExp(`rollout issuers "${upper}" and "${SERVICE_ID}" name the same service`) })
 })
 
 test('test_requires_auth_returns_error_when_service_doesnt_exist: a token whose iss is a UUID of no service is 403 "service not found"', async t => {

@@ -64,12 +64,12 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     return app.hasRoute({ method: key.slice(0, space) as HTTPMethods, url: key.slice(space + 1) })
   }
   const lateRouteSettings = new WeakMap<object, RouteSettings>()
-  let rollout = new Rollout(options.rollout, options.defaults)
+  let rollout = new Rollout(options.rollout, options.defaults, options.issuerFormat)
   let routesChecked = false
 
   const guard = createRequestGuard({ settings: options, verifier, decisions, rollout: () => rollout, settingsOf })
   const replaceRollout = (document: RolloutDocument): void => {
-    const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults)
+    const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults, options.issuerFormat)
     if (routesChecked) checkRouteKeys(next, registeredRoutes, appRouteKeys, declared)
     rollout = next
     app.log.info({ requestJwt: { rollout: next.document } }, 'fastify-request-jwt: rollout document replaced')

@@ -4,6 +4,7 @@ import { resolvePolicy, type BindingPolicy, type RequestJwtRouteOptions } from '
 import type { Mode } from '../rules/policy-values.js'
 import type { RouteTarget } from './route-config.js'
 import type { RolloutDocument, RolloutEntry } from './document.js'
+import { InvalidOptionError } from '../errors/codes.js'
 
 /** One validated rollout document with its lookups; never changed, only replaced. */
 export class Rollout {
@@ -16,11 +17,15 @@ export class Rollout {
   readonly #routePolicies = new WeakMap<RouteTarget, BindingPolicy>()
   readonly #issuerPolicies = new Map<string, WeakMap<RouteTarget, BindingPolicy>>()
 
-  constructor (document: RolloutDocument, pluginDefaults: Readonly<Required<RequestJwtRouteOptions>>) {
+  /**
+   * `issuerKey`: the spelling the verifier gives an issuer (issuerFormat 'uuid' makes every spelling of a service id
+   * one), so that an entry written in another spelling still applies to that service.
+   */
+  constructor (document: RolloutDocument, pluginDefaults: Readonly<Required<RequestJwtRouteOptions>>, issuerKey?: (issuer: string) => string | undefined) {
     // The lookups read the frozen copy: a caller that changes its object afterwards changes nothing in force.
     this.document = deepFreeze(structuredClone(document))
     this.#routes = new Map(Object.entries(this.document.routes ?? {}))
-    this.#issuers = new Map(Object.entries(this.document.issuers ?? {}))
+    this.#issuers = issuerEntries(this.document.issuers ?? {}, issuerKey)
     this.#default = this.document.default ?? {}
     this.#pluginDefaults = pluginDefaults
   }
@@ -68,6 +73,19 @@ export class Rollout {
     }
     return cache
   }
+}
+
+function issuerEntries (entries: Readonly<Record<string, RolloutEntry>>, issuerKey: ((issuer: string) => string | undefined) | undefined): Map<string, RolloutEntry> {
+  const byKey = new Map<string, RolloutEntry>()
+  const named = new Map<string, string>()
+  for (const [issuer, entry] of Object.entries(entries)) {
+    const key = issuerKey?.(issuer) ?? issuer
+    const other = named.get(key)
+    if (other !== undefined) throw new InvalidOptionError(`rollout issuers "${other}" and "${issuer}" name the same service: give it one entry`)
+    named.set(key, issuer)
+    byKey.set(key, entry)
+  }
+  return byKey
 }
 
 function deepFreeze<T> (value: T): T {

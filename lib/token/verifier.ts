@@ -53,7 +53,8 @@ export class TokenVerifier {
 
   /** Forgets the cached keys of `issuer`, or every cached key (and so every verification made with them). */
   clearSecretCache (issuer?: string): void {
-    this.#secrets.clear(issuer)
+    // In the spelling the cache holds it (issuerFormat 'uuid' makes every spelling of a service id one).
+    this.#secrets.clear(issuer === undefined ? undefined : this.#options.issuerFormat?.(issuer) ?? issuer)
     if (issuer === undefined) this.#verified?.clear()
   }
 
@@ -101,7 +102,8 @@ export class TokenVerifier {
   #checkIssuer (sent: string, callers: ReadonlySet<string> | undefined): string {
     if (callers !== undefined) {
       if (!callers.has(sent)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
-      return sent
+      // Looked up, cached, counted and remembered (replay) in the one spelling the other routes use.
+      return this.#options.issuerFormat?.(sent) ?? sent
     }
     const format = this.#options.issuerFormat
     if (format === undefined) return sent
