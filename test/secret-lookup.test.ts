@@ -109,13 +109,23 @@ test('closing the app aborts the lookups in flight: their requests get a 503 at 
   const lookupStarted = new Promise<void>(resolve => { called = resolve })
   const context = await buildApp({
     lookupTimeout: 60,
+    maxConcurrentLookups: 20,
     getSecrets: (_issuer, _request, lookup) => { signal = lookup.signal; called(); return new Promise(() => {}) }
   })
+  const warnings: Error[] = []
+  const onWarning = (warning: Error) => { warnings.push(warning) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
   const answer = context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
+  // Eleven more issuers at once: past Node's ten listeners on one signal, which it warns of as a leak.
+  const others = Array.from({ length: 11 }, (_, i) => context.app.inject({ url: '/protected', headers: bearer(makeToken({ claims: { iss: `issuer-${i}`, iat: NOW_S } })) }))
   await lookupStarted
   await context.app.close()
   t.equal(signal?.aborted, true, 'getSecrets is told to stop (a fetch to a key service is cancelled)')
   assertRefused(t, await answer, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
+  t.same((await Promise.all(others)).map(res => res.statusCode), Array(11).fill(503))
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(warnings.map(warning => warning.name), [], 'no MaxListenersExceededWarning')
 })
 
 test('a lookup evicted from a full cache while in flight is a 503, not an unknown issuer', async t => {

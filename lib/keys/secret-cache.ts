@@ -53,8 +53,8 @@ export class SecretCache {
   /** How many times the whole cache, and each issuer, was cleared: a lookup a clear dropped is made again (see get). */
   #allClears = 0
   readonly #issuerClears = new Map<string, number>()
-  /** Aborted when the app closes: every lookup in flight is given up (its `signal` aborted), its requests a 503. */
-  readonly #closing = new AbortController()
+  /** How to give up each lookup in flight (its `signal` aborted, its requests a 503), for when the app closes. */
+  readonly #giveUps = new Set<() => void>()
 
   constructor (options: SecretCacheOptions) {
     const { getSecrets, keySets, ttlMs, unknownTtlMs, timeoutMs, maxEntries, maxLookups, now } = options
@@ -76,7 +76,7 @@ export class SecretCache {
         let keySet: KeySet | null
         this.#fetching.set(issuer, (this.#fetching.get(issuer) ?? 0) + 1)
         try {
-          keySet = keySets.build(issuer, await withTimeout(timeoutMs, this.#closing.signal, signal => this.#call(() => getSecrets(issuer, request, { signal }))))
+          keySet = keySets.build(issuer, await withTimeout(timeoutMs, this.#giveUps, signal => this.#call(() => getSecrets(issuer, request, { signal }))))
         } catch (err) {
           if (started !== undefined) publishLookup(started, err instanceof LookupTimeoutError ? 'timeout' : 'failed')
           throw err
@@ -165,7 +165,7 @@ export class SecretCache {
 
   /** Gives up on every lookup in flight: the app is closing, and must not wait up to `lookupTimeout` for them. */
   close (): void {
-    this.#closing.abort()
+    for (const giveUp of this.#giveUps) giveUp()
   }
 
   /** A count that changes whenever `issuer`'s keys are cleared, alone or with everyone's. */
@@ -181,26 +181,30 @@ function known (entry: Entry): KeySet {
   return entry
 }
 
-/** Runs a lookup until it settles, `timeoutMs` passes (LookupTimeoutError) or `closing` aborts; then aborts its signal. */
-async function withTimeout<T> (timeoutMs: number, closing: AbortSignal, run: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
+/**
+ * Runs a lookup until it settles, `timeoutMs` passes (LookupTimeoutError) or the app closes (a function in `giveUps`
+ * while it runs: one per lookup, not a listener each on one signal, which Node would warn of past ten); then aborts its
+ * signal.
+ */
+async function withTimeout<T> (timeoutMs: number, giveUps: Set<() => void>, run: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
   const controller = new AbortController()
   let timer: NodeJS.Timeout | undefined
-  let onClose: (() => void) | undefined
+  let giveUp: (() => void) | undefined
   const stopped = new Promise<never>((_resolve, _reject) => {
     timer = setTimeout(() => {
       controller.abort()
       _reject(new LookupTimeoutError(`getSecrets took longer than ${timeoutMs} ms`))
     }, timeoutMs)
-    onClose = () => {
+    giveUp = () => {
       controller.abort()
       _reject(new Error('the app closed while getSecrets ran'))
     }
-    closing.addEventListener('abort', onClose)
+    giveUps.add(giveUp)
   })
   try {
     return await Promise.race([run(controller.signal), stopped])
   } finally {
     clearTimeout(timer)
-    closing.removeEventListener('abort', onClose as () => void)
+    giveUps.delete(giveUp as () => void)
   }
 }
