@@ -119,12 +119,12 @@ test('a --private-key file other users can read is used, with a warning saying h
   const dir = t.testdir({ 'ed.pem': generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string })
   const file = join(dir, 'ed.pem')
   const argv = ['token', '--private-key', file, '--service-id', SERVICE_ID]
-  for (const mode of [0o644, 0o640, 0o604]) {
+  for (const mode of [0o644, 0o640, 0o604, 0o620]) {
     chmodSync(file, mode)
     const shared = await cli(argv)
     t.equal(shared.code, 0, 'the token is still made')
     t.match(shared.stdout, /^eyJ/)
-    t.equal(shared.stderr, `request-jwt: warning: other users can read the --private-key file (mode ${mode.toString(8)}): chmod 600 ${file}\n`)
+    t.equal(shared.stderr, `request-jwt: warning: other users have access to the --private-key file (mode ${mode.toString(8)}): chmod 600 ${file}\n`)
   }
   for (const mode of [0o600, 0o400]) {
     chmodSync(file, mode)

@@ -28,8 +28,8 @@ export async function credentialsOf (values: Values, io: CliIo, fromEnvironment 
 
 /**
  * The key in `file`: a JWK when the text is a JSON object, else the text (PEM). With `privateFor`, the file holds a
- * private key: if other users can read it, a warning says so (ssh refuses such a key; a mounted secret is often 0644,
- * so the key is still used).
+ * private key: if other users have any access to it (to read it, or to replace it), a warning says so (ssh refuses
+ * such a key; a mounted secret is often 0644, so the key is still used).
  */
 export async function readKeyFile (file: string, option: string, privateFor?: CliIo): Promise<PrivateKey> {
   let text: string
@@ -48,7 +48,7 @@ export async function readKeyFile (file: string, option: string, privateFor?: Cl
   }
   // Windows has no POSIX modes: its stat reports 0666 for any file one may write.
   if (privateFor !== undefined && process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    privateFor.stderr.write(`request-jwt: warning: other users can read the ${option} file (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}\n`)
+    privateFor.stderr.write(`request-jwt: warning: other users have access to the ${option} file (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}\n`)
   }
   if (!text.trimStart().startsWith('{')) return text
   try {
