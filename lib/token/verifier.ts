@@ -71,8 +71,7 @@ export class TokenVerifier {
   verify (request: FastifyRequest, callers?: ReadonlySet<string>): VerifiedToken | Promise<VerifiedToken> {
     const token = readBearerToken(request.raw, this.#options.maxTokenLength)
     const cached = this.#verified?.get(token, this.#keysNow)
-    const reused = cached === undefined ? undefined : this.#reuse(cached, callers)
-    if (reused !== undefined) return reused
+    if (cached !== undefined) return this.#reuse(cached, callers)
     const decoded = decodeToken(token)
     const kid = checkHeaderParameters(decoded.header)
     const sent = readIssuer(decoded.claims, callers !== undefined)
@@ -113,14 +112,13 @@ export class TokenVerifier {
   }
 
   /**
-   * A cached verification: only what depends on the route and the clock is checked, in the full path's order.
-   * `undefined` when this route looks the issuer up by another spelling than the one the token was verified with (a
-   * route with callers takes `iss` as sent, `issuerFormat: 'uuid'` its canonical form): it is then verified afresh.
+   * A cached verification: only what depends on the route and the clock is checked, in the full path's order. Every
+   * route looks `iss` up in one spelling (#checkIssuer), the one the cached verification was made with.
    */
-  #reuse ({ issuer, key, claims }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken | undefined {
+  #reuse ({ issuer, key, claims }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken {
     const sent = claims.iss as string
     try {
-      if (this.#checkIssuer(sent, callers) !== issuer) return undefined
+      this.#checkIssuer(sent, callers)
     } catch (err) {
       throw annotate(err, sent)
     }
