@@ -1,5 +1,7 @@
 // Step 3: looking up an issuer's keys through the per-process cache.
 import { test } from 'tap'
+import type { AddressInfo } from 'node:net'
+import { get } from 'node:http'
 import { requestJwtApi } from '../lib/index.js'
 import Fastify from 'fastify'
 import requestJwt from '../lib/index.js'
@@ -126,6 +128,27 @@ test('closing the app aborts the lookups in flight: their requests get a 503 at 
   t.same((await Promise.all(others)).map(res => res.statusCode), Array(11).fill(503))
   await new Promise(resolve => setImmediate(resolve))
   t.same(warnings.map(warning => warning.name), [], 'no MaxListenersExceededWarning')
+})
+
+test('closing a listening app gives up the lookups in flight before it waits for their requests', async t => {
+  let called!: () => void
+  const lookupStarted = new Promise<void>(resolve => { called = resolve })
+  const context = await buildApp({ lookupTimeout: 600, getSecrets: () => { called(); return new Promise(() => {}) } })
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = context.app.server.address() as AddressInfo
+  // A connection of its own, closed after the answer (a keep-alive one would hold server.close() until it times out).
+  const answer = new Promise<{ status: number | undefined, body: string }>((resolve, reject) => {
+    get({ port, host: '127.0.0.1', path: '/protected', headers: bearer(notifyToken()), agent: false }, res => {
+      let body = ''
+      res.on('data', chunk => { body += String(chunk) })
+      res.on('end', () => resolve({ status: res.statusCode, body }))
+    }).on('error', reject)
+  })
+  await lookupStarted
+  await context.app.close()
+  const res = await answer
+  t.equal(res.status, 503)
+  t.equal(JSON.parse(res.body).code, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE', 'given up, not timed out')
 })
 
 test('a lookup evicted from a full cache while in flight is a 503, not an unknown issuer', async t => {

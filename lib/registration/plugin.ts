@@ -119,10 +119,12 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     routesChecked = true
     await fleet?.start()
   })
-  app.addHook('onClose', async () => {
+  // Before Fastify's own onClose, which waits for the requests in flight: theirs may be waiting for a lookup.
+  app.addHook('preClose', (done) => {
     verifier.close()
-    await fleet?.stop()
+    done()
   })
+  app.addHook('onClose', async () => { await fleet?.stop() })
 
   function settingsOf (request: FastifyRequest): RouteSettings {
     const config = request.routeOptions.config as unknown as RouteConfig
