@@ -185,6 +185,58 @@ test('with protect "strategy", a GET body on a route that never asks the strateg
   t.same(res.json(), { got: BODY }, 'credentials of another scheme: the body is not read by the plugin')
 })
 
+test('with protect "strategy" in a preHandler, a GET body is read and hashed when the strategy asks', async t => {
+  const search = '{"query":"chosen by the client"}'
+  const context = await appWith({ protect: 'strategy' }, app => {
+    const reads = async (request: FastifyRequest) => {
+      const chunks: Buffer[] = []
+      for await (const chunk of request.raw) chunks.push(chunk as Buffer)
+      return { boundTo: request.requestJwt?.boundTo, read: Buffer.concat(chunks).length }
+    }
+    app.get('/search', { config: { requestJwt: { scope: 'path+body' } }, preHandler: app.auth([requestJwtApi(app).strategy]) }, reads)
+    app.get('/open-search', { preHandler: app.auth([requestJwtApi(app).strategy]) }, reads)
+  })
+  t.teardown(() => context.app.close())
+  const get = (url: string, token: string, payload: string) => context.app.inject({ method: 'GET', url, headers: { ...bearer(token), 'content-type': 'application/json' }, payload })
+  const bound = await get('/search', scopedToken('GET', '/search', search, { jti: 'late-1' }), search)
+  t.same(bound.json(), { boundTo: 'path+body', read: 0 }, 'the pay over the body sent passes')
+  for (const url of ['/search', '/open-search']) {
+    const other = await get(url, scopedToken('GET', url, '{"query":"what the token was made for"}', { jti: `late-${url}` }), search)
+    t.equal(other.statusCode, 403, url)
+    t.equal(other.json().code, 'FST_REQUEST_JWT_BODY_MISMATCH', `${url}: a pay over other bytes is refused, required or not`)
+  }
+})
+
+test('with protect "strategy" in an "or" list, a token the strategy refused is not admitted when the other scheme passes', async t => {
+  const context = await appWith({ protect: 'strategy' }, app => {
+    app.get('/either-early', { onRequest: app.auth([requestJwtApi(app).strategy, mtls]), config: { requestJwt: { scope: 'path' } } },
+      async request => ({ caller: request.requestJwt?.issuer ?? null }))
+  })
+  t.teardown(() => context.app.close())
+  const token = scopedToken('GET', '/somewhere-else', undefined, { jti: 'or-refused' })
+  const res = await context.app.inject({ url: '/either-early', headers: { ...bearer(token), 'x-client-cert': 'trusted' } })
+  t.same(res.json(), { caller: null }, 'let in by the other scheme, not by the token it refused')
+  const right = scopedToken('GET', '/either-early', undefined, { jti: 'or-refused' })
+  t.same((await context.app.inject({ url: '/either-early', headers: bearer(right) })).json(), { caller: SERVICE_ID }, 'and the refused token\'s jti was not used up')
+})
+
+test('a not-found handler guarded by the strategy (protect "all") is not passed by a token whose bound body went unread', async t => {
+  let handled = 0
+  const context = await appWith({ scope: 'body' }, app => {
+    app.setNotFoundHandler({ preHandler: app.auth([requestJwtApi(app).strategy]) }, async (_request, reply) => {
+      handled++
+      return reply.code(404).send('forwarded')
+    })
+  })
+  t.teardown(() => context.app.close())
+  const token = scopedToken('POST', '/proxy', '<amount>1</amount>', { req: undefined, jti: 'nf-1' })
+  for (let i = 0; i < 2; i++) {
+    const res = await context.app.inject({ method: 'POST', url: '/proxy', headers: { ...bearer(token), 'content-type': 'application/xml' }, payload: '<amount>1000000</amount>' })
+    t.equal(res.statusCode, 401)
+  }
+  t.equal(handled, 0, 'the handler never ran')
+})
+
 test('a strategy that runs before the plugin\'s onRequest hook still checks everything, once', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

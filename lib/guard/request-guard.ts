@@ -26,11 +26,12 @@ import { checkCaller } from './caller-check.js'
 import type { Decisions } from './decisions.js'
 import { tolerated } from './report-mode.js'
 import { requestJwtOf } from './request-jwt.js'
-import { kBodyStarted, kState, LET_THROUGH, openState, type GuardedRequest, type RequestState } from './request-state.js'
+import { kBodyStarted, kState, LET_THROUGH, openState, UNVERIFIED, type GuardedRequest, type RequestState } from './request-state.js'
 import { requestLine } from './request-line.js'
 import { runStep, thrownBy } from './step.js'
 import { elapsedSince, startClock } from './timing.js'
 import { warnUnbindableOnce } from './unbindable-body.js'
+import { readLateBody } from './late-body.js'
 
 /** What the guard needs of the plugin's options. */
 export interface GuardSettings extends RefusalReplyOptions, ReplayCheckOptions {
@@ -80,6 +81,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     decisions.record(request, state, err.verifiedIssuer ?? null, 'rejected', err.code)
     const log = state.unboundLog
     if (log !== undefined) request.log = reply.log = log
+    // Refused, for good: should another @fastify/auth scheme let the request on, preHandler must not admit this token.
+    state.standing = UNVERIFIED
     answerRefusal(request, reply, done, err, settings, settings.useErrorHandler, state.viaStrategy)
     return true
   }
@@ -142,12 +145,12 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       if (state.bodyStarted || readsNoBody(request.method, request.headers)) return finish(request, reply, done, state, token)
       return done()
     }
-    // The body is hashed as it streams in (preParsing). A strategy run once the body was read finds the SHA-256
-    // preParsing took in case: the one digest that needs no key.
+    // Hashed as it streams in (preParsing). A strategy run later finds the SHA-256 taken in case (no key needed).
     if (!state.bodyStarted) {
       state.digest = bodyDigest(policy.claimFormat, token.key.secret)
       return done()
     }
+    if (readLateBody(request, state, policy.claimFormat, token.key.secret, () => checkBody(request, reply, done, state), done)) return
     if (policy.claimFormat !== 'standard') {
       // No keyed format can use it: a pay that cannot be checked is refused, never let through unchecked.
       if (token.claims.pay !== undefined && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), false)) return
@@ -189,10 +192,12 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     // Stopped whether or not it is needed: a digest must never be fed once the handler has the stream.
     const complete = digest !== undefined && digest.stop(request.raw as StoppableRequest)
     const binds = policy.bindsBody || claim !== undefined
-    // No route serves it, and Fastify parses no body it has no parser for on a 404: the not-found handler runs, but
-    // unauthenticated (`request.requestJwt` null, the jti unused), as a body its pay was not checked against may reach
-    // one that reads the stream.
-    if (binds && !complete && state.target === NOT_FOUND_TARGET) return done()
+    // No route, and no parser for its type on a 404 (Fastify reads no body then): the not-found handler runs, but
+    // unauthenticated, as in a dry run, since it may read bytes pay was not checked against. (A strategy's ask: below.)
+    if (binds && !complete && state.target === NOT_FOUND_TARGET && !state.viaStrategy) {
+      state.standing = LET_THROUGH
+      return done()
+    }
     if (binds && !complete) {
       // The handler reads the body itself (or a strategy run late missed a keyed format's body): it cannot be bound.
       // Required, that is the route's fault (a 500, or reported in report mode); else a `pay` goes unchecked.
