@@ -3,6 +3,7 @@
 import { test } from 'tap'
 import fastifyAuth from '@fastify/auth'
 import { createHmac } from 'node:crypto'
+import { PassThrough } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import requestJwt, { requestJwtApi, type RequestJwtOptions } from '../lib/index.js'
 import { buildApp, fakeClock, testKeys } from './helpers/app.js'
@@ -235,6 +236,56 @@ test('a not-found handler guarded by the strategy (protect "all") is not passed 
     t.equal(res.statusCode, 401)
   }
   t.equal(handled, 0, 'the handler never ran')
+})
+
+test('with protect "strategy" in an "or" list, a strategy that failed otherwise than by a refusal does not admit its token either', async t => {
+  let fails = true
+  const context = await appWith({ protect: 'strategy' }, app => {
+    const authorize = () => {
+      if (fails) {
+        fails = false
+        throw new Error('a database hiccup in the route\'s authorize')
+      }
+      return true
+    }
+    app.get('/either-early', { onRequest: app.auth([requestJwtApi(app).strategy, mtls]), config: { requestJwt: { authorize } } },
+      async request => ({ caller: request.requestJwt?.issuer ?? null }))
+  })
+  t.teardown(() => context.app.close())
+  const res = await context.app.inject({ url: '/either-early', headers: { ...bearer(notifyToken({ jti: 'hiccup' })), 'x-client-cert': 'trusted' } })
+  t.same(res.json(), { caller: null }, 'let in by the other scheme only')
+})
+
+test('with protect "strategy" in a preHandler, a GET body another preParsing hook handed on is read from that stream', async t => {
+  const body = JSON.stringify({ query: 'x'.repeat(100_000) })
+  // Registered before the plugin's: its stream is the one the plugin's preParsing hook, and Fastify, read.
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.addHook('preParsing', async (_request, _reply, payload) => payload.pipe(new PassThrough()))
+  await app.register(requestJwt, { getSecrets: testKeys, now: fakeClock().now, protect: 'strategy' })
+  await app.register(fastifyAuth)
+  app.after(() => {
+    app.get('/search', { config: { requestJwt: { scope: 'body' } }, preHandler: app.auth([requestJwtApi(app).strategy]) }, async request => request.requestJwt?.boundTo)
+    app.get('/small', { bodyLimit: 1000, config: { requestJwt: { scope: 'body' } }, preHandler: app.auth([requestJwtApi(app).strategy]) }, async () => 'never')
+  })
+  const send = (token: string) => app.inject({ method: 'GET', url: '/search', headers: { ...bearer(token), 'content-type': 'application/json' }, payload: body })
+  t.equal((await send(scopedToken('GET', '/search', body, { req: undefined, jti: 'piped-1' }))).body, 'body', 'the pay over the whole body passes')
+  t.equal((await send(scopedToken('GET', '/search', body.slice(1), { req: undefined, jti: 'piped-2' }))).json().code, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  // Past the route's body limit: Fastify's 413, as for any body, and the token is not admitted.
+  const small = await app.inject({ method: 'GET', url: '/small', headers: { ...bearer(scopedToken('GET', '/small', body, { req: undefined, jti: 'piped-3' })), 'content-type': 'application/json' }, payload: body })
+  t.equal(small.statusCode, 413)
+})
+
+test('with protect "strategy" in a preHandler, a GET without a body on a route bound in the 2016 format is checked as with the hooks', async t => {
+  const hmac = (message: string) => createHmac('sha256', SECRET).update(message).digest('base64')
+  const context = await appWith({ protect: 'strategy', claimFormat: 'notify-2016', scope: 'path+body' }, app => {
+    app.get('/g', { preHandler: app.auth([requestJwtApi(app).strategy]) }, async request => request.requestJwt?.boundTo)
+  })
+  t.teardown(() => context.app.close())
+  const token = notifyToken({ req: hmac('GET /g'), jti: '2016-no-body' })
+  const res = await context.app.inject({ url: '/g', headers: bearer(token) })
+  t.equal(res.statusCode, 200, res.body)
+  t.equal(res.body, 'path')
 })
 
 test('a strategy that runs before the plugin\'s onRequest hook still checks everything, once', async t => {

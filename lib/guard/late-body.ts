@@ -1,23 +1,33 @@
 // A strategy asked after `preParsing` went by (a `preHandler` auth hook, with `protect: 'strategy'`): the digest taken
 // in case is standard, and a GET, HEAD or TRACE body was left unread (Fastify never reads one; `preParsing` reads it
-// only for a token it had verified). Nothing has taken a byte of that body yet, so it can still be read, into a
-// digest of the token's own format, before the handler could read it.
+// only for a token it had verified). Nothing has taken a byte of that body yet, so it can still be read, from the
+// stream the digest watched (an earlier hook's replacement, maybe), into a digest of the token's own format.
 import type { FastifyRequest } from 'fastify'
-import { bodyDigest } from '../binding/body-digest.js'
+import { bodyDigest, readsNoBody } from '../binding/body-digest.js'
 import { hasUnparsedBody, readUnparsedBody } from '../binding/unparsed-body.js'
 import type { ClaimFormat } from '../rules/policy-values.js'
-import type { RequestState } from './request-state.js'
+import { UNVERIFIED, type RequestState } from './request-state.js'
 
 /**
- * Reads such a body into a new digest on `state`, then calls `next` (or `failed`, with Fastify's 413 or 400); false
- * when there is none to read.
+ * Readies `state.digest` for the token's format: `'reading'` (an unread body is being read: `next` follows, or
+ * `failed` with Fastify's 413 or 400), `'ready'`, or `'unbindable'` (a body went by that no keyed format can use).
  */
-export function readLateBody (request: FastifyRequest, state: RequestState, format: ClaimFormat, key: Buffer, next: () => void, failed: (err: Error) => void): boolean {
-  const raw = request.raw
-  if (!hasUnparsedBody(request.method, request.headers) || raw.readableEnded || state.digest?.receivedBytes !== 0) return false
-  state.digest.stop(request)
-  const digest = state.digest = bodyDigest(format, key)
-  digest.watch(raw)
-  readUnparsedBody(raw, request.routeOptions.bodyLimit, request.headers['content-length']).then(next, failed)
-  return true
+export function prepareLateBody (request: FastifyRequest, state: RequestState, format: ClaimFormat, key: Buffer,
+  next: () => void, failed: (err: Error) => void): 'reading' | 'ready' | 'unbindable' {
+  const stream = state.digest?.stream
+  if (stream !== undefined && !stream.readableEnded && state.digest?.receivedBytes === 0 && hasUnparsedBody(request.method, request.headers)) {
+    state.digest.stop(request)
+    const digest = state.digest = bodyDigest(format, key)
+    digest.watch(stream)
+    readUnparsedBody(stream, request.routeOptions.bodyLimit, request.headers['content-length']).then(next, (err: Error) => {
+      // Failed, as a refusal does: should another scheme let the request on, the token is not admitted.
+      state.standing = UNVERIFIED
+      failed(err)
+    })
+    return 'reading'
+  }
+  if (format === 'standard') return 'ready'
+  // No body: nothing to hash, in any format. Else the SHA-256 taken in case is of no use to a keyed one.
+  state.digest = readsNoBody(request.method, request.headers) ? bodyDigest(format, key) : undefined
+  return state.digest === undefined ? 'unbindable' : 'ready'
 }

@@ -31,7 +31,7 @@ import { requestLine } from './request-line.js'
 import { runStep, thrownBy } from './step.js'
 import { elapsedSince, startClock } from './timing.js'
 import { warnUnbindableOnce } from './unbindable-body.js'
-import { readLateBody } from './late-body.js'
+import { prepareLateBody } from './late-body.js'
 
 /** What the guard needs of the plugin's options. */
 export interface GuardSettings extends RefusalReplyOptions, ReplayCheckOptions {
@@ -73,6 +73,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       admit(request, done, state)
       return true
     }
+    // Failed for good: should another @fastify/auth scheme let the request on, preHandler must not admit this token.
+    state.standing = UNVERIFIED
     if (!isRefusal(err)) {
       done(err as Error)
       return true
@@ -81,8 +83,6 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     decisions.record(request, state, err.verifiedIssuer ?? null, 'rejected', err.code)
     const log = state.unboundLog
     if (log !== undefined) request.log = reply.log = log
-    // Refused, for good: should another @fastify/auth scheme let the request on, preHandler must not admit this token.
-    state.standing = UNVERIFIED
     answerRefusal(request, reply, done, err, settings, settings.useErrorHandler, state.viaStrategy)
     return true
   }
@@ -150,12 +150,10 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       state.digest = bodyDigest(policy.claimFormat, token.key.secret)
       return done()
     }
-    if (readLateBody(request, state, policy.claimFormat, token.key.secret, () => checkBody(request, reply, done, state), done)) return
-    if (policy.claimFormat !== 'standard') {
-      // No keyed format can use it: a pay that cannot be checked is refused, never let through unchecked.
-      if (token.claims.pay !== undefined && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), false)) return
-      state.digest = undefined
-    }
+    const late = prepareLateBody(request, state, policy.claimFormat, token.key.secret, () => checkBody(request, reply, done, state), done)
+    if (late === 'reading') return
+    // A pay that cannot be checked is refused, never let through unchecked.
+    if (late === 'unbindable' && token.claims.pay !== undefined && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), false)) return
     checkBody(request, reply, done, state)
   }
 
