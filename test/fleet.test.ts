@@ -43,6 +43,17 @@ async function operator (t: Test, url: string, prefix: string) {
   return { client, fleet: redisFleet({ client, subscriber: new Redis(url, { lazyConnect: true }), prefix }) }
 }
 
+/** A prefix of its own (its keys deleted at teardown), the operator's client, and a subscriber connection. */
+async function connections (t: Test) {
+  const prefix = randomPrefix()
+  deleteKeysAtTeardown(t, REDIS_URL, prefix)
+  const { client } = await operator(t, REDIS_URL, prefix)
+  const subscriber = new Redis(REDIS_URL, { lazyConnect: true })
+  await subscriber.connect()
+  t.teardown(() => subscriber.disconnect())
+  return { prefix, client, subscriber }
+}
+
 t.test('a rollout document and a clear order reach every instance; an invalid document is refused everywhere', { skip }, async t => {
   const prefix = randomPrefix()
   deleteKeysAtTeardown(t, REDIS_URL, prefix)
@@ -269,12 +280,7 @@ t.test('two plugin registrations given one fleet source both follow its rollouts
 })
 
 t.test('a redisFleet shared by several listeners keeps its subscription until the last of them closes', { skip }, async t => {
-  const prefix = randomPrefix()
-  deleteKeysAtTeardown(t, REDIS_URL, prefix)
-  const { client } = await operator(t, REDIS_URL, prefix)
-  const subscriber = new Redis(REDIS_URL, { lazyConnect: true })
-  await subscriber.connect()
-  t.teardown(() => subscriber.disconnect())
+  const { prefix, client, subscriber } = await connections(t)
   const fleet = redisFleet({ client, subscriber, prefix })
   const first: unknown[] = []
   const second: unknown[] = []
@@ -323,12 +329,7 @@ t.test('two processes: a rollout and a revocation reach both within a second', {
 })
 
 t.test('redisFleet refuses what is not a client, ignores what is not its message, and reports a failed write', { skip }, async t => {
-  const prefix = randomPrefix()
-  deleteKeysAtTeardown(t, REDIS_URL, prefix)
-  const { client } = await operator(t, REDIS_URL, prefix)
-  const subscriber = new Redis(REDIS_URL, { lazyConnect: true })
-  await subscriber.connect()
-  t.teardown(() => subscriber.disconnect())
+  const { prefix, client, subscriber } = await connections(t)
   for (const [options, message] of [
     [{ client: {}, subscriber }, /redisFleet: client must be an ioredis client/],
     [{ client, subscriber: {} }, /redisFleet: subscriber must be an ioredis client of its own/],
