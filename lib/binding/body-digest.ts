@@ -20,6 +20,11 @@ export class BodyDigest {
     this.#hash = hash
   }
 
+  /** The stream `watch` listens to: the one a parser reads, which an earlier `preParsing` hook may have replaced. */
+  get stream (): Readable | undefined {
+    return this.#body
+  }
+
   /**
    * Hashes every chunk `body` gives its reader, and returns `body` itself for Fastify to parse.
    *
@@ -30,11 +35,6 @@ export class BodyDigest {
    * that cost 14-15 µs more a 64 KiB request (one process serving both, loaded in turn). The price: a parser that
    * puts bytes back with `unshift` has them hashed twice, which refuses the request, never passes it.
    */
-  /** The stream `watch` listens to: the one a parser reads, which an earlier `preParsing` hook may have replaced. */
-  get stream (): Readable | undefined {
-    return this.#body
-  }
-
   watch (body: Readable): Readable {
     this.#body = body
     body.prependListener('data', this.#take)

@@ -14,9 +14,10 @@ import { UNVERIFIED, type RequestState } from './request-state.js'
  */
 export function prepareLateBody (request: FastifyRequest, state: RequestState, format: ClaimFormat, key: Buffer,
   next: () => void, failed: (err: Error) => void): 'reading' | 'ready' | 'unbindable' {
-  const stream = state.digest?.stream
-  if (stream !== undefined && !stream.readableEnded && state.digest?.receivedBytes === 0 && hasUnparsedBody(request.method, request.headers)) {
-    state.digest.stop(request)
+  const inCase = state.digest
+  const stream = inCase?.stream
+  if (stream !== undefined && !stream.readableEnded && inCase?.receivedBytes === 0 && hasUnparsedBody(request.method, request.headers)) {
+    inCase.stop(request)
     const digest = state.digest = bodyDigest(format, key)
     digest.watch(stream)
     readUnparsedBody(stream, request.routeOptions.bodyLimit, request.headers['content-length']).then(next, (err: Error) => {

@@ -54,7 +54,7 @@ export class TokenVerifier {
   /** Forgets the cached keys of `issuer`, or every cached key (and so every verification made with them). */
   clearSecretCache (issuer?: string): void {
     // In the spelling the cache holds it (issuerFormat 'uuid' makes every spelling of a service id one).
-    this.#secrets.clear(issuer === undefined ? undefined : this.#options.issuerFormat?.(issuer) ?? issuer)
+    this.#secrets.clear(issuer === undefined ? undefined : this.#spelledAsLookedUp(issuer))
     if (issuer === undefined) this.#verified?.clear()
   }
 
@@ -102,13 +102,18 @@ export class TokenVerifier {
     if (callers !== undefined) {
       if (!callers.has(sent)) throw reject('FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
       // Looked up, cached, counted and remembered (replay) in the one spelling the other routes use.
-      return this.#options.issuerFormat?.(sent) ?? sent
+      return this.#spelledAsLookedUp(sent)
     }
     const format = this.#options.issuerFormat
     if (format === undefined) return sent
     const issuer = format(sent)
     if (issuer === undefined) throw reject('FST_REQUEST_JWT_ISSUER_FORMAT', describeIssuer(sent), issuerHint(sent))
     return issuer
+  }
+
+  /** `issuer` in the spelling keys are looked up by: its canonical one (issuerFormat 'uuid'), else as it is. */
+  #spelledAsLookedUp (issuer: string): string {
+    return this.#options.issuerFormat?.(issuer) ?? issuer
   }
 
   /**
