@@ -238,6 +238,25 @@ test('in a dry run, a route set to enforce is enforced', async t => {
   t.equal((await context.app.inject({ method: 'POST', url: '/v2/notifications/email' })).statusCode, 401)
 })
 
+test('a route that names its callers in code is never in a dry run: a document cannot open it to another caller', async t => {
+  const context = await buildApp({
+    getSecrets: twoServices,
+    routes: app => {
+      app.post('/admin', { config: { requestJwt: { issuers: [OPTED_IN] } } }, async () => ({ admin: true }))
+      app.post('/vetted', { config: { requestJwt: { authorize: caller => caller.issuer === OPTED_IN } } }, async () => ({ vetted: true }))
+      app.post('/open', async () => ({ open: true }))
+    }
+  })
+  t.teardown(() => context.app.close())
+  requestJwtApi(context.app).setRollout({ default: { mode: 'report' }, routes: { 'POST /admin': { mode: 'report' } } })
+  for (const url of ['/admin', '/vetted']) {
+    assertRefused(t, await send(context.app, unscoped(), url), 401, 'FST_REQUEST_JWT_ISSUER_NOT_ALLOWED')
+    assertRefused(t, await context.app.inject({ method: 'POST', url }), 401, 'FST_REQUEST_JWT_NO_AUTHORIZATION')
+    t.equal((await send(context.app, unscoped(OPTED_IN, OTHER_SECRET), url)).statusCode, 200, `${url}: its caller passes`)
+  }
+  t.equal((await context.app.inject({ method: 'POST', url: '/open' })).statusCode, 200, 'the dry run goes on elsewhere')
+})
+
 test('an issuer entry can never switch authentication to report mode', async t => {
   const context = await buildApp({ routes, rollout: { issuers: { [SERVICE_ID]: { mode: 'report' } } } })
   t.teardown(() => context.app.close())

@@ -68,7 +68,8 @@ export function openState (request: FastifyRequest, route: RouteSettings, rollou
   return {
     target,
     rollout,
-    authMode: rollout.authModeFor(target, route.fields),
+    // A route that names its callers in code is never in a dry run: a document must not open it to another caller.
+    authMode: route.callers === undefined && route.authorize === undefined ? rollout.authModeFor(target, route.fields) : 'enforce',
     route,
     standing: UNVERIFIED,
     policy: undefined,
