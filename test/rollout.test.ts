@@ -208,6 +208,16 @@ test('a missing body binding in report mode is counted, and the replay check sti
   ])
 })
 
+test('a report line names the caller once: no second requestJwt object beside the one the request logger carries', async t => {
+  const context = await buildApp({ routes, rollout: { routes: { [SMS]: { scope: 'path', mode: 'report' } } } })
+  t.teardown(() => context.app.close())
+  t.equal((await send(context.app, unscoped())).statusCode, 200)
+  const raw = context.rawLogs.filter(line => line.includes('(report mode)'))
+  t.equal(raw.length, 1)
+  t.equal(raw[0].split('"requestJwt"').length - 1, 1, 'one requestJwt key: log stores refuse duplicate keys')
+  t.match(JSON.parse(raw[0]).requestJwt, { code: 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED', issuer: SERVICE_ID, keyId: 'live', mode: 'report' })
+})
+
 test('a global report mode is a dry run: nothing is refused, everything is logged and counted', async t => {
   const context = await buildApp({ routes, mode: 'report' })
   t.teardown(() => context.app.close())

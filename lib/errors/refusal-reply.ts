@@ -1,6 +1,6 @@
 // How a refused request is answered: one log line, then either the plugin's own reply (in one of the formats of
 // refusal-body.ts, or the app's `errorResponseBuilder`) or, with `useErrorHandler`, the app's error handler.
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestJwtError } from './refusal.js'
 import { refusalBodyJson, type ErrorFormat } from './refusal-body.js'
 import { holdsApiKey } from '../rules/issuer-hint.js'
@@ -21,10 +21,13 @@ export function loggableIssuer (issuer: string | undefined): string | undefined 
   return issuer !== undefined && holdsApiKey(issuer) ? '(an API key: not logged)' : issuer
 }
 
-/** The line of a failure report mode lets through. */
-export function logReported (request: FastifyRequest, err: RequestJwtError): void {
-  const issuers = err.verifiedIssuer === undefined ? { claimedIssuer: loggableIssuer(err.issuer) } : { issuer: err.verifiedIssuer }
-  request.log.info({ requestJwt: { code: err.code, ...issuers, mode: 'report' } }, 'fastify-request-jwt: request would be refused (report mode)')
+/**
+ * The line of a failure report mode lets through, on `log`: the request's logger as it was before the caller was
+ * bound to it, or the line would hold two `requestJwt` keys (log stores that refuse duplicate keys drop it).
+ */
+export function logReported (log: FastifyBaseLogger, err: RequestJwtError): void {
+  const issuers = err.verifiedIssuer === undefined ? { claimedIssuer: loggableIssuer(err.issuer) } : { issuer: err.verifiedIssuer, keyId: err.keyId }
+  log.info({ requestJwt: { code: err.code, ...issuers, mode: 'report' } }, 'fastify-request-jwt: request would be refused (report mode)')
 }
 
 /** Refusals that point at an attack or a leaked token rather than a client's mistake: an operator should see them. */

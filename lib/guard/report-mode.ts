@@ -24,6 +24,6 @@ export function tolerated (request: FastifyRequest, state: RequestState, err: un
     return false
   }
   state.reported ??= err
-  logReported(request, err)
+  logReported(state.unboundLog ?? request.log, err)
   return true
 }
