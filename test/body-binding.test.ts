@@ -363,16 +363,63 @@ test('a GET with a body on a body-bound route: the body Fastify never reads is h
   t.match(JSON.parse(bound.body), { boundTo: 'path+body', read: 0 })
 })
 
+test('methods added with addHttpMethod: a body Fastify parses is left to it, one it never reads is read and hashed', async t => {
+  const context = await buildApp({
+    routes: app => {
+      // After the plugin: Fastify's sets are read as they are at each request.
+      app.addHttpMethod('GET', { hasBody: true, overrideExisting: true }) // Fastify's way to parse GET bodies
+      app.addHttpMethod('MKCOL') // WebDAV: Fastify never reads its body
+      for (const method of ['GET', 'MKCOL'] as const) {
+        app.route({
+          method,
+          url: '/dav',
+          config: { requestJwt: { scope: 'path+body' } },
+          handler: async request => {
+            const chunks: Buffer[] = []
+            if (request.body === undefined) for await (const chunk of request.raw) chunks.push(chunk as Buffer)
+            return { parsed: request.body ?? null, unread: Buffer.concat(chunks).toString() }
+          }
+        })
+      }
+    }
+  })
+  t.teardown(() => context.app.close())
+  const port = await listening(context.app)
+  const xml = '<mkcol xmlns="DAV:"/>'
+  const send = (method: string, signed: string, sent: string | undefined, type = 'application/json') => {
+    const length = sent === undefined ? '' : `\ncontent-length: ${Buffer.byteLength(sent)}`
+    const token = scopedToken(method, '/dav', signed)
+    return sendRaw(port, `${method} /dav HTTP/1.1\nhost: x\nauthorization: Bearer ${token}\ncontent-type: ${type}${length}`, sent ?? '')
+  }
+  const parsed = await send('GET', BODY, BODY)
+  t.equal(parsed.status, 200, 'a GET body Fastify parses is answered, not waited on forever')
+  t.same(JSON.parse(parsed.body), { parsed: JSON.parse(BODY), unread: '' })
+  const changed = await send('GET', BODY, '{"other":1}')
+  t.equal(changed.status, 403, 'and still checked against pay')
+  t.match(JSON.parse(changed.body), { code: 'FST_REQUEST_JWT_BODY_MISMATCH' })
+  const mkcol = await send('MKCOL', xml, xml, 'application/xml')
+  t.equal(mkcol.status, 200, `read and hashed by the plugin: ${mkcol.body}`)
+  t.same(JSON.parse(mkcol.body), { parsed: null, unread: '' }, 'the handler finds the stream read')
+  const tampered = await send('MKCOL', '', 'ATTACKER BYTES', 'application/xml')
+  t.equal(tampered.status, 403, 'bytes that pay does not cover are refused, never handed over')
+  t.match(JSON.parse(tampered.body), { code: 'FST_REQUEST_JWT_BODY_MISMATCH' })
+  const typeOnly = await send('MKCOL', '', undefined, 'application/xml')
+  t.equal(typeOnly.status, 200, `a Content-Type and no body: the digest of no bytes, not a 500: ${typeOnly.body}`)
+})
+
 test('a body sent to a path no route serves gets Fastify\'s 404, unparsed, not a 500 blaming a handler', async t => {
   const context = await buildApp({ scope: 'body', routes: app => app.post('/sms', async () => 'ok') })
   t.teardown(() => context.app.close())
   const xml = '<sms to="07700900123"/>'
-  for (const [what, method, type] of [['a type no parser takes', 'POST', 'application/xml'], ['a method no route has', 'PROPFIND', 'application/json']] as const) {
-    const res = await context.app.inject({ method, url: '/nope', headers: { ...bearer(scopedToken(method, '/nope', xml, { req: undefined })), 'content-type': type }, payload: xml })
-    t.equal(res.statusCode, 404, `${what}: ${res.body}`)
-  }
+  const res = await context.app.inject({ method: 'POST', url: '/nope', headers: { ...bearer(scopedToken('POST', '/nope', xml, { req: undefined })), 'content-type': 'application/xml' }, payload: xml })
+  t.equal(res.statusCode, 404, `a type no parser takes: ${res.body}`)
   t.notOk(context.logs.some(line => String(line.msg).includes('is read by its handler')), 'no route blamed in the log')
   t.same(requestJwtApi(context.app).stats(), [], 'neither accepted nor refused')
+  // A method Fastify does not know has no parser at all: the plugin reads its body, as a GET's, and checks it.
+  for (const [payload, status] of [[xml, 404], ['<sms to="07700900666"/>', 403]] as const) {
+    const propfind = await context.app.inject({ method: 'PROPFIND', url: '/nope', headers: { ...bearer(scopedToken('PROPFIND', '/nope', xml, { req: undefined })), 'content-type': 'application/json' }, payload })
+    t.equal(propfind.statusCode, status, `a method no route has: ${propfind.body}`)
+  }
   const json = await context.app.inject({ method: 'POST', url: '/nope', headers: { ...bearer(scopedToken('POST', '/nope', '{}', { req: undefined })), 'content-type': 'application/json' }, payload: '{"a":1}' })
   t.equal(json.statusCode, 403, 'a body Fastify did parse is still checked against pay')
 })

@@ -6,7 +6,11 @@ import { pipeline } from 'node:stream/promises'
 import { setImmediate as tick } from 'node:timers/promises'
 import { test } from 'tap'
 import { bodyDigest } from '../lib/binding/body-digest.js'
+import { bodyMethodsOf } from '../lib/binding/fastify-reads-body.js'
 import { payOf } from './helpers/tokens.js'
+
+/** What a Fastify without the sets the plugin reads would get: Fastify's defaults. */
+const FASTIFY_DEFAULTS = bodyMethodsOf({})
 
 const chunks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(16 * 1024, i))
 const body = Buffer.concat(chunks)
@@ -90,18 +94,18 @@ test('a stream that gives strings is hashed as their UTF-8 bytes, as Fastify\'s 
 })
 
 test('once stopped, the digest never touches the stream again, and says whether the whole body passed', async t => {
-  const post = { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } }
+  const post = { method: 'POST' as const, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }, raw: {} }
   const read = await arrived()
   const whole = bodyDigest('standard', Buffer.alloc(0))
   whole.watch(read).resume()
   await once(read, 'end')
-  t.equal(whole.stop(post), true, 'a body read to its end passed whole')
+  t.equal(whole.stop(post, FASTIFY_DEFAULTS), true, 'a body read to its end passed whole')
   t.equal(whole.digest().toString('base64url'), payOf(body))
 
   const unread = await arrived()
   const partial = bodyDigest('standard', Buffer.alloc(0))
   partial.watch(unread)
-  t.equal(partial.stop(post), false, 'a body left for the handler did not')
+  t.equal(partial.stop(post, FASTIFY_DEFAULTS), false, 'a body left for the handler did not')
   partial.digest()
   t.equal(unread.listenerCount('data'), 0, 'the listener is gone')
   const received: Buffer[] = []
@@ -112,13 +116,13 @@ test('once stopped, the digest never touches the stream again, and says whether 
 })
 
 test('a chunk already being delivered when the digest stops is not hashed', async t => {
-  const post = { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } }
+  const post = { method: 'POST' as const, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }, raw: {} }
   const read = await arrived()
   const digest = bodyDigest('standard', Buffer.alloc(0))
   digest.watch(read)
   // A listener put in front of the digest's stops it inside the emit: Node still calls the digest's listener for
   // that chunk, from its copy of the listener list.
-  read.prependListener('data', () => digest.stop(post))
+  read.prependListener('data', () => digest.stop(post, FASTIFY_DEFAULTS))
   read.resume()
   await once(read, 'end')
   t.equal(digest.receivedBytes, 0, 'nothing hashed after stop')
@@ -139,6 +143,6 @@ test('a request Fastify reads no body for counts as wholly hashed, empty; a GET 
   ] as const) {
     const digest = bodyDigest('standard', Buffer.alloc(0))
     digest.watch(new PassThrough())
-    t.equal(digest.stop({ method, headers }), whole, `${method} ${JSON.stringify(headers)}`)
+    t.equal(digest.stop({ method, headers, raw: {} }, FASTIFY_DEFAULTS), whole, `${method} ${JSON.stringify(headers)}`)
   }
 })

@@ -139,7 +139,7 @@ test('an internal fault during verification is a 500, never a pass', async t => 
   t.equal(context.handled(), 1, 'only the first request was handled')
 })
 
-test('HTTP/2: DATA frames without Content-Length or Content-Type never reach a body-bound handler unhashed', async t => {
+test('HTTP/2: DATA frames without Content-Length or Content-Type, which Fastify never parses, are read and hashed', async t => {
   const { connect } = await import('node:http2')
   const app = Fastify({ http2: true })
   t.teardown(() => app.close())
@@ -153,8 +153,9 @@ test('HTTP/2: DATA frames without Content-Length or Content-Type never reach a b
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   const client = connect(address)
   t.teardown(() => client.close())
-  const send = (data: string | undefined) => new Promise<{ status: number, body: string }>((resolve, reject) => {
-    const token = scopedToken('POST', '/upload', '', { req: undefined }) // pay: the digest of no bytes
+  /** `data` undefined: the stream ends with its headers; '' sends an empty DATA frame that ends it (Node's `end()`). */
+  const send = (signed: string, data: string | undefined) => new Promise<{ status: number, body: string }>((resolve, reject) => {
+    const token = scopedToken('POST', '/upload', signed, { req: undefined })
     const request = client.request({ ':method': 'POST', ':path': '/upload', authorization: `Bearer ${token}` }, { endStream: data === undefined })
     let status = 0
     let body = ''
@@ -164,10 +165,15 @@ test('HTTP/2: DATA frames without Content-Length or Content-Type never reach a b
     request.on('error', reject)
     if (data !== undefined) request.end(data)
   })
-  const smuggled = await send('bytes the digest never saw')
-  t.equal(smuggled.status, 500)
-  t.equal(JSON.parse(smuggled.body).code, 'FST_REQUEST_JWT_BODY_NOT_BINDABLE')
-  const none = await send(undefined)
-  t.equal(none.status, 200, 'a stream that ended with its headers has no body: the digest of no bytes matches')
-  t.same(JSON.parse(none.body), { received: 0 })
+  const smuggled = await send('', 'bytes the digest never saw')
+  t.equal(smuggled.status, 403)
+  t.equal(JSON.parse(smuggled.body).code, 'FST_REQUEST_JWT_BODY_MISMATCH')
+  const signed = await send('bytes the token signed', 'bytes the token signed')
+  t.equal(signed.status, 200, 'bytes that match pay pass; the handler finds the stream read')
+  t.same(JSON.parse(signed.body), { received: 0 })
+  for (const [what, data] of [['a stream that ended with its headers', undefined], ['an empty DATA frame', '']] as const) {
+    const none = await send('', data)
+    t.equal(none.status, 200, `${what} has no body: the digest of no bytes matches`)
+    t.same(JSON.parse(none.body), { received: 0 })
+  }
 })

@@ -4,9 +4,8 @@
 // Content-Length check and a client that goes away mid-body (400) to Fastify, as without the plugin.
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { BODYLESS_METHODS } from './bodyless-methods.js'
 import type { ClaimFormat } from '../rules/policy-values.js'
-import { hasUnparsedBody } from './unparsed-body.js'
+import { readsNoBody, type BodyMethods, type BodyRequest } from './fastify-reads-body.js'
 
 /** The digest of a request's body, fed by the stream Fastify parses (see {@link BodyDigest.watch}). */
 export class BodyDigest {
@@ -44,16 +43,14 @@ export class BodyDigest {
   /**
    * Stops hashing, before the handler runs: a handler that reads the stream itself (a parser that hands it over, as
    * `@fastify/multipart` does) must never feed a finished hash, which throws from the socket and ends the process.
-   * Returns whether every byte of the body passed: the stream has ended, or Fastify reads no body for `request`.
+   * Returns whether every byte of the body passed: the stream has ended, or Fastify reads no body for `request` and
+   * none was sent (see fastify-reads-body.ts; a body it leaves unread the plugin reads itself, before this).
    */
-  stop (request: { method: string, headers: Record<string, string | string[] | undefined>, stream?: { endAfterHeaders?: boolean } }): boolean {
+  stop (request: BodyRequest, methods: BodyMethods): boolean {
     this.#stopped = true
     this.#body?.removeListener('data', this.#take)
     if (this.#body?.readableEnded === true) return true
-    // Over HTTP/2 the headers do not tell: a request without Content-Length or Content-Type that Fastify reads no
-    // body of may still send DATA frames, which a handler reading the stream would get unhashed. No body only when
-    // the stream ended with its headers.
-    return readsNoBody(request.method, request.headers) && request.stream?.endAfterHeaders !== false
+    return readsNoBody(methods, request)
   }
 
   /** The digest of every byte that passed (of none, when the body was never read). Call once. */
@@ -69,20 +66,6 @@ export class BodyDigest {
     this.#hash.update(bytes)
     this.receivedBytes += bytes.length
   }
-}
-
-/**
- * Whether the request has no body for a handler to read, as Fastify's handle-request.js decides which to parse: a
- * GET, HEAD or TRACE that declares none (one that does is read by the plugin, see unparsed-body.ts), or no
- * Content-Type, no Transfer-Encoding and no (or a zero) Content-Length. Its digest is that of no bytes. Never for
- * QUERY: without a Content-Type Fastify refuses it (400) before the handler, so it must keep its jti.
- */
-export function readsNoBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
-  if (BODYLESS_METHODS.has(method)) return !hasUnparsedBody(method, headers)
-  if (method === 'QUERY') return false
-  const length = headers['content-length']
-  return headers['content-type'] === undefined && headers['transfer-encoding'] === undefined &&
-    (length === undefined || length === '0')
 }
 
 /** The digest for `format` (the HMAC of Notify's 2016 format is keyed with the API key). */

@@ -1,18 +1,11 @@
-// Fastify never reads the body of a GET, HEAD or TRACE, but a handler may read the stream: on routes whose token binds
-// the body, the plugin reads it itself, within the route's body limit, for the digest to cover every byte sent (the
-// handler finds the stream read), and fails as Fastify's own body reader does: a 413 past the limit, a 400 for a body
-// the client broke off. Notify's 2016 Python client sent `json.dumps(data)` as the body of every request, so each of
-// its GETs carried the 4 bytes `null` and a `pay` over them, which Notify's API of the time hashed.
+// A body Fastify never reads (a GET, HEAD or TRACE sent with one, a method added without a body, an HTTP/2 stream
+// with DATA frames but no Content-Type: fastify-reads-body.ts) may still be read by a handler from the stream: on
+// routes whose token binds the body, the plugin reads it itself, within the route's body limit, for the digest to
+// cover every byte sent (the handler finds the stream read), and fails as Fastify's own body reader does: a 413 past
+// the limit, a 400 for a body the client broke off. Notify's 2016 Python client sent `json.dumps(data)` as the body of
+// every request, so each of its GETs carried the 4 bytes `null` and a `pay` over them, which Notify's API then hashed.
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
-import { BODYLESS_METHODS } from './bodyless-methods.js'
-
-/** Whether the request carries a body that Fastify will not read: a GET, HEAD or TRACE with one. */
-export function hasUnparsedBody (method: string, headers: Record<string, string | string[] | undefined>): boolean {
-  if (!BODYLESS_METHODS.has(method)) return false
-  const length = headers['content-length']
-  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
-}
 
 /**
  * Reads `body` to its end (its digest listens to it), or rejects with Fastify's 413 past `limit` bytes (at once when

@@ -12,10 +12,11 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Readable } from 'node:stream'
 import { checkBodyClaim } from '../binding/body-claim.js'
-import { bodyDigest, readsNoBody, type BodyDigest } from '../binding/body-digest.js'
+import { bodyDigest, type BodyDigest } from '../binding/body-digest.js'
 import { checkContentEncoding } from '../binding/content-encoding.js'
 import { checkRequestClaim } from '../binding/request-claim.js'
-import { hasUnparsedBody, readUnparsedBody } from '../binding/unparsed-body.js'
+import { hasUnparsedBody, readsNoBody, type BodyMethods } from '../binding/fastify-reads-body.js'
+import { readUnparsedBody } from '../binding/unparsed-body.js'
 import { answerRefusal, type RefusalReplyOptions } from '../errors/refusal-reply.js'
 import { isRefusal, reject } from '../errors/refusal.js'
 import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
@@ -48,16 +49,17 @@ export interface RequestGuardOptions {
   rollout: () => Rollout
   /** The route's settings (read once per route). */
   settingsOf: (request: FastifyRequest) => RouteSettings
+  /** Fastify's methods with a body (fastify-reads-body.ts). */
+  bodyMethods: BodyMethods
 }
 
 export type Done = (err?: Error) => void
-type StoppableRequest = Parameters<BodyDigest['stop']>[0]
 const NO_KEY = Buffer.alloc(0)
 
 export type RequestGuard = ReturnType<typeof createRequestGuard>
 
 /** The hooks that guard the routes of a context, and the checks the `@fastify/auth` strategy runs. */
-export function createRequestGuard ({ settings, verifier, decisions, rollout, settingsOf }: RequestGuardOptions) {
+export function createRequestGuard ({ settings, verifier, decisions, rollout, settingsOf, bodyMethods }: RequestGuardOptions) {
   const strategyOnly = settings.protect === 'strategy'
 
   /**
@@ -142,7 +144,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     if (!policy.bindsBody && token.claims.pay === undefined) {
       // Nothing binds the body. Without one the request can be let through now; with one, only once the body has
       // arrived, so that a request refused for its body (413, 400) keeps its jti for the client's retry.
-      if (state.bodyStarted || readsNoBody(request.method, request.headers)) return finish(request, reply, done, state, token)
+      if (state.bodyStarted || readsNoBody(bodyMethods, request)) return finish(request, reply, done, state, token)
       return done()
     }
     // Hashed as it streams in (preParsing). A strategy run later finds the SHA-256 taken in case (no key needed).
@@ -150,7 +152,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       state.digest = bodyDigest(policy.claimFormat, token.key.secret)
       return done()
     }
-    const late = prepareLateBody(request, state, policy.claimFormat, token.key.secret, () => checkBody(request, reply, done, state), done)
+    const late = prepareLateBody(request, state, bodyMethods, policy.claimFormat, token.key.secret, () => checkBody(request, reply, done, state), done)
     if (late === 'reading') return
     // A pay that cannot be checked is refused, never let through unchecked.
     if (late === 'unbindable' && token.claims.pay !== undefined && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), false)) return
@@ -170,7 +172,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     digest.watch(payload)
     // A GET, HEAD or TRACE body Fastify never reads: read here, so that no byte the handler could read goes unhashed;
     // only for a verified token that binds it (not for the digest taken in case a strategy asks: the route may never).
-    if (state.standing.status !== 'verified' || !hasUnparsedBody(request.method, request.headers)) return done(null, payload)
+    if (state.standing.status !== 'verified' || !hasUnparsedBody(bodyMethods, request)) return done(null, payload)
     readUnparsedBody(payload, request.routeOptions.bodyLimit, request.headers['content-length']).then(() => done(null, payload), done)
   }
 
@@ -188,7 +190,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     const claim = standing.token.claims.pay
     const digest = state.digest
     // Stopped whether or not it is needed: a digest must never be fed once the handler has the stream.
-    const complete = digest !== undefined && digest.stop(request.raw as StoppableRequest)
+    const complete = digest !== undefined && digest.stop(request, bodyMethods)
     const binds = policy.bindsBody || claim !== undefined
     // No route, and no parser for its type on a 404 (Fastify reads no body then): the not-found handler runs, but
     // unauthenticated, as in a dry run, since it may read bytes pay was not checked against. (A strategy's ask: below.)

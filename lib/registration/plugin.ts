@@ -22,6 +22,7 @@ import { createTokenVerifier } from './create-verifier.js'
 import { FleetSync } from '../fleet/sync.js'
 import type { FleetStatus } from '../fleet/source.js'
 import { describeRoutesForOpenapi } from './openapi.js'
+import { bodyMethodsOf } from '../binding/fastify-reads-body.js'
 
 /** The route's settings, put into its config by `onRoute` (Fastify copies config, symbols included). */
 const kRouteSettings = Symbol('fastify-request-jwt.route-settings')
@@ -67,7 +68,7 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   let rollout = new Rollout(options.rollout, options.defaults, options.issuerFormat)
   let routesChecked = false
 
-  const guard = createRequestGuard({ settings: options, verifier, decisions, rollout: () => rollout, settingsOf })
+  const guard = createRequestGuard({ settings: options, verifier, decisions, rollout: () => rollout, settingsOf, bodyMethods: bodyMethodsOf(app) })
   const replaceRollout = (document: RolloutDocument): void => {
     const next = new Rollout(checkRolloutDocument(document, 'setRollout'), options.defaults, options.issuerFormat)
     if (routesChecked) checkRouteKeys(next, registeredRoutes, appRouteKeys, declared)
