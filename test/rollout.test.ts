@@ -364,6 +364,36 @@ test('a rollout entry naming routes that differ only by constraints is refused, 
   t.same(requestJwtApi(context.app).getRollout(), {}, 'the document in force stays')
 })
 
+/** Two plugin instances in sibling contexts, each guarding `hostRoutes`' URL under its own Host, with one document. */
+async function twoInstancesByHost (document: RolloutDocument): Promise<{ app: FastifyInstance, contexts: FastifyInstance[] }> {
+  const app = Fastify()
+  const contexts: FastifyInstance[] = []
+  for (const host of ['admin.example', 'api.example']) {
+    await app.register(async context => {
+      await context.register(requestJwt, { getSecrets: testKeys, rollout: document })
+      context.post('/v2/notifications/sms', { constraints: { host } }, async () => ({ host }))
+      contexts.push(context)
+    })
+  }
+  return { app, contexts }
+}
+
+test('a rollout entry naming constrained routes that two plugin instances guard is refused too, at ready() and by setRollout', async t => {
+  const shared = await twoInstancesByHost({ routes: { [SMS]: { scope: 'path' } } })
+  t.teardown(() => shared.app.close())
+  await t.rejects(async () => { await shared.app.ready() }, {
+    code: 'FST_REQUEST_JWT_INVALID_OPTION',
+    message: /"POST \/v2\/notifications\/sms" \(2 routes\); one entry cannot tell them apart/
+  }, 'each instance guards one of the routes, but the one entry would set both')
+  const later = await twoInstancesByHost({})
+  t.teardown(() => later.app.close())
+  await later.app.ready()
+  for (const context of later.contexts) {
+    t.throws(() => requestJwtApi(context).setRollout({ routes: { [SMS]: { mode: 'report' } } }), { message: /\(2 routes\)/ })
+    t.same(requestJwtApi(context).getRollout(), {}, 'the document in force stays')
+  }
+})
+
 test('a rollout entry for GET also covers the HEAD route Fastify adds for it (I67)', async t => {
   const context = await buildApp({
     routes: app => { app.get('/v2/notifications', async () => ({ list: [] })) },

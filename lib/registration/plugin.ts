@@ -12,7 +12,7 @@ import { InvalidOptionError } from '../errors/codes.js'
 import { createRequestGuard } from '../guard/request-guard.js'
 import { kBodyStarted, kState } from '../guard/request-state.js'
 import { Rollout } from '../rollout/rollout.js'
-import { checkRouteKeys, guardedRouteKeys } from '../rollout/route-keys.js'
+import { checkRouteKeys, countGuardedRoute, guardedRouteKeys } from '../rollout/route-keys.js'
 import { checkRolloutDocument } from '../rollout/schema.js'
 import { readRouteConfig, type RouteSettings } from '../rollout/route-config.js'
 import type { DecisionCount } from '../guard/decision-stats.js'
@@ -56,8 +56,8 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
   const options = resolveOptions(input, app.server)
   const verifier = createTokenVerifier(options, app.log)
   const decisions = new Decisions()
-  /** How many routes have each "METHOD /url" key: more than one differ only by their constraints. */
-  const registeredRoutes = new Map<string, number>()
+  /** The "METHOD /url" keys of the routes this instance guards (the app's record counts them, see route-keys.ts). */
+  const registeredRoutes = new Set<string>()
   const appRouteKeys = guardedRouteKeys(app.server)
   /** Whether the app has a route of that "METHOD /url" key at all (for the error that says why it is not guarded). */
   const declared = (key: string): boolean => {
@@ -106,8 +106,8 @@ export async function requestJwtPlugin (app: FastifyInstance, input: RequestJwtO
     // A public route is not guarded (but by a strategy that asks): an entry naming it would do nothing, so it is
     // refused as a typo is.
     for (const { key } of settings.public && options.protect === 'all' ? [] : settings.targets.values()) {
-      registeredRoutes.set(key, (registeredRoutes.get(key) ?? 0) + 1)
-      appRouteKeys.add(key)
+      registeredRoutes.add(key)
+      countGuardedRoute(appRouteKeys, key)
     }
     route.config = { ...config, [kRouteSettings]: settings } as RouteOptions['config']
     describeForOpenapi(route, settings)

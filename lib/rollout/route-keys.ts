@@ -6,22 +6,31 @@
 import { InvalidOptionError } from '../errors/codes.js'
 import type { Rollout } from './rollout.js'
 
-/** The keys of every route that an instance of the plugin guards, per app (the server all its contexts share). */
-const guardedByApp = new WeakMap<object, Set<string>>()
+/**
+ * How many routes have each "METHOD /url" key among the routes every instance of the plugin guards, per app (the
+ * server all its contexts share). Counted app-wide: one document may serve instances in sibling contexts, each
+ * guarding one of the routes that differ only by constraints, and its one entry would set the policy of all of them.
+ */
+const guardedByApp = new WeakMap<object, Map<string, number>>()
 
-export function guardedRouteKeys (server: object): Set<string> {
+export function guardedRouteKeys (server: object): Map<string, number> {
   let keys = guardedByApp.get(server)
-  if (keys === undefined) guardedByApp.set(server, keys = new Set())
+  if (keys === undefined) guardedByApp.set(server, keys = new Map())
   return keys
 }
 
+/** Counts one more guarded route of `key` in the app's record (see `guardedRouteKeys`). */
+export function countGuardedRoute (guarded: Map<string, number>, key: string): void {
+  guarded.set(key, (guarded.get(key) ?? 0) + 1)
+}
+
 /**
- * Throws when a route key of `rollout` names no route this instance guards (`registered`: how many routes have each
- * "METHOD /url" key) nor one another instance of the app guards (`guarded`: every instance's keys), or names several
- * routes. Several routes share a key when only their constraints (host, version) tell them apart: one entry would
- * set the policy of all of them, so it is refused, and their policies are set in code.
+ * Throws when a route key of `rollout` names no route this instance guards (`registered`) nor one another instance
+ * of the app guards (`guarded`: how many routes of every instance have each key), or names several routes, of this
+ * instance or of others. Several routes share a key when only their constraints (host, version) tell them apart: one
+ * entry would set the policy of all of them, so it is refused, and their policies are set in code.
  */
-export function checkRouteKeys (rollout: Rollout, registered: ReadonlyMap<string, number>, guarded: ReadonlySet<string>,
+export function checkRouteKeys (rollout: Rollout, registered: ReadonlySet<string>, guarded: ReadonlyMap<string, number>,
   declared: (key: string) => boolean): void {
   const keys = rollout.routeKeys().filter(key => registered.has(key) || !guarded.has(key))
   const unknown = keys.filter(key => !registered.has(key))
@@ -29,9 +38,10 @@ export function checkRouteKeys (rollout: Rollout, registered: ReadonlyMap<string
     throw new InvalidOptionError(`rollout.routes names no route the plugin guards: ${unknown.map(key => `${JSON.stringify(key)}${nearKey(key, guarded)}${declaredHint(key, declared)}`).join(', ')} ` +
       '(keys are "METHOD /url" as the route was registered, e.g. "POST /v2/notifications/sms")')
   }
-  const shared = keys.filter(key => (registered.get(key) as number) > 1)
+  // Every key left is registered here, so the app counts it at least once.
+  const shared = keys.filter(key => (guarded.get(key) as number) > 1)
   if (shared.length > 0) {
-    throw new InvalidOptionError(`rollout.routes names routes that differ only by their constraints (host, version): ${shared.map(key => `${JSON.stringify(key)} (${registered.get(key) as number} routes)`).join(', ')}; ` +
+    throw new InvalidOptionError(`rollout.routes names routes that differ only by their constraints (host, version): ${shared.map(key => `${JSON.stringify(key)} (${guarded.get(key) as number} routes)`).join(', ')}; ` +
       'one entry cannot tell them apart, so set each one\'s policy in its route config (config.requestJwt)')
   }
 }
@@ -45,9 +55,9 @@ function declaredHint (key: string, declared: (key: string) => boolean): string 
 }
 
 /** The guarded key that `key` is a variant of (by case, a trailing slash or a doubled one), as a hint; else ''. */
-function nearKey (key: string, guarded: ReadonlySet<string>): string {
+function nearKey (key: string, guarded: ReadonlyMap<string, number>): string {
   const loose = (text: string) => text.toLowerCase().replace(/\/{2,}/g, '/').replace(/(?<=.)\/$/, '')
-  for (const candidate of guarded) {
+  for (const candidate of guarded.keys()) {
     if (loose(candidate) === loose(key)) return ` (the route's key is ${JSON.stringify(candidate)})`
   }
   return ''
