@@ -549,3 +549,25 @@ test('a public route cannot be named (its entry would do nothing); a catch-all r
   assertRefused(t, await context.app.inject({ url: '/anything/at/all', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
   t.equal((await context.app.inject({ url: '/anything/at/all', headers: bearer(scopedToken('GET', '/anything/at/all', undefined)) })).statusCode, 200)
 })
+
+test('a route key may be that of a method added with addHttpMethod, or of a URL pattern with a space in a parameter\'s regular expression', async t => {
+  const ssdp = 'M-SEARCH /ssdp'
+  const tag = 'GET /tag/:name(^[a-z ]+$)'
+  const { app } = await buildApp({
+    routes: app => {
+      app.addHttpMethod('M-SEARCH')
+      app.route({ method: 'M-SEARCH', url: '/ssdp', handler: async () => 'ok' })
+      app.get('/tag/:name(^[a-z ]+$)', async () => 'ok')
+    },
+    rollout: { routes: { [ssdp]: { scope: 'path' }, [tag]: { scope: 'path' } } }
+  })
+  t.teardown(() => app.close())
+  assertRefused(t, await app.inject({ method: 'M-SEARCH', url: '/ssdp', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  assertRefused(t, await app.inject({ url: '/tag/news', headers: bearer(notifyToken()) }), 403, 'FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED')
+  requestJwtApi(app).setRollout({ routes: { [ssdp]: { mode: 'report' }, [tag]: { mode: 'report' } } })
+  t.same(Object.keys(requestJwtApi(app).getRollout().routes ?? {}), [ssdp, tag], 'and setRollout takes them')
+  for (const key of ['GET', 'GET v2/items', ' GET /items', 'GET  /items', 'GET\t/items', 'M SEARCH /ssdp', 'GET /items\n']) {
+    t.throws(() => requestJwtApi(app).setRollout({ routes: { [key]: { scope: 'path' } } }),
+      { message: `setRollout: rollout["routes"] has a key ${JSON.stringify(key)} that is not allowed` }, `still no key: ${JSON.stringify(key)}`)
+  }
+})

@@ -16,6 +16,14 @@ const entrySchema = {
   }
 }
 
+/**
+ * A route key as registered: the method, one space, the route's URL pattern (or "*", a catch-all route's). The
+ * method is an HTTP token (RFC 9110) as Fastify spells it, upper-case: "M-SEARCH", added with `addHttpMethod`, is
+ * one. The URL may hold spaces (a parameter's regular expression, `/tag/:name(^[a-z ]+$)`). No more is asked here:
+ * a key that names no guarded route is refused by the check against the routes (route-keys.ts).
+ */
+const ROUTE_KEY_PATTERN = "^[A-Z0-9!#$%&'*+.^_`|~-]+ (?:/.*|\\*)$"
+
 const rolloutSchema = {
   type: 'object',
   additionalProperties: false,
@@ -23,8 +31,7 @@ const rolloutSchema = {
     default: entrySchema,
     routes: {
       type: 'object',
-      // Keys as registered: an upper-case method, one space, the route's URL pattern (or "*", a catch-all route's).
-      propertyNames: { pattern: '^[A-Z]+ (?:/\\S*|\\*)$' },
+      propertyNames: { pattern: ROUTE_KEY_PATTERN },
       additionalProperties: entrySchema
     },
     issuers: {
