@@ -192,7 +192,7 @@ t.test('a subscription that keeps failing while the reads succeed is logged once
     publishClear: async () => {},
     close: async () => {}
   }
-  const lines: Array<{ level: number, msg: string }> = []
+  const lines: Array<{ level: number, msg: string, requestJwt?: unknown }> = []
   const log = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } }).log
   const statuses: FleetStatus[] = []
   const listen = (message: unknown) => statuses.push(message as FleetStatus)
@@ -211,6 +211,7 @@ t.test('a subscription that keeps failing while the reads succeed is logged once
   mock.timers.tick(1000)
   await settle()
   t.equal(lines.at(-1)?.msg, 'fastify-request-jwt: the fleet subscription is made; changes arrive as they are announced')
+  t.same(lines.at(-1)?.requestJwt, { fleet: { version: 0 } }, 'under requestJwt, as every line of the plugin')
   mock.timers.tick(1000)
   await settle()
   t.equal(attempts, 5, 'not tried again once made')

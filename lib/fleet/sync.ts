@@ -114,7 +114,9 @@ export class FleetSync {
   #subscribe (): void {
     this.#subscribed = true
     this.#source.subscribe(this.#listener).then(() => {
-      if (this.#subscriptionFailed) this.#target.log.info('fastify-request-jwt: the fleet subscription is made; changes arrive as they are announced')
+      if (this.#subscriptionFailed) {
+        this.#target.log.info({ requestJwt: { fleet: { version: this.#running.version } } }, 'fastify-request-jwt: the fleet subscription is made; changes arrive as they are announced')
+      }
       this.#subscriptionFailed = false
     }, (err: unknown) => {
       this.#subscribed = false
