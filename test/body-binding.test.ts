@@ -458,6 +458,8 @@ test('a handler that reads the body stream itself gets every byte, with pay in t
   const warnings = context.logs.filter(line => String(line.msg).includes('is read by its handler'))
   t.equal(warnings.length, 1, 'said once for the route, at its first such request')
   t.match(warnings[0], { level: 50, requestJwt: { route: 'POST /upload' }, msg: /scope "none" or "path"/ })
+  const [raw = ''] = context.rawLogs.filter(line => line.includes('is read by its handler'))
+  t.equal(raw.split('"requestJwt"').length - 1, 1, 'one requestJwt key: log stores refuse duplicate keys')
 })
 
 test('rollout step 2 (scope body, report mode) on a streaming upload route: an unscoped token is reported and served (I65)', async t => {

@@ -9,7 +9,7 @@
 //
 // With `protect: 'strategy'` the same checks run only when the `@fastify/auth` strategy (auth-strategy.ts) asks.
 // Report mode threads through all of it: a failure it tolerates is logged and counted, and the request goes on.
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Readable } from 'node:stream'
 import { checkBodyClaim } from '../binding/body-claim.js'
 import { bodyDigest, type BodyDigest } from '../binding/body-digest.js'
@@ -201,7 +201,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     if (binds && !complete) {
       // The handler reads the body itself (or a strategy run late missed a keyed format's body): it cannot be bound.
       // Required, that is the route's fault (a 500, or reported in report mode); else a `pay` goes unchecked.
-      if (digest !== undefined) warnUnbindableOnce(request, state)
+      if (digest !== undefined) warnUnbindableOnce(state.unboundLog as FastifyBaseLogger, state)
       if (policy.bindsBody && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), true)) return
     } else if (binds) {
       const failure = thrownBy(() => checkBodyClaim(claim, digest as BodyDigest, policy.claimFormat))
