@@ -162,6 +162,8 @@ test('bad key options are one line and exit 2, and a key file\'s content is neve
   writeFileSync(key('private.jwk'), JSON.stringify(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })))
   const hs256 = (await cli(['token', '--api-key', API_KEY])).stdout.trim()
   assertError(t, await cli(['decode', hs256, '--public-key', key('private.jwk')]), /^request-jwt: --public-key is a JWK with "d": a private key, which stays with the client$/m)
+  writeFileSync(key('enc.jwk'), JSON.stringify({ ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }), use: 'enc' }))
+  assertError(t, await cli(['decode', hs256, '--public-key', key('enc.jwk')]), /^request-jwt: --public-key is a JWK the service would not use: the JWK's use is "enc", not "sig"; it drops such a key at lookup/m)
   assertError(t, await cli(['token', '--private-key', key('ed.pem'), '--service-id', '']), /^request-jwt: --service-id must be/m)
 })
 

@@ -2,7 +2,7 @@
 // bytes, JOSE form; a DER-encoded ES256 signature is named), and, given the public key or the private key's
 // credentials, whether the signature is the key pair's. Tokens are made by hand with node:crypto.
 import { test } from 'tap'
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { generateKeyPairSync, KeyObject, sign } from 'node:crypto'
 import { explainToken, RequestJwtClientError, type ExplainTokenOptions, type TokenCheck } from '../lib/client/index.js'
 import { buildApp } from './helpers/app.js'
 import { b64url, bearer, NOW_MS, NOW_S, SECRET, SERVICE_ID } from './helpers/tokens.js'
@@ -113,6 +113,28 @@ test('a signature of the wrong length is malformed, as the server says: a DER-en
   const es256Short = `${token(P256.privateKey).split('.').slice(0, 2).join('.')}.${b64url(Buffer.alloc(63, 1))}`
   t.match((await checks(es256Short)).token, { message: 'signature is 63 bytes, ES256 gives 64 (FST_REQUEST_JWT_MALFORMED)' }, 'not DER: not said to be')
   t.match((await checks(`${input}.`)).token, { ok: false, message: 'signature is empty (FST_REQUEST_JWT_MALFORMED)' })
+})
+
+test('a JWK the service would not use is refused with the server\'s reason; one as WebCrypto exports it is used', async t => {
+  const web = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']) as CryptoKeyPair
+  const webJwk = await crypto.subtle.exportKey('jwk', web.publicKey)
+  const webToken = token(KeyObject.from(web.privateKey))
+  t.match(webJwk, { alg: 'Ed25519', key_ops: ['verify'] })
+  t.equal((await checks(webToken, { publicKey: webJwk as never })).signature?.ok, true, 'alg "Ed25519", key_ops ["verify"]')
+  t.equal((await checks(token(P256.privateKey), { publicKey: { ...jwk(P256.publicKey), alg: 'ESP256' } })).signature?.ok, true, 'alg "ESP256"')
+  t.equal((await checks(token(P256.privateKey), { publicKey: { ...jwk(P256.publicKey), key_ops: ['sign', 'verify'] } })).signature?.ok, true, 'key_ops naming "verify" among others, as the server takes it')
+  const cases: Array<[KeyObject, Record<string, unknown>, string]> = [
+    [P256.publicKey, { use: 'enc' }, 'the JWK\'s use is "enc", not "sig"'],
+    [P256.publicKey, { key_ops: ['sign'] }, 'the JWK\'s key_ops do not include "verify"'],
+    [P256.publicKey, { use: 1 }, 'the JWK\'s use is a number, not "sig"'],
+    [ED.publicKey, { alg: 'ES256' }, 'the JWK\'s alg is "ES256" but the key is for EdDSA'],
+    [P256.publicKey, { alg: 'Ed25519' }, 'the JWK\'s alg is "Ed25519" but the key is for ES256']
+  ]
+  for (const [key, members, reason] of cases) {
+    const err = await explainToken(token(key === ED.publicKey ? ED.privateKey : P256.privateKey), { now, publicKey: { ...jwk(key), ...members } as never }).catch(e => e)
+    t.equal(err.code, 'ERR_REQUEST_JWT_INVALID_KEY', reason)
+    t.equal(err.message, `publicKey is a JWK the service would not use: ${reason}; it drops such a key at lookup, so no token is verified with it (FST_REQUEST_JWT_ALGORITHM, or FST_REQUEST_JWT_BAD_SIGNATURE beside another ${key === ED.publicKey ? 'EdDSA' : 'ES256'} key)`)
+  }
 })
 
 test('a public key that cannot check anything is refused, as a private key is where a public one belongs', async t => {

@@ -2,7 +2,7 @@
 // HMAC secrets, each key pinned to its algorithm. Tokens are signed here with node:crypto, independently of the
 // client helpers; hostile cases per algorithm are refused with their documented code (J72-J80 in docs/security.md).
 import { test } from 'tap'
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto'
 import { requestJwtApi, type SecretLookupResult } from '../lib/index.js'
 import { buildApp } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
@@ -166,6 +166,28 @@ test('keys that cannot be used are dropped at lookup, each with the reason in th
     const res = await send(token('HS256', EC_SERVICE, hs256(secret)))
     assertRefused(t, res, 403, 'FST_REQUEST_JWT_ALGORITHM')
   }
+})
+
+test('a JWK as WebCrypto exports it is used: alg "Ed25519" or "ESP256" (RFC 9864\'s names) and key_ops ["verify"] (J73)', async t => {
+  const ed = await globalThis.crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']) as CryptoKeyPair
+  const edJwk = await globalThis.crypto.subtle.exportKey('jwk', ed.publicKey)
+  t.match(edJwk, { alg: 'Ed25519', key_ops: ['verify'] }, 'as Node exports it')
+  const edPrivate = KeyObject.from(ed.privateKey)
+  const p256Jwk = { ...P256.publicKey.export({ format: 'jwk' }), alg: 'ESP256', key_ops: ['verify'] }
+  const records: Record<string, SecretLookupResult> = {
+    [ED_SERVICE]: [{ id: 'web', publicKey: edJwk as never }],
+    [EC_SERVICE]: [{ id: 'esp', publicKey: p256Jwk }],
+    [SERVICE_ID]: [{ id: 'ed-as-esp', publicKey: { ...ED_JWK, alg: 'ESP256' } }, { id: 'ec-as-ed', publicKey: { ...P256.publicKey.export({ format: 'jwk' }), alg: 'Ed25519' } }]
+  }
+  const { send, logs } = await app(t, { getSecrets: (issuer: string) => records[issuer] ?? null })
+  t.equal((await send(token('EdDSA', ED_SERVICE, eddsa(edPrivate)))).statusCode, 200, 'EdDSA with the WebCrypto JWK')
+  t.equal((await send(token('ES256', EC_SERVICE, es256(P256.privateKey)))).statusCode, 200, 'ES256 with an ESP256 JWK')
+  assertRefused(t, await send(token('Ed25519', ED_SERVICE, eddsa(edPrivate))), 403, 'FST_REQUEST_JWT_ALGORITHM')
+  await send(token('EdDSA', SERVICE_ID, eddsa(ED.privateKey)))
+  t.match(logs.filter(line => line.level === 50).map(line => [(line.requestJwt as { keyId: string }).keyId, line.msg]), [
+    ['ed-as-esp', /the JWK's alg is "ESP256" but the key is for EdDSA/],
+    ['ec-as-ed', /the JWK's alg is "Ed25519" but the key is for ES256/]
+  ], 'each name still says which key it is for')
 })
 
 test('a small-order Ed25519 key cannot be used to forge a token: the signature (identity, 0) verifies any message under it (J73)', async t => {

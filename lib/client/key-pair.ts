@@ -3,6 +3,7 @@
 // Each is checked first to be an Ed25519 or P-256 key, and the half it should be, so that the usual mistakes (the
 // public key given to sign, an RSA key, a SEC1 PEM) are named rather than left to WebCrypto's "DataError".
 import { exportJWK, importJWK, importPKCS8, importSPKI, type JWK } from 'jose'
+import { jwkUseProblem } from '../rules/jwk-use.js'
 import { RequestJwtClientError } from './errors.js'
 import { readPem, kindOfDer } from './key-der.js'
 import { algorithmFor, kindOf, kindOfCryptoKey, type KeyKind, type KeyPairAlgorithm } from './key-kind.js'
@@ -58,7 +59,15 @@ export async function importKey (input: unknown, half: Half, alg?: unknown): Pro
     if (half === 'private' && typeof jwk.d !== 'string') refuse('privateKey is a JWK without "d": a public key, the half the service registers')
     if (half === 'public' && jwk.d !== undefined) refuse('publicKey is a JWK with "d": a private key, which stays with the client')
     const algorithm = checked(kindOf(jwk.kty, jwk.crv), alg, what)
-    return imported(what, algorithm, () => importJWK(jwk, algorithm, { extractable: true }) as Promise<CryptoKey>)
+    if (half === 'private') return imported(what, algorithm, () => importJWK(jwk, algorithm, { extractable: true }) as Promise<CryptoKey>)
+    // The server's rule for what a public JWK says of its own use: a key it would drop never checks a signature here.
+    const problem = jwkUseProblem(jwk, algorithm)
+    if (problem !== undefined) {
+      refuse(`publicKey is a JWK the service would not use: ${problem}; it drops such a key at lookup, so no token is verified with it (FST_REQUEST_JWT_ALGORITHM, or FST_REQUEST_JWT_BAD_SIGNATURE beside another ${algorithm} key)`)
+    }
+    // Without key_ops, which jose would give WebCrypto as the usages: ["sign", "verify"] passes the rule, as on the server.
+    const { key_ops: _ops, ...usable } = jwk
+    return imported(what, algorithm, () => importJWK(usable, algorithm) as Promise<CryptoKey>)
   }
   refuse(`${what} must be a JWK, PEM text or a CryptoKey`)
 }

@@ -5,8 +5,9 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto'
 import { types } from 'node:util'
+import { jwkUseProblem, type KeyPairAlg } from '../rules/jwk-use.js'
 
-export type AsymmetricAlgorithm = 'EdDSA' | 'ES256'
+export type AsymmetricAlgorithm = KeyPairAlg
 
 /** The key and the one algorithm it verifies, or why it cannot be used. */
 export type ParsedPublicKey = { readonly key: KeyObject, readonly alg: AsymmetricAlgorithm } | { readonly problem: string }
@@ -27,18 +28,14 @@ export function parsePublicKey (value: unknown, alg: unknown): ParsedPublicKey {
     return { problem: `${kind} is not accepted: only Ed25519 (EdDSA) and P-256 (ES256) keys are` }
   }
   if (alg !== undefined && alg !== null && alg !== found) return { problem: `alg is ${alg} but the key is for ${found}` }
-  const problem = jwkUseProblem(value, found) ?? (found === 'EdDSA' ? weakEd25519Problem(key) : undefined)
+  const problem = jwkProblem(value, found) ?? (found === 'EdDSA' ? weakEd25519Problem(key) : undefined)
   return problem === undefined ? { key, alg: found } : { problem }
 }
 
-/** What a JWK says of its own use, when it contradicts verifying `found` signatures (RFC 7517 section 4). */
-function jwkUseProblem (value: unknown, found: AsymmetricAlgorithm): string | undefined {
+/** A JWK's own alg, use and key_ops, when they contradict verifying `found` signatures (rules/jwk-use.ts). */
+function jwkProblem (value: unknown, found: AsymmetricAlgorithm): string | undefined {
   if (value === null || typeof value !== 'object' || value instanceof KeyObject || types.isCryptoKey(value)) return undefined
-  const jwk = value as JsonWebKey
-  if (jwk.alg !== undefined && jwk.alg !== found) return `the JWK's alg is ${describe(jwk.alg)} but the key is for ${found}`
-  if (jwk.use !== undefined && jwk.use !== 'sig') return `the JWK's use is ${describe(jwk.use)}, not "sig"`
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return 'the JWK\'s key_ops do not include "verify"'
-  return undefined
+  return jwkUseProblem(value, found)
 }
 
 /**
