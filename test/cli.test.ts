@@ -143,7 +143,7 @@ test('bad input: one line on stderr and exit code 2', async t => {
   assertError(t, await cli(['token', '--scope', 'everything']), /^request-jwt: --scope must be one of "none", "path", "body", "path\+body", got "everything"$/m)
   assertError(t, await cli(['token', '--claim-format', 'x']), /^request-jwt: --claim-format must be one of "standard", "notify-2016", got "x"$/m)
   assertError(t, await cli(['token', '--url', '/a//b']), /cannot bind a token to request-target "\/a\/\/b": it contains "\/\/"/)
-  assertError(t, await cli(['token', '--url', '/a b']), /is not sent as written: an HTTP client sends "\/a%20b"/)
+  assertError(t, await cli(['token', '--url', '/a b']), /is not sent as written: fetch sends "\/a%20b"/)
   assertError(t, await cli(['token', '--method', 'GET X']), /^request-jwt: --method must be an HTTP method/m)
   assertError(t, await cli(['curl', '--url', '/v2/x']), /curl needs where to send the request: an absolute --url, or a path with --base-url/)
   assertError(t, await cli(['curl', 'x', '--url', 'http://h/x']), /unexpected argument; curl takes options only, and curl options after --/)
@@ -251,6 +251,18 @@ test('decode: given the request and the key, says which check fails and exits 1'
   const old = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, req: createHmac('sha256', SECRET).update('GET /n').digest('base64') } })
   const run2016 = await cli(['decode', old, '--base-url', 'https://api.example', '--url', '/n?page=2', '--claim-format', 'notify-2016'])
   t.match(run2016.stdout, /scope {6}path \(notify-2016 format\)[^]*pass {2}req {8}matches GET \/n/)
+})
+
+test('decode: the request-target as given, as curl sends it; an ambiguous one is a note for a token without req', async t => {
+  const quoted = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, jti: 'j', req: "GET /a?q=it's" } })
+  const run = await cli(['decode', quoted, '--url', "/a?q=it's"])
+  t.equal(run.code, 0, run.stdout)
+  t.match(run.stdout, /^pass {2}req {8}matches GET \/a\?q=it's$/m)
+  const open = makeToken({ claims: { iss: SERVICE_ID, iat: NOW_S, jti: 'j' } })
+  const ambiguous = await cli(['decode', open, '--base-url', 'https://api.example/v2', '--url', '/a//b'])
+  t.equal(ambiguous.code, 0, ambiguous.stdout + ambiguous.stderr)
+  t.match(ambiguous.stdout, /^note {2}req {8}none: refused on routes that bind the path, as no req can bind this request-target: it contains "\/\/" \(FST_REQUEST_JWT_AMBIGUOUS_PATH\)$/m)
+  assertError(t, await cli(['token', '--url', "/a?q=it's"]), /is not sent as written: fetch sends "\/a\?q=it%27s"/)
 })
 
 test('--audience: token and curl put it in aud; decode accepts the audiences given, and refuses an aud without one', async t => {

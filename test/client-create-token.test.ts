@@ -132,14 +132,14 @@ test('a request-target the server refuses to bind is refused before a token is m
   }
 })
 
-test('a path that an HTTP client would send differently is refused, naming what is sent', async t => {
+test('a path that fetch would send differently is refused, naming what fetch sends', async t => {
   const cases: Array<[string, string]> = [
     ['/a b', '/a%20b'], ['/caf\u00e9', '/caf%C3%A9'], ['/a#part', '/a'], ['/a?', '/a'], ['/a?q="x"', '/a?q=%22x%22'], ['/a\tb', '/ab']
   ]
   for (const [url, sent] of cases) {
     const err = await refusal(() => createToken(credentials, { url }))
     t.equal(err.code, 'ERR_REQUEST_JWT_INVALID_TARGET')
-    t.match(err.message, `an HTTP client sends ${JSON.stringify(sent)}; sign and send that`, url)
+    t.match(err.message, `fetch sends ${JSON.stringify(sent)}; sign and send that`, url)
   }
   t.match((await refusal(() => createToken(credentials, { url: '/a\nb' }))).message, /"\/a\\\\u000ab" is not sent as written/, 'control characters are escaped')
 })

@@ -5,6 +5,7 @@ import { test } from 'tap'
 import { explainToken, RequestJwtClientError } from '../lib/client/index.js'
 import { codes, type RequestJwtErrorCode, type RequestJwtOptions } from '../lib/index.js'
 import { buildApp } from './helpers/app.js'
+import { sendRaw } from './helpers/raw-http.js'
 import { b64url, bearer, hs256, makeToken, NOW_MS, NOW_S, OTHER_SECRET, SECRET, SERVICE_ID } from './helpers/tokens.js'
 
 interface Case {
@@ -155,4 +156,33 @@ test('times beyond what a Date holds are judged as the server judges them, not a
     t.equal((await app.inject({ url: '/protected', headers: bearer(token) })).json().code, code, `the server: ${name}`)
     t.match(await explained(token, { credentials }), code, `explainToken: ${name}`)
   }
+})
+
+// The request-target is compared as given, as the server compares the raw request line: a client other than fetch
+// (curl, Python, Java) sends `'`, `{`, `"` or an empty query as written, and a token without req is never bound.
+test('a request the server accepts, whatever its target, has no failing check in explainToken; an ambiguous one it refuses fails with its code', async t => {
+  const { app } = await buildApp({
+    routes: instance => {
+      instance.get('/bound/*', { config: { requestJwt: { scope: 'path' } } }, async () => ({ ok: true }))
+      instance.get('/open/*', { config: { requestJwt: { scope: 'none' } } }, async () => ({ ok: true }))
+    }
+  })
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as import('node:net').AddressInfo
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ...["/bound/a?q=it's", '/bound/a?', '/bound/a{b}', '/bound/a?q="x"', '/bound/a`b'].map(target => [target, { req: `GET ${target}` }] as [string, Record<string, unknown>]),
+    ...['/open/a//b', '/open/a/%2e/b', "/open/a?q=it's", '/open/a?'].map(target => [target, {}] as [string, Record<string, unknown>])
+  ]
+  for (const [index, [target, binding]] of cases.entries()) {
+    const token = makeToken({ claims: claims({ jti: `j-${index}`, ...binding }) })
+    const res = await sendRaw(port, `GET ${target} HTTP/1.1\nhost: localhost\nauthorization: Bearer ${token}`)
+    t.equal(res.status, 200, `the server accepts GET ${target}: ${res.body}`)
+    const { checks } = await explainToken(token, { now: () => NOW_MS, credentials, request: { method: 'GET', url: target } })
+    t.same(checks.filter(check => check.ok === false), [], `explainToken passes GET ${target}`)
+  }
+  const ambiguous = makeToken({ claims: claims({ jti: 'j-ambiguous', req: 'GET /bound/a//b' }) })
+  const refused = await sendRaw(port, `GET /bound/a//b HTTP/1.1\nhost: localhost\nauthorization: Bearer ${ambiguous}`)
+  t.equal(JSON.parse(refused.body).code, 'FST_REQUEST_JWT_AMBIGUOUS_PATH')
+  t.match(await explained(ambiguous, { credentials, request: { method: 'GET', url: '/bound/a//b' } }), /^req: .*\(FST_REQUEST_JWT_AMBIGUOUS_PATH\)$/m)
 })

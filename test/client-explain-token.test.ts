@@ -154,7 +154,28 @@ test('req against a request: match, mismatch in the server\'s words, missing, an
   })
   t.match(await check('req', token({}), { request }), { ok: undefined, message: 'none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: add req, "GET /v2/notifications?status=failed")' })
   t.match(await check('req', token({}), { request, claimFormat: 'notify-2016' }), { ok: undefined, message: /add req, the HMAC of "GET \/v2\/notifications"\)/ })
-  t.match(await check('req', token({ req: 'GET /a//b' }), { request: { url: '/a//b' } }), { ok: false, message: /^the request cannot be bound: cannot bind a token to request-target "\/a\/\/b"/ })
+  t.match(await check('req', token({ req: 'GET /a//b' }), { request: { url: '/a//b' } }), {
+    ok: false,
+    message: 'request-target "/a//b" cannot be bound: it contains "//"; the server refuses a token with req for it (FST_REQUEST_JWT_AMBIGUOUS_PATH)'
+  })
+  t.match(await check('req', token({ req: 'GET /a' }), { request: { method: 'GET /', url: '/a' } }), { ok: false, message: /^the request cannot be bound: method must be an HTTP method/ })
+})
+
+test('req against a request: the target as given, as the server reads the request line; without req, only a note', async t => {
+  for (const target of ["/a?q=it's", '/a?', '/a{b}', '/a?q="x"', '/a`b']) {
+    t.match(await check('req', token({ req: `GET ${target}` }), { request: { url: target } }), { ok: true }, `${target}: as curl or Python sends it`)
+  }
+  // No request line carries a space or non-ASCII as written: such a target is read as fetch percent-encodes it.
+  t.match(await check('req', token({ req: 'GET /caf%C3%A9?q=a%20b' }), { request: { url: '/caf\u00e9?q=a b' } }), { ok: true })
+  t.match(await check('req', token({ req: 'GET /caf\u00e9' }), { request: { url: '/caf\u00e9' } }), { ok: false, message: /the request is GET \/caf%C3%A9 \(FST_REQUEST_JWT_REQUEST_MISMATCH\)/ })
+  t.match(await check('req', token({}), { request: { url: "/a?q=it's" } }), { ok: undefined, message: 'none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: add req, "GET /a?q=it\'s")' })
+  for (const target of ['/a//b', '/a/%2e/b']) {
+    t.match(await check('req', token({}), { request: { url: target } }), {
+      ok: undefined,
+      message: /^none: refused on routes that bind the path, as no req can bind this request-target: it contains .* \(FST_REQUEST_JWT_AMBIGUOUS_PATH\)$/
+    }, target)
+  }
+  t.match(await check('req', token({}), { request: { method: 'GET /', url: '/a' } }), { ok: undefined, message: 'none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED)' }, 'a request that cannot be described: no hint')
 })
 
 test('req in the 2016 format: checked with the key, the query not covered', async t => {

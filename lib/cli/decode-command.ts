@@ -3,6 +3,7 @@
 import { decodeProtectedHeader } from 'jose'
 import { compactToken } from '../client/explain-token.js'
 import { explainToken, type ClaimFormat, type TokenCheck } from '../client/index.js'
+import { givenTarget } from '../client/request-target.js'
 import { showJson } from '../client/token-check.js'
 import { maxTokenLength, nonEmpty, type Values } from './arguments.js'
 import { API_KEY_ENV, BASE_URL_ENV, UsageError, type CliIo } from './io.js'
@@ -15,7 +16,8 @@ export async function decode (values: Values, positionals: string[], io: CliIo):
   const token = given === '-' ? new TextDecoder().decode(await readStdin(io)).trim() : given
   const skew = values['clock-skew'] === undefined ? 30 : Number(values['clock-skew'])
   if (!Number.isFinite(skew) || skew < 0 || values['clock-skew']?.trim() === '') throw new UsageError('--clock-skew must be a number of seconds >= 0')
-  const location = values.url === undefined ? undefined : locate(values.url, values['base-url'] ?? nonEmpty(io.env[BASE_URL_ENV]))
+  // The target as given: the server reads the request line as sent, and explainToken applies the server's rules to it.
+  const location = values.url === undefined ? undefined : locate(values.url, values['base-url'] ?? nonEmpty(io.env[BASE_URL_ENV]), givenTarget)
   const body = values.body === undefined ? undefined : await readBody(values.body, io)
   const request = location === undefined && body === undefined
     ? undefined

@@ -16,10 +16,13 @@ export interface Location {
   origin: string | undefined
 }
 
-/** The target a token names for `url`, and the origin to send it to, with `base` put in front of a path. */
-export function locate (url: string, base: string | undefined): Location {
-  if (!url.startsWith('/')) return { target: requestTarget(url), origin: new URL(url).origin }
-  if (base === undefined) return { target: requestTarget(url), origin: undefined }
+/**
+ * The target a token names for `url`, and the origin to send it to, with `base` put in front of a path. `targetOf`:
+ * the client's rule, refusing what a token must not be made for; decode gives givenTarget, which reads it as given.
+ */
+export function locate (url: string, base: string | undefined, targetOf: (url: string) => string = requestTarget): Location {
+  if (!url.startsWith('/')) return { target: targetOf(url), origin: new URL(url).origin }
+  if (base === undefined) return { target: targetOf(url), origin: undefined }
   let parsed: URL | undefined
   try {
     parsed = new URL(base)
@@ -27,7 +30,7 @@ export function locate (url: string, base: string | undefined): Location {
   if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.search !== '' || parsed.hash !== '') {
     throw new UsageError('--base-url must be an absolute http(s) URL without query, e.g. https://api.example.gov.uk')
   }
-  return { target: requestTarget(parsed.pathname.replace(/\/$/, '') + url), origin: parsed.origin }
+  return { target: targetOf(parsed.pathname.replace(/\/$/, '') + url), origin: parsed.origin }
 }
 
 export async function readBody (option: string, io: CliIo): Promise<Body> {

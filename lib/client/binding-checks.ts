@@ -3,10 +3,11 @@
 import { describeBytes, payMismatchHint } from '../rules/pay-hint.js'
 import type { ClaimFormat } from '../rules/policy-values.js'
 import { printable } from '../rules/printable.js'
+import { ambiguityOf, withoutQuery } from '../rules/request-target.js'
 import { bodyBytes } from './body.js'
 import { hmacSha256, sha256, toBase64, toBase64url, utf8 } from './digest.js'
 import { normaliseMethod, type RequestDescription } from './request-claims.js'
-import { requestTarget } from './request-target.js'
+import { givenTarget } from './request-target.js'
 import { fail, note, pass, type TokenCheck } from './token-check.js'
 
 export async function checkReq (req: unknown, format: ClaimFormat | undefined, request: RequestDescription | undefined, key: Uint8Array<ArrayBuffer> | undefined): Promise<TokenCheck> {
@@ -16,17 +17,20 @@ export async function checkReq (req: unknown, format: ClaimFormat | undefined, r
     if (format === 'notify-2016') return note('req', 'bound to a method and path in Notify\'s 2016 format (an HMAC); give the request and the API key to check it')
     return note('req', `bound to ${printable(req)}`)
   }
+  // Without req the server compares nothing: the path matters only on routes that bind it.
+  if (req === undefined) return missingReq(format, request)
   let line: string
   try {
-    line = `${normaliseMethod(request.method)} ${requestTarget(request.url)}`
+    line = requestLine(request)
   } catch (err) {
     return fail('req', `the request cannot be bound: ${(err as Error).message}`)
   }
-  const path = line.split('?')[0] as string
-  if (req === undefined) {
-    const claim = format === 'notify-2016' ? `the HMAC of ${JSON.stringify(path)}` : JSON.stringify(line)
-    return note('req', `none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: add req, ${claim})`)
+  const target = line.slice(line.indexOf(' ') + 1)
+  const ambiguity = ambiguityOf(target)
+  if (ambiguity !== undefined) {
+    return fail('req', `request-target ${JSON.stringify(printable(target))} cannot be bound: ${ambiguity}; the server refuses a token with req for it (FST_REQUEST_JWT_AMBIGUOUS_PATH)`)
   }
+  const path = withoutQuery(line)
   if (format === 'notify-2016') {
     if (key === undefined) return note('req', `2016 format (an HMAC): give the API key to check it against ${path}`)
     const expected = toBase64(await hmacSha256(key, utf8(path)))
@@ -36,6 +40,27 @@ export async function checkReq (req: unknown, format: ClaimFormat | undefined, r
   }
   if (req === line) return pass('req', `matches ${printable(line)}`)
   return fail('req', `token is scoped to ${printable(req)} but the request is ${printable(line)} (FST_REQUEST_JWT_REQUEST_MISMATCH)`)
+}
+
+/** The note for a token without req: where it is refused, with the req that would bind this request, if one can. */
+function missingReq (format: ClaimFormat | undefined, request: RequestDescription): TokenCheck {
+  let line: string
+  try {
+    line = requestLine(request)
+  } catch {
+    return note('req', 'none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED)')
+  }
+  const ambiguity = ambiguityOf(line.slice(line.indexOf(' ') + 1))
+  if (ambiguity !== undefined) {
+    return note('req', `none: refused on routes that bind the path, as no req can bind this request-target: ${ambiguity} (FST_REQUEST_JWT_AMBIGUOUS_PATH)`)
+  }
+  const claim = format === 'notify-2016' ? `the HMAC of ${JSON.stringify(withoutQuery(line))}` : JSON.stringify(line)
+  return note('req', `none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: add req, ${claim})`)
+}
+
+/** The request line as the server reads it: the target as given, not as fetch would send it (givenTarget). */
+function requestLine (request: RequestDescription): string {
+  return `${normaliseMethod(request.method)} ${givenTarget(request.url as string | URL)}`
 }
 
 export async function checkPay (pay: unknown, format: ClaimFormat | undefined, request: RequestDescription | undefined, key: Uint8Array<ArrayBuffer> | undefined): Promise<TokenCheck> {

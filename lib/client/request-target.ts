@@ -1,28 +1,45 @@
 // The request-target a `req` claim names: the path and query exactly as the HTTP request line carries them. A target
-// the server would refuse to bind (see lib/request-target.ts, shared here so the two cannot drift apart), or one an
-// HTTP client would send differently from how it is written, is refused before a token is made for it.
+// the server would refuse to bind (see lib/rules/request-target.ts, shared here so the two cannot drift apart), or one
+// fetch would send differently from how it is written, is refused before a token is made for it. An explanation reads
+// the target as given instead (givenTarget): the server compares `req` with the raw request line, whatever client
+// sent it.
 import { printable } from '../rules/printable.js'
 import { ambiguityOf } from '../rules/request-target.js'
 import { RequestJwtClientError } from './errors.js'
 
+/** What a request line carries as written: printable ASCII but the space. Anything else goes out percent-encoded. */
+const AS_WRITTEN = /^[\x21-\x7e]*$/
+
 /**
- * The request-target of `url`: a path with its query (`/v2/notifications?status=failed`), used as written, or an
- * absolute URL, whose path and query are taken as `fetch` sends them (`pathname + search`).
+ * The request-target of `url`, to sign: a path with its query (`/v2/notifications?status=failed`), used as written,
+ * or an absolute URL, whose path and query are taken as `fetch` sends them (`pathname + search`).
  */
 export function requestTarget (url: string | URL): string {
-  if (url instanceof URL) return checked(url.pathname + url.search)
-  if (typeof url !== 'string') fail('url must be a path starting with "/" or an absolute http(s) URL')
-  if (url.startsWith('/')) {
-    checked(url)
-    // What an HTTP client makes of the text: fetch, curl and urllib percent-encode spaces and non-ASCII, drop
-    // a fragment and an empty query. The token must name what goes on the wire.
-    const parsed = new URL(url, 'http://localhost')
-    const sent = parsed.pathname + parsed.search
-    if (sent !== url) {
-      fail(`request-target ${JSON.stringify(printable(url))} is not sent as written: an HTTP client sends ${JSON.stringify(printable(sent))}; sign and send that`)
-    }
-    return url
+  if (typeof url !== 'string' || !url.startsWith('/')) return checked(absoluteTarget(url))
+  checked(url)
+  // What fetch makes of the text: it percent-encodes spaces, quotes and non-ASCII, and drops a fragment. The token
+  // must name what goes on the wire, and signedFetch sends with fetch.
+  const sent = sentByFetch(url)
+  if (sent !== url) {
+    fail(`request-target ${JSON.stringify(printable(url))} is not sent as written: fetch sends ${JSON.stringify(printable(sent))}; sign and send that`)
   }
+  return url
+}
+
+/**
+ * The request-target of `url` as given, for an explanation: a path as written (as curl, urllib or Java send it),
+ * unless it holds what no request line carries (a space, a control character, non-ASCII), then as fetch encodes it;
+ * an absolute URL as fetch sends it. Neither the server's ambiguity rule nor fetch's form is enforced: the server
+ * applies the first where the path is bound, and never knows the second.
+ */
+export function givenTarget (url: string | URL): string {
+  if (typeof url !== 'string' || !url.startsWith('/')) return absoluteTarget(url)
+  return AS_WRITTEN.test(url) ? url : sentByFetch(url)
+}
+
+function absoluteTarget (url: unknown): string {
+  if (url instanceof URL) return url.pathname + url.search
+  if (typeof url !== 'string') fail('url must be a path starting with "/" or an absolute http(s) URL')
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -32,7 +49,13 @@ export function requestTarget (url: string | URL): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     fail(`url must be a path starting with "/" or an absolute http(s) URL, not a ${JSON.stringify(printable(parsed.protocol, 20))} URL`)
   }
-  return checked(parsed.pathname + parsed.search)
+  return parsed.pathname + parsed.search
+}
+
+/** The target fetch sends for a path: put after an origin, never resolved against one (`//a` is not a host here). */
+function sentByFetch (path: string): string {
+  const parsed = new URL(`http://localhost${path}`)
+  return parsed.pathname + parsed.search
 }
 
 function checked (target: string): string {
