@@ -263,6 +263,7 @@ test('decode: the request-target as given, as curl sends it; an ambiguous one is
   t.equal(ambiguous.code, 0, ambiguous.stdout + ambiguous.stderr)
   t.match(ambiguous.stdout, /^note {2}req {8}none: refused on routes that bind the path, as no req can bind this request-target: it contains "\/\/" \(FST_REQUEST_JWT_AMBIGUOUS_PATH\)$/m)
   assertError(t, await cli(['token', '--url', "/a?q=it's"]), /is not sent as written: fetch sends "\/a\?q=it%27s"/)
+  assertError(t, await cli(['curl', '--url', 'https://api.example/a?']), /^request-jwt: --url "https:\/\/api\.example\/a\?" has an empty query/m)
 })
 
 test('--audience: token and curl put it in aud; decode accepts the audiences given, and refuses an aud without one', async t => {

@@ -165,6 +165,7 @@ test('req against a request: the target as given, as the server reads the reques
   for (const target of ["/a?q=it's", '/a?', '/a{b}', '/a?q="x"', '/a`b']) {
     t.match(await check('req', token({ req: `GET ${target}` }), { request: { url: target } }), { ok: true }, `${target}: as curl or Python sends it`)
   }
+  t.match(await check('req', token({ req: 'GET /a?' }), { request: { url: 'https://api.example/a?' } }), { ok: true }, 'an empty query, as given in a URL')
   // No request line carries a space or non-ASCII as written: such a target is read as fetch percent-encodes it.
   t.match(await check('req', token({ req: 'GET /caf%C3%A9?q=a%20b' }), { request: { url: '/caf\u00e9?q=a b' } }), { ok: true })
   t.match(await check('req', token({ req: 'GET /caf\u00e9' }), { request: { url: '/caf\u00e9' } }), { ok: false, message: /the request is GET \/caf%C3%A9 \(FST_REQUEST_JWT_REQUEST_MISMATCH\)/ })

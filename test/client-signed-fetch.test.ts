@@ -152,6 +152,25 @@ test('a path the server refuses to bind is refused before anything is sent', asy
   t.notOk(called)
 })
 
+test('an empty query ("?" alone) is sent and signed without its "?": Node\'s fetch drops it, other clients send it', async t => {
+  for (const [url, sentUrl] of [
+    ['https://api.example/list?', 'https://api.example/list'],
+    ['https://api.example/list?#top', 'https://api.example/list#top'],
+    [new URL('https://api.example/list?'), 'https://api.example/list']
+  ] as const) {
+    const sent = await capture(url, {})
+    t.equal(sent.claims.req, 'GET /list', String(url))
+    t.equal(String(sent.url), sentUrl, `${String(url)}: fetch is given the URL without it`)
+  }
+  const plain = new URL('https://api.example/list?q=1')
+  t.equal((await capture(plain, {})).url, plain, 'any other URL is given to fetch as it is')
+  // Over real HTTP, with Node's fetch: accepted.
+  const context = await scopedService()
+  t.teardown(() => context.app.close())
+  const response = await signedFetch(`${context.base}/standard/path/list?`, {}, credentials, { now })
+  t.equal(response.status, 200, await response.text())
+})
+
 test('over real HTTP, signedFetch requests are accepted on routes of every scope and format', async t => {
   const context = await scopedService()
   t.teardown(() => context.app.close())

@@ -12,9 +12,14 @@ const AS_WRITTEN = /^[\x21-\x7e]*$/
 
 /**
  * The request-target of `url`, to sign: a path with its query (`/v2/notifications?status=failed`), used as written,
- * or an absolute URL, whose path and query are taken as `fetch` sends them (`pathname + search`).
+ * or an absolute URL, whose path and query are taken as `fetch` sends them (`pathname + search`). An empty query is
+ * refused in either form: clients disagree on sending its "?" (signedFetch removes it before signing and sending).
  */
 export function requestTarget (url: string | URL): string {
+  const given = url instanceof URL ? url.href : url
+  if (typeof given === 'string' && hasEmptyQuery(given)) {
+    fail(`url ${JSON.stringify(printable(given))} has an empty query ("?" with nothing after it): Node.js's fetch drops the "?", curl and Python send it, so a token cannot name what is sent; remove the "?"`)
+  }
   if (typeof url !== 'string' || !url.startsWith('/')) return checked(absoluteTarget(url))
   checked(url)
   // What fetch makes of the text: it percent-encodes spaces, quotes and non-ASCII, and drops a fragment. The token
@@ -37,8 +42,16 @@ export function givenTarget (url: string | URL): string {
   return AS_WRITTEN.test(url) ? url : sentByFetch(url)
 }
 
+/** Whether the query of `url` (a path or an absolute URL) is there but empty: `/list?`, `/list?#top`. */
+export function hasEmptyQuery (url: string): boolean {
+  const fragmentAt = url.indexOf('#')
+  const beforeFragment = fragmentAt === -1 ? url : url.slice(0, fragmentAt)
+  const queryAt = beforeFragment.indexOf('?')
+  return queryAt !== -1 && queryAt === beforeFragment.length - 1
+}
+
 function absoluteTarget (url: unknown): string {
-  if (url instanceof URL) return url.pathname + url.search
+  if (url instanceof URL) return fetchTarget(url)
   if (typeof url !== 'string') fail('url must be a path starting with "/" or an absolute http(s) URL')
   let parsed: URL
   try {
@@ -49,13 +62,17 @@ function absoluteTarget (url: unknown): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     fail(`url must be a path starting with "/" or an absolute http(s) URL, not a ${JSON.stringify(printable(parsed.protocol, 20))} URL`)
   }
-  return parsed.pathname + parsed.search
+  return fetchTarget(parsed)
+}
+
+/** A URL's path and query as fetch sends them, but an empty query kept as given: its `search` is '' with or without. */
+function fetchTarget (url: URL): string {
+  return url.pathname + (url.search === '' && hasEmptyQuery(url.href) ? '?' : url.search)
 }
 
 /** The target fetch sends for a path: put after an origin, never resolved against one (`//a` is not a host here). */
 function sentByFetch (path: string): string {
-  const parsed = new URL(`http://localhost${path}`)
-  return parsed.pathname + parsed.search
+  return fetchTarget(new URL(`http://localhost${path}`))
 }
 
 function checked (target: string): string {

@@ -4,6 +4,7 @@ import { createToken } from './create-token.js'
 import type { Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
 import { normaliseMethod, type RequestClaimOptions } from './request-claims.js'
+import { hasEmptyQuery } from './request-target.js'
 
 /** A body `signedFetch` serialises as JSON, once: a plain object or an array. */
 export type JsonBody = Record<string, unknown> | unknown[]
@@ -46,7 +47,8 @@ interface PreparedBody {
  *   body: { phone_number: '07700900123', template_id }
  * }, { apiKey: process.env.NOTIFY_API_KEY })
  */
-export async function signedFetch (url: string | URL, init: SignedFetchInit | undefined, credentials: Credentials, options: SignedFetchOptions = {}): Promise<Response> {
+export async function signedFetch (given: string | URL, init: SignedFetchInit | undefined, credentials: Credentials, options: SignedFetchOptions = {}): Promise<Response> {
+  const url = withoutEmptyQuery(given)
   const request = init ?? {}
   const scope = options.scope ?? 'path+body'
   const method = normaliseMethod(request.method ?? 'GET')
@@ -69,6 +71,18 @@ export async function signedFetch (url: string | URL, init: SignedFetchInit | un
   // A redirect followed by fetch would resend this token, made for one request and used up by it, to another
   // request: the answer would be the server's refusal of the copy, not the redirect. The 3xx is returned instead.
   return send(url, { ...request, method, headers, body: body.sent, redirect: request.redirect ?? 'manual' })
+}
+
+/**
+ * `url` without an empty query (`/list?`): Node.js's fetch drops its "?", a browser's sends it, and createToken
+ * refuses it for that. Sent and signed without it, the token names what any fetch sends.
+ */
+function withoutEmptyQuery (url: string | URL): string | URL {
+  if (typeof url === 'string') return hasEmptyQuery(url) ? url.replace('?', '') : url
+  if (!(url instanceof URL) || !hasEmptyQuery(url.href)) return url
+  const copy = new URL(url.href)
+  copy.search = ''
+  return copy
 }
 
 async function prepareBody (body: SignedFetchInit['body'], bound: boolean): Promise<PreparedBody> {
