@@ -217,3 +217,41 @@ t.test('a subscription that keeps failing while the reads succeed is logged once
   t.equal(attempts, 5, 'not tried again once made')
   await sync.stop()
 })
+
+t.test('an instance that starts while the source is down clears its whole cache at its first read once it is back: the orders sent meanwhile cannot be known', async t => {
+  let down = true
+  const { source, reads } = heldSource()
+  const into = target()
+  const sync = new FleetSync({ ...source, read: () => down ? Promise.reject(new Error('ECONNREFUSED')) : source.read() }, into, 60_000)
+  await sync.start() // it serves, and caches keys, from now on
+  t.teardown(() => sync.stop())
+  t.equal(sync.status().reachable, false)
+  down = false // an order was published meanwhile, its message lost to this instance
+  const polled = sync.sync()
+  await settle()
+  reads.shift()?.(state(0, 2))
+  await polled
+  t.same(into.clears, [undefined], 'everything is cleared')
+  const next = sync.sync()
+  await settle()
+  reads.shift()?.(state(0, 2))
+  await next
+  t.same(into.clears, [undefined], 'once: the count is known from then on')
+})
+
+t.test('an instance whose first read succeeds clears nothing at it, though its subscription failed: the count it read predates every key it caches', async t => {
+  const { source, reads } = heldSource()
+  const into = target()
+  const sync = new FleetSync({ ...source, subscribe: async () => { throw new Error('NOPERM') } }, into, 60_000)
+  const starting = sync.start()
+  await settle()
+  reads.shift()?.(state(0, 2))
+  await starting
+  t.teardown(() => sync.stop())
+  t.same(into.clears, [], 'nothing to clear')
+  const polled = sync.sync()
+  await settle()
+  reads.shift()?.(state(0, 3)) // an order its subscription did not bring
+  await polled
+  t.same(into.clears, [undefined], 'the polls catch up with orders sent since')
+})

@@ -35,8 +35,10 @@ export class FleetSync {
   #refusedVersion: number | undefined
   /** The epoch of the state last read: a new one is a state begun again. */
   #epoch: string | undefined
-  /** The clear orders counted so far; -1 until the first read (a new instance has nothing to clear). */
+  /** The clear orders counted so far; -1 until a read gives the count (an instance not yet serving has nothing to clear). */
   #clears = -1
+  /** Whether the instance began serving (and caching keys) before any read gave it the count: see start. */
+  #servedUncounted = false
   /** The id of the last order counted. */
   #clearId: string | undefined
   /** How many announced orders were counted: a read during which one was is not compared, as it may predate it. */
@@ -68,6 +70,10 @@ export class FleetSync {
   async start (): Promise<void> {
     this.#subscribe()
     await this.sync()
+    // The app serves from here on. Without the count (the source was down), the orders published until a read gives it
+    // cannot be known, so that read clears everything. A failed subscription alone needs nothing of the kind: the count
+    // read before serving is the baseline, and the polls see it grow.
+    this.#servedUncounted = this.#clears < 0
     this.#timer = setInterval(() => {
       // A subscription that failed (the source was down, or its client refuses commands while offline) is tried again.
       if (!this.#subscribed) this.#subscribe()
@@ -158,7 +164,7 @@ export class FleetSync {
     // An order was missed (the count grew), Redis came back from an older copy (it went back, or gave the same count
     // to another order: the orders since cannot be known) or lost the state (a new epoch): clear all.
     const changed = state.epoch !== this.#epoch || state.clears !== this.#clears || state.clearId !== this.#clearId
-    if (this.#clears >= 0 && changed) this.#target.clearSecretCache()
+    if (this.#clears >= 0 ? changed : this.#servedUncounted) this.#target.clearSecretCache()
     this.#epoch = state.epoch
     this.#clears = state.clears
     this.#clearId = state.clearId
