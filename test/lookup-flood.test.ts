@@ -233,3 +233,36 @@ test('a lookup that fails while another issuer is cleared is not made again: onl
   assertRefused(t, await pending, 503, 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
   t.equal(calls, 1)
 })
+
+test('a clear that lands just after a lookup answered unknown is not undone: the service created meanwhile is found', async t => {
+  // The admin endpoint that creates the service and clears, and getSecrets, may await replies that arrive in one read
+  // from the database's socket: the clear then lands a few microtasks after getSecrets answered, at any one of them.
+  const refused: number[] = []
+  for (let microtasks = 0; microtasks <= 30; microtasks++) {
+    let created = false
+    let reply = (): void => {}
+    const replied = new Promise<void>(resolve => { reply = resolve })
+    const context = await buildApp({
+      unknownIssuerCacheTtl: 60,
+      getSecrets: async () => {
+        const exists = created // read before the service was created
+        await replied
+        return exists ? [{ id: 'live', secret: SECRET }] : null
+      }
+    })
+    const inject = (jti: string) => context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iss: NEWCOMER, jti })) })
+    const first = inject('first')
+    await new Promise(resolve => setImmediate(resolve))
+    const admin = (async () => {
+      await replied
+      for (let i = 0; i < microtasks; i++) await null
+      created = true
+      requestJwtApi(context.app).clearSecretCache(NEWCOMER)
+    })()
+    reply()
+    await Promise.all([admin, first]) // the first request asked before the service existed: either answer will do
+    if ((await inject('after')).statusCode !== 200) refused.push(microtasks)
+    await context.app.close()
+  }
+  t.same(refused, [], 'after the clear, the service is found whenever the clear landed')
+})

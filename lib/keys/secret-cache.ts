@@ -70,7 +70,7 @@ export class SecretCache {
       // Ask the clock every time: no timers, and a fake clock in tests is obeyed at once.
       ttlResolution: 0,
       perf: { now },
-      fetchMethod: async (issuer, _stale, { context: request, options: entry }) => {
+      fetchMethod: async (issuer, _stale, { context: request, options: entry, signal }) => {
         const started = keysChannel.hasSubscribers ? performance.now() : undefined
         const askedAt = now()
         let keySet: KeySet | null
@@ -86,7 +86,7 @@ export class SecretCache {
           else this.#fetching.set(issuer, left)
         }
         if (started !== undefined) publishLookup(started, keySet === null ? 'unknown' : 'found')
-        if (keySet === null) return UNKNOWN
+        if (keySet === null) return this.#unknownIssuer(issuer, signal)
         this.#known.set(issuer, true)
         // What getSecrets returned was read when it was asked: cached until ttlMs after that, so a revoked key stops
         // working within secretCacheTtl of its revocation however long the lookup took.
@@ -116,14 +116,10 @@ export class SecretCache {
       // lru-cache 11 rejects such a fetch instead (tested), so this guard only holds the line for other versions.
       /* c8 ignore next */
       if (fetched === undefined) throw new Error('secret lookup was aborted')
-      // An unknown issuer goes to its own cache; a TTL of 0 means "do not cache" (to lru-cache it means "forever"):
-      // the answer served the waiting requests only.
-      if (fetched === UNKNOWN) {
-        this.#cache.delete(issuer)
-        this.#unknown?.set(issuer, true)
-      } else if (this.#ttlMs === 0) {
-        this.#cache.delete(issuer)
-      }
+      // An unknown issuer is remembered in its own cache (by fetchMethod), and a TTL of 0 means "do not cache" (to
+      // lru-cache it means "forever"): the answer served the waiting requests only. It is taken out of the key cache
+      // only while it is still there: a clear, and a lookup made since, may have come in the microtasks in between.
+      if ((fetched === UNKNOWN || this.#ttlMs === 0) && this.#cache.peek(issuer) === fetched) this.#cache.delete(issuer)
       return fetched
     }).then(known, (err: unknown) => {
       // A clear (a key revoked) dropped the lookup this request waited for: it is made again, once, so that the
@@ -133,6 +129,15 @@ export class SecretCache {
       refusal.cause = err // logged with the refusal, for the operator; never sent to the client
       throw refusal
     })
+  }
+
+  /**
+   * Remembers `issuer` as unknown, unless a clear dropped its lookup (lru-cache aborted `signal`): then what
+   * `getSecrets` said may predate the clear (a service created, then cleared), and the next request asks again.
+   */
+  #unknownIssuer (issuer: string, signal: AbortSignal): typeof UNKNOWN {
+    if (!signal.aborted) this.#unknown?.set(issuer, true)
+    return UNKNOWN
   }
 
   /** Runs one `getSecrets` call, counted as running until it settles (a throw is a rejection). */
