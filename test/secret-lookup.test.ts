@@ -250,6 +250,30 @@ test('keys are cached for secretCacheTtl from when the lookup began, not from wh
   t.equal(context.lookups(), 2, 'looked up again 2 s after the first began, though it answered 0.6 s ago')
 })
 
+test('an unknown issuer is remembered for unknownIssuerCacheTtl from when the lookup began, not from when it answered', async t => {
+  let created = false
+  let slow = true
+  const context = await buildApp({
+    getSecrets: () => {
+      // A lookup that takes 1.5 s: what it returns was read at its start.
+      const exists = created
+      if (slow) context.clock.advance(1500)
+      return exists ? [{ id: 'k', secret: SECRET }] : null
+    }
+  })
+  t.teardown(() => context.app.close())
+  const call = (jti: string) => context.app.inject({ url: '/protected', headers: bearer(notifyToken({ jti, iat: Math.floor(context.clock.now() / 1000) })) })
+  assertRefused(t, await call('1'), 403, 'FST_REQUEST_JWT_UNKNOWN_ISSUER')
+  slow = false
+  created = true
+  context.clock.advance(400)
+  assertRefused(t, await call('2'), 403, 'FST_REQUEST_JWT_UNKNOWN_ISSUER')
+  t.equal(context.lookups(), 1, '1.9 s after the lookup began: still remembered')
+  context.clock.advance(200)
+  t.equal((await call('3')).statusCode, 200, 'asked again 2 s after the first began, though it answered 0.6 s ago')
+  t.equal(context.lookups(), 2)
+})
+
 test('secrets may be Uint8Arrays', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

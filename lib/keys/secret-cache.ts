@@ -86,11 +86,12 @@ export class SecretCache {
           else this.#fetching.set(issuer, left)
         }
         if (started !== undefined) publishLookup(started, keySet === null ? 'unknown' : 'found')
-        if (keySet === null) return this.#unknownIssuer(issuer, signal)
+        // What getSecrets returned was read when it was asked: cached until the TTL after that, so a revoked key stops
+        // working (a service created is found) within the TTL of the change however long the lookup took.
+        const leftOf = (ttl: number): number => Math.max(1, ttl - (now() - askedAt))
+        if (keySet === null) return this.#unknownIssuer(issuer, signal, leftOf(unknownTtlMs))
         this.#known.set(issuer, true)
-        // What getSecrets returned was read when it was asked: cached until ttlMs after that, so a revoked key stops
-        // working within secretCacheTtl of its revocation however long the lookup took.
-        entry.ttl = Math.max(1, ttlMs - (now() - askedAt))
+        entry.ttl = leftOf(ttlMs)
         return keySet
       }
     })
@@ -132,11 +133,11 @@ export class SecretCache {
   }
 
   /**
-   * Remembers `issuer` as unknown, unless a clear dropped its lookup (lru-cache aborted `signal`): then what
+   * Remembers `issuer` as unknown for `ttl` ms, unless a clear dropped its lookup (lru-cache aborted `signal`): then what
    * `getSecrets` said may predate the clear (a service created, then cleared), and the next request asks again.
    */
-  #unknownIssuer (issuer: string, signal: AbortSignal): typeof UNKNOWN {
-    if (!signal.aborted) this.#unknown?.set(issuer, true)
+  #unknownIssuer (issuer: string, signal: AbortSignal, ttl: number): typeof UNKNOWN {
+    if (!signal.aborted) this.#unknown?.set(issuer, true, { ttl })
     return UNKNOWN
   }
 
