@@ -266,3 +266,35 @@ test('a clear that lands just after a lookup answered unknown is not undone: the
   }
   t.same(refused, [], 'after the clear, the service is found whenever the clear landed')
 })
+
+test('a clear does not let a flood past the bound: a request for an issuer whose lookup it dropped needs a free slot', async t => {
+  // getSecrets ignores its signal: the calls a clear dropped go on, each holding its slot until it settles.
+  const gates: Array<() => void> = []
+  let hold = true
+  let running = 0
+  let peak = 0
+  const context = await buildApp({
+    maxConcurrentLookups: 2,
+    getSecrets: async () => {
+      running++
+      peak = Math.max(peak, running)
+      if (hold) await new Promise<void>(resolve => { gates.push(resolve) })
+      running--
+      return null
+    }
+  })
+  t.teardown(() => context.app.close())
+  const forged = (i: number) => context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iss: `forged-${i}` })) })
+  const pending = [forged(1), forged(2)]
+  await new Promise(resolve => setImmediate(resolve))
+  for (let round = 0; round < 3; round++) {
+    requestJwtApi(context.app).clearSecretCache() // a key revoked somewhere, or a fleet's clear order
+    pending.push(forged(1), forged(2)) // the flood sends the same forged issuers again
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  t.equal(peak, 2, 'no call beyond maxConcurrentLookups')
+  hold = false
+  for (const open of gates.splice(0)) open()
+  t.same(new Set((await Promise.all(pending)).map(res => res.json().code)), new Set(['FST_REQUEST_JWT_LOOKUPS_BUSY']), 'the dropped lookups\' requests too: made again, they found no free slot')
+  t.equal((await forged(1)).json().code, 'FST_REQUEST_JWT_UNKNOWN_ISSUER', 'slots are free once the calls settled')
+})

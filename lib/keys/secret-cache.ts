@@ -48,8 +48,8 @@ export class SecretCache {
   readonly #maxLookups: number
   /** `getSecrets` calls not yet settled, a timed-out one included (its query may still hold a connection). */
   #running = 0
-  /** Lookups in flight, by issuer: a request for one of them joins it. */
-  readonly #fetching = new Map<string, number>()
+  /** The lookups lru-cache holds, by issuer (each named by its signal): a request for one of them joins it. */
+  readonly #fetching = new Map<string, AbortSignal>()
   /** How many times the whole cache, and each issuer, was cleared: a lookup a clear dropped is made again (see get). */
   #allClears = 0
   readonly #issuerClears = new Map<string, number>()
@@ -74,16 +74,18 @@ export class SecretCache {
         const started = keysChannel.hasSubscribers ? performance.now() : undefined
         const askedAt = now()
         let keySet: KeySet | null
-        this.#fetching.set(issuer, (this.#fetching.get(issuer) ?? 0) + 1)
+        this.#fetching.set(issuer, signal)
+        // A clear drops the lookup (lru-cache aborts its signal): no request can join it any more, so one for its issuer
+        // needs a free slot, as any other; the call itself, still running, holds its own slot until it settles.
+        const stopFetching = (): void => { if (this.#fetching.get(issuer) === signal) this.#fetching.delete(issuer) }
+        signal.addEventListener('abort', stopFetching, { once: true })
         try {
           keySet = keySets.build(issuer, await withTimeout(timeoutMs, this.#giveUps, signal => this.#call(() => getSecrets(issuer, request, { signal }))))
         } catch (err) {
           if (started !== undefined) publishLookup(started, err instanceof LookupTimeoutError ? 'timeout' : 'failed')
           throw err
         } finally {
-          const left = (this.#fetching.get(issuer) as number) - 1
-          if (left === 0) this.#fetching.delete(issuer)
-          else this.#fetching.set(issuer, left)
+          stopFetching()
         }
         if (started !== undefined) publishLookup(started, keySet === null ? 'unknown' : 'found')
         // What getSecrets returned was read when it was asked: cached until the TTL after that, so a revoked key stops
@@ -105,8 +107,9 @@ export class SecretCache {
     const cached = this.#cache.get(issuer) ?? (this.#unknown?.has(issuer) === true ? UNKNOWN : undefined)
     if (keysChannel.hasSubscribers) publish(cached === undefined ? MISS : HIT)
     if (cached !== undefined) return known(cached)
-    // A lookup already running for this issuer is joined, never refused; a new one needs a free slot unless the
-    // issuer is known. A slot is free once a `getSecrets` call has settled, not when its request gave up waiting.
+    // A lookup in flight for this issuer is joined, never refused (not one a clear dropped); a new one needs a free slot
+    // unless the issuer is known. A slot is free once a `getSecrets` call has settled, not when its request gave up
+    // waiting, nor when a clear dropped its lookup: else each clear would let a flood start as many calls again.
     // `fetchMethod` runs at once, inside `fetch`, so the counts cannot change in between.
     if (this.#running >= this.#maxLookups && !this.#fetching.has(issuer) && !this.#known.has(issuer)) {
       throw reject('FST_REQUEST_JWT_LOOKUPS_BUSY')
@@ -123,8 +126,9 @@ export class SecretCache {
       if ((fetched === UNKNOWN || this.#ttlMs === 0) && this.#cache.peek(issuer) === fetched) this.#cache.delete(issuer)
       return fetched
     }).then(known, (err: unknown) => {
-      // A clear (a key revoked) dropped the lookup this request waited for: it is made again, once, so that the
-      // request gets the keys as they are after the clear; never those the dropped call may have read before it.
+      // A clear (a key revoked) dropped the lookup this request waited for: it is made again, once (if the issuer is
+      // known or a slot is free), so that the request gets the keys as they are after the clear; never those the
+      // dropped call may have read before it.
       if (!afterClear && this.#clearsOf(issuer) !== clears && !(err instanceof LookupTimeoutError)) return this.get(issuer, request, true)
       const refusal = reject(err instanceof LookupTimeoutError ? 'FST_REQUEST_JWT_SECRETS_TIMEOUT' : 'FST_REQUEST_JWT_SECRETS_UNAVAILABLE')
       refusal.cause = err // logged with the refusal, for the operator; never sent to the client
