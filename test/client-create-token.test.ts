@@ -145,7 +145,8 @@ test('a path that fetch would send differently is refused, naming what fetch sen
 })
 
 test('an empty query ("?" alone) is refused in every form of the URL: Node\'s fetch drops the "?", curl and Python send it', async t => {
-  for (const url of ['/list?', '/list?#top', 'https://api.example/list?', 'https://api.example/list?#top', new URL('https://api.example/list?')]) {
+  // White space after an absolute URL's "?" is dropped by the URL parser (and fetch): the query is empty all the same.
+  for (const url of ['/list?', '/list?#top', 'https://api.example/list?', 'https://api.example/list?#top', new URL('https://api.example/list?'), 'https://api.example/list?\n', 'https://api.example/list? ', 'https://api.example/list?\t#top']) {
     const err = await refusal(() => createToken(credentials, { url }))
     t.equal(err.code, 'ERR_REQUEST_JWT_INVALID_TARGET', String(url))
     t.match(err.message, /has an empty query \("\?" with nothing after it\): Node\.js's fetch drops the "\?", curl and Python send it, so a token cannot name what is sent; remove the "\?"$/, String(url))

@@ -169,6 +169,10 @@ test('req against a request: the target as given, as the server reads the reques
   // No request line carries a space or non-ASCII as written: such a target is read as fetch percent-encodes it.
   t.match(await check('req', token({ req: 'GET /caf%C3%A9?q=a%20b' }), { request: { url: '/caf\u00e9?q=a b' } }), { ok: true })
   t.match(await check('req', token({ req: 'GET /caf\u00e9' }), { request: { url: '/caf\u00e9' } }), { ok: false, message: /the request is GET \/caf%C3%A9 \(FST_REQUEST_JWT_REQUEST_MISMATCH\)/ })
+  // Only those characters are encoded: the rest of the path stays as given, a dot segment the server refuses included.
+  t.match(await check('req', token({ req: 'GET /a/caf%C3%A9' }), { request: { url: '/a/./caf\u00e9' } }), { ok: false, message: /FST_REQUEST_JWT_AMBIGUOUS_PATH/ })
+  t.match(await check('req', token({ req: 'GET /a/%7Bx%7D/caf%C3%A9' }), { request: { url: '/a/{x}/caf\u00e9' } }), { ok: false, message: /the request is GET \/a\/\{x\}\/caf%C3%A9/ })
+  t.match(await check('req', token({ req: 'GET /caf%EF%BF%BD' }), { request: { url: '/caf\ud800' } }), { ok: true }, 'a lone surrogate, as fetch encodes it')
   t.match(await check('req', token({}), { request: { url: "/a?q=it's" } }), { ok: undefined, message: 'none: refused on routes that bind the path (FST_REQUEST_JWT_REQUEST_CLAIM_REQUIRED: add req, "GET /a?q=it\'s")' })
   for (const target of ['/a//b', '/a/%2e/b']) {
     t.match(await check('req', token({}), { request: { url: target } }), {

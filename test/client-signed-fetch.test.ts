@@ -156,7 +156,8 @@ test('an empty query ("?" alone) is sent and signed without its "?": Node\'s fet
   for (const [url, sentUrl] of [
     ['https://api.example/list?', 'https://api.example/list'],
     ['https://api.example/list?#top', 'https://api.example/list#top'],
-    [new URL('https://api.example/list?'), 'https://api.example/list']
+    [new URL('https://api.example/list?'), 'https://api.example/list'],
+    ['https://api.example/list?\n', 'https://api.example/list']
   ] as const) {
     const sent = await capture(url, {})
     t.equal(sent.claims.req, 'GET /list', String(url))
@@ -164,6 +165,8 @@ test('an empty query ("?" alone) is sent and signed without its "?": Node\'s fet
   }
   const plain = new URL('https://api.example/list?q=1')
   t.equal((await capture(plain, {})).url, plain, 'any other URL is given to fetch as it is')
+  const notUrl = await refusal(() => signedFetch(42 as never, {}, credentials, { fetch: async () => new Response() }))
+  t.match(notUrl.message, /url must be a path starting with "\/" or an absolute http\(s\) URL/, 'what is not a URL is refused, not sent')
   // Over real HTTP, with Node's fetch: accepted.
   const context = await scopedService()
   t.teardown(() => context.app.close())

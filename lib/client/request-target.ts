@@ -16,7 +16,8 @@ const AS_WRITTEN = /^[\x21-\x7e]*$/
  * refused in either form: clients disagree on sending its "?" (signedFetch removes it before signing and sending).
  */
 export function requestTarget (url: string | URL): string {
-  const given = url instanceof URL ? url.href : url
+  // An absolute URL as parsed: the parser (as fetch) drops white space after its "?", leaving the query empty.
+  const given = absoluteUrl(url)?.href ?? url
   if (typeof given === 'string' && hasEmptyQuery(given)) {
     fail(`url ${JSON.stringify(printable(given))} has an empty query ("?" with nothing after it): Node.js's fetch drops the "?", curl and Python send it, so a token cannot name what is sent; remove the "?"`)
   }
@@ -32,14 +33,33 @@ export function requestTarget (url: string | URL): string {
 }
 
 /**
- * The request-target of `url` as given, for an explanation: a path as written (as curl, urllib or Java send it),
- * unless it holds what no request line carries (a space, a control character, non-ASCII), then as fetch encodes it;
- * an absolute URL as fetch sends it. Neither the server's ambiguity rule nor fetch's form is enforced: the server
- * applies the first where the path is bound, and never knows the second.
+ * The request-target of `url` as given, for an explanation: a path as written (as curl, urllib or Java send it), but
+ * what no request line carries (a space, a control character, non-ASCII) percent-encoded as fetch encodes it, and
+ * nothing else touched (a dot segment stays for the ambiguity rule to see); an absolute URL as fetch sends it. Neither
+ * the server's ambiguity rule nor fetch's form is enforced: the server applies the first where the path is bound, and
+ * never knows the second.
  */
 export function givenTarget (url: string | URL): string {
   if (typeof url !== 'string' || !url.startsWith('/')) return absoluteTarget(url)
-  return AS_WRITTEN.test(url) ? url : sentByFetch(url)
+  return AS_WRITTEN.test(url) ? url : url.replace(/[\t\n\r]/g, '').replace(/[^\x21-\x7e]+/g, percentEncoded)
+}
+
+/** `text` as UTF-8, every byte percent-encoded (a lone surrogate as U+FFFD, as the URL parser encodes it). */
+function percentEncoded (text: string): string {
+  let encoded = ''
+  for (const byte of new TextEncoder().encode(text)) encoded += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+  return encoded
+}
+
+/** `url` parsed, when it is an absolute URL (a URL, or a string not starting with "/" that parses); else undefined. */
+export function absoluteUrl (url: unknown): URL | undefined {
+  if (url instanceof URL) return url
+  if (typeof url !== 'string' || url.startsWith('/')) return undefined
+  try {
+    return new URL(url)
+  } catch {
+    return undefined
+  }
 }
 
 /** Whether the query of `url` (a path or an absolute URL) is there but empty: `/list?`, `/list?#top`. */

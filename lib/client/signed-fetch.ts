@@ -4,7 +4,7 @@ import { createToken } from './create-token.js'
 import type { Credentials } from './credentials.js'
 import { invalidArgument, RequestJwtClientError } from './errors.js'
 import { normaliseMethod, type RequestClaimOptions } from './request-claims.js'
-import { hasEmptyQuery } from './request-target.js'
+import { absoluteUrl, hasEmptyQuery } from './request-target.js'
 
 /** A body `signedFetch` serialises as JSON, once: a plain object or an array. */
 export type JsonBody = Record<string, unknown> | unknown[]
@@ -78,9 +78,11 @@ export async function signedFetch (given: string | URL, init: SignedFetchInit | 
  * refuses it for that. Sent and signed without it, the token names what any fetch sends.
  */
 function withoutEmptyQuery (url: string | URL): string | URL {
-  if (typeof url === 'string') return hasEmptyQuery(url) ? url.replace('?', '') : url
-  if (!(url instanceof URL) || !hasEmptyQuery(url.href)) return url
-  const copy = new URL(url.href)
+  // An absolute URL as parsed: white space after its "?" is dropped by the parser, leaving the query empty.
+  const parsed = absoluteUrl(url)
+  if (parsed === undefined) return typeof url === 'string' && hasEmptyQuery(url) ? url.replace('?', '') : url
+  if (!hasEmptyQuery(parsed.href)) return url
+  const copy = new URL(parsed.href)
   copy.search = ''
   return copy
 }
