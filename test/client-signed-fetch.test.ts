@@ -157,7 +157,8 @@ test('an empty query ("?" alone) is sent and signed without its "?": Node\'s fet
     ['https://api.example/list?', 'https://api.example/list'],
     ['https://api.example/list?#top', 'https://api.example/list#top'],
     [new URL('https://api.example/list?'), 'https://api.example/list'],
-    ['https://api.example/list?\n', 'https://api.example/list']
+    ['https://api.example/list?\n', 'https://api.example/list'],
+    ['/list?', '/list'] // a path, for a fetch given with a base
   ] as const) {
     const sent = await capture(url, {})
     t.equal(sent.claims.req, 'GET /list', String(url))
