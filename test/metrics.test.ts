@@ -25,17 +25,20 @@ test('every decision is published with route, verified issuer, outcome, reason a
   await context.app.inject({ url: '/protected', headers: bearer(token) })
   await context.app.inject({ url: '/protected', headers: bearer(notifyToken({ iss: 'forged' }, WRONG_KEY)) })
   await context.app.inject({ url: '/public' })
+  await context.app.inject({ url: '/protected', headers: bearer(notifyToken()) })
   t.same(decisions.map(({ route, issuer, outcome, reason }) => ({ route, issuer, outcome, reason })), [
     { route: 'GET /protected', issuer: SERVICE_ID, outcome: 'accepted', reason: 'ok' },
     { route: 'GET /protected', issuer: SERVICE_ID, outcome: 'rejected', reason: 'FST_REQUEST_JWT_REPLAYED' },
-    { route: 'GET /protected', issuer: null, outcome: 'rejected', reason: 'FST_REQUEST_JWT_UNKNOWN_ISSUER' }
+    { route: 'GET /protected', issuer: null, outcome: 'rejected', reason: 'FST_REQUEST_JWT_UNKNOWN_ISSUER' },
+    { route: 'GET /protected', issuer: SERVICE_ID, outcome: 'accepted', reason: 'ok' }
   ], 'a public route decides nothing; a forged issuer is never published')
+  t.equal(decisions[3]?.replayStoreMs, undefined, 'nor for a token without jti, which the store is never asked about')
   t.ok(decisions.every(message => typeof message.verifyMs === 'number' && message.verifyMs >= 0))
   t.ok(typeof decisions[0]?.replayStoreMs === 'number', 'the replay store was timed')
   t.equal(decisions[2]?.replayStoreMs, undefined, 'and not asked for a token that failed before it')
   t.equal(decisions[0]?.request.url, '/protected', 'the request rides along, for tracing')
   t.same(keys.map(message => message.type === 'lookup' ? `lookup:${message.result}` : message.type),
-    ['miss', 'lookup:found', 'hit', 'miss', 'lookup:unknown'])
+    ['miss', 'lookup:found', 'hit', 'miss', 'lookup:unknown', 'hit'])
 })
 
 test('the Prometheus integration counts decisions, times lookups and the store, and counts cache hits', async t => {

@@ -218,8 +218,8 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       // A request answered meanwhile (handlerTimeout) keeps its jti, and one answered while the store was asked is
       // not let through nor counted: Fastify answered it.
       if (reply.sent) return
-      const started = startClock(decisions.listening)
-      runStep(() => checkReplay(settings, token), () => {
+      let started: number | undefined // the store's time only, when it is asked (and someone listens)
+      runStep(() => checkReplay(settings, token, decisions.listening ? () => { started = startClock(true) } : undefined), () => {
         state.replayStoreMs = elapsedSince(started)
         if (!reply.sent) admit(request, done, state)
       }, err => {

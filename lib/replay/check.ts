@@ -22,13 +22,15 @@ export interface ReplayCheckOptions {
 
 /**
  * Returns when the token may pass, or throws the refusal; when the store answers later, returns a promise that
- * resolves or rejects the same way.
+ * resolves or rejects the same way. `asking` is called just before the store is asked (never when it is not: no
+ * store, a token without jti, a window already closed), for whoever times the store.
  */
-export function checkReplay (options: ReplayCheckOptions, token: VerifiedToken): void | PromiseLike<void> {
+export function checkReplay (options: ReplayCheckOptions, token: VerifiedToken, asking?: () => void): void | PromiseLike<void> {
   const now = options.now()
   if (now >= token.validUntilMs) throw windowClosed(options)
   const store = options.replayStore
   if (store === undefined || token.jti === undefined) return
+  asking?.()
   let answer: boolean | PromiseLike<boolean>
   try {
     answer = store.remember(token.issuer, token.jti, Math.max(1000, token.validUntilMs - now))
