@@ -4,7 +4,10 @@
 import { channel } from 'node:diagnostics_channel'
 import type { FastifyRequest } from 'fastify'
 
-/** The channel of decisions: one message per request to a protected route, when it is let through or refused. */
+/**
+ * The channel of decisions: one message per request to a protected route, when it is let through or refused (not
+ * for a request to no route whose bound body went unread: it reaches the not-found handler unauthenticated, undecided).
+ */
 export const DECISION_CHANNEL = 'fastify-request-jwt:decision'
 /** The channel of the secret cache: a hit or a miss per verified token, and each `getSecrets` call with its duration. */
 export const KEYS_CHANNEL = 'fastify-request-jwt:keys'
