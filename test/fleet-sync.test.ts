@@ -32,6 +32,14 @@ function target () {
 const state = (version: number, clears: number, document: string | undefined = version > 0 ? '{}' : undefined): FleetState => ({ epoch: 'e1', version, document, clears })
 const settle = () => new Promise(resolve => setImmediate(resolve))
 
+/** One sync of `sync` whose read, held by heldSource, is answered with `answer` once the sync has asked. */
+async function syncAnswered (sync: FleetSync, reads: Array<(state: FleetState) => void>, answer: FleetState): Promise<void> {
+  const syncing = sync.sync()
+  await settle()
+  reads.shift()?.(answer)
+  await syncing
+}
+
 /** A sync whose first read found `first`, on a held source. */
 async function started (t: Test, first: FleetState) {
   const { source, reads, announce } = heldSource()
@@ -78,15 +86,9 @@ t.test('a clear count that is no count reads as none, and detection of missed or
   reads.shift()?.(state(0, 2))
   await started
   t.teardown(() => sync.stop())
-  const garbled = sync.sync()
-  await settle()
-  reads.shift()?.(state(0, Number.NaN))
-  await garbled
+  await syncAnswered(sync, reads, state(0, Number.NaN))
   t.same(into.clears, [], 'nothing to clear')
-  const grown = sync.sync()
-  await settle()
-  reads.shift()?.(state(0, 3))
-  await grown
+  await syncAnswered(sync, reads, state(0, 3))
   t.same(into.clears, [undefined], 'a missed order is still noticed')
 })
 
@@ -150,10 +152,7 @@ t.test('a new epoch\'s document announced with the version number the instance r
 
 t.test('a Redis brought back from an older copy: its lower version is run at the next read, and a version number given again to another document is run at its announcement', async t => {
   const { sync, reads, announce, into } = await started(t, { ...state(2, 0, '{"routes":{}}'), documentId: 'b' })
-  const polled = sync.sync()
-  await settle()
-  reads.shift()?.({ ...state(1, 0, '{"defaults":{"scope":"path"}}'), documentId: 'a' }) // the copy: version 1 again
-  await polled
+  await syncAnswered(sync, reads, { ...state(1, 0, '{"defaults":{"scope":"path"}}'), documentId: 'a' }) // the copy: version 1 again
   t.same(sync.status().version, 1, 'what Redis holds, though lower')
   announce({ type: 'rollout', version: 1, epoch: 'e1', id: 'a' })
   await settle()
@@ -227,15 +226,9 @@ t.test('an instance that starts while the source is down clears its whole cache 
   t.teardown(() => sync.stop())
   t.equal(sync.status().reachable, false)
   down = false // an order was published meanwhile, its message lost to this instance
-  const polled = sync.sync()
-  await settle()
-  reads.shift()?.(state(0, 2))
-  await polled
+  await syncAnswered(sync, reads, state(0, 2))
   t.same(into.clears, [undefined], 'everything is cleared')
-  const next = sync.sync()
-  await settle()
-  reads.shift()?.(state(0, 2))
-  await next
+  await syncAnswered(sync, reads, state(0, 2))
   t.same(into.clears, [undefined], 'once: the count is known from then on')
 })
 
@@ -249,9 +242,6 @@ t.test('an instance whose first read succeeds clears nothing at it, though its s
   await starting
   t.teardown(() => sync.stop())
   t.same(into.clears, [], 'nothing to clear')
-  const polled = sync.sync()
-  await settle()
-  reads.shift()?.(state(0, 3)) // an order its subscription did not bring
-  await polled
+  await syncAnswered(sync, reads, state(0, 3)) // an order its subscription did not bring
   t.same(into.clears, [undefined], 'the polls catch up with orders sent since')
 })
