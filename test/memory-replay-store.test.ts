@@ -92,6 +92,14 @@ test('a TTL that is not a finite number of milliseconds > 0 is refused, not stor
   t.equal(store.size, 0)
 })
 
+test('a TTL that ends past 2106 (the last second an expiry slot holds) is kept to then, not wrapped into the past', async t => {
+  const store = memoryReplayStore()
+  const century = 100 * 365 * 24 * 3600 * 1000
+  t.equal(store.remember('i', 'j', century), true)
+  t.equal(store.remember('i', 'j', century), false, 'still there')
+  t.equal(store.size, 1)
+})
+
 test('fingerprints depend on the seeds, the issuer and the jti, and keep the boundary between them', async t => {
   const out = new Uint32Array(6)
   new PairFingerprinter([1, 2, 3]).write('issuer', 'jti', out, 0)

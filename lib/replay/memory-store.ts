@@ -110,8 +110,8 @@ export class MemoryReplayStore implements ReplayStore {
     }
     if (this.#draining !== null && this.#holdsLive(this.#draining, a, b, c)) return false
     if (this.#counts.size >= this.maxEntries) throw new ReplayStoreFullError(this.maxEntries)
-    // Rounded up: an entry expires only once its whole TTL has passed.
-    const second = Math.ceil((this.#latestMs + ttlMs) / 1000)
+    // Rounded up: an entry expires only once its whole TTL has passed; one past 2106 (what a slot holds) lasts to then.
+    const second = Math.min(Math.ceil((this.#latestMs + ttlMs) / 1000), 0xFFFFFFFF)
     if (slots[free + EXPIRY] === 0) this.#used++
     slots[free] = a
     slots[free + 1] = b
