@@ -247,6 +247,20 @@ export function pluginReplayContract (t: Test, subject: ContractSubject): void {
     t.equal(handled(), 1)
   })
 
+  t.test(`${subject.name}: a token served while this server's clock ran 25 s ahead stays used once the clock is corrected`, async t => {
+    const { send, clock, advance, handled } = await app(t)
+    const jwt = token({ jti: 'stepped' }) // iat: the right time
+    clock.advance(25_000)
+    t.equal((await send(jwt)).statusCode, 200, 'within the window by the fast clock too')
+    clock.advance(-25_000) // corrected (NTP steps it back)
+    clock.advance(12_000) // 12 s pass, for the store as well: the token's window stays open 19 s more
+    await advance(12_000)
+    const replay = await send(jwt)
+    t.equal(replay.statusCode, 403)
+    t.equal(replay.json().code, 'FST_REQUEST_JWT_REPLAYED', 'a store that counts time itself (Redis) was asked for the whole window')
+    t.equal(handled(), 1)
+  })
+
   // iat 30 s ahead (a fast client clock) gives the longest window, 30 s behind the shortest.
   for (const [name, iat] of [['iat now', NOW_S], ['iat 30 s ahead', NOW_S + 30], ['iat 30 s behind', NOW_S - 30]] as const) {
     t.test(`${subject.name}: G57 (${name}) the entry outlives the window: a replay in its last millisecond, then the window refuses it`, async t => {
@@ -263,8 +277,12 @@ export function pluginReplayContract (t: Test, subject: ContractSubject): void {
       clock.advance(rest)
       await advance(rest)
       const late = await send(jwt)
-      t.equal(late.json().code, 'FST_REQUEST_JWT_CLOCK_SKEW', 'after the entry expired, the window refuses the token')
-      t.equal(await store.remember(SERVICE_ID, 'g57', 1000), true, 'the entry had indeed expired')
+      t.equal(late.json().code, 'FST_REQUEST_JWT_CLOCK_SKEW', 'after the window closed, the window refuses the token')
+      // The store was asked to keep it for the whole window's length (61 s) from its first use, whatever the iat.
+      const toExpiry = subject.keptAtMostMs(61_000) - subject.keptAtMostMs(ttlMs)
+      clock.advance(toExpiry)
+      await advance(toExpiry)
+      t.equal(await store.remember(SERVICE_ID, 'g57', 1000), true, 'the entry has expired since')
       t.equal(handled(), 1)
     })
   }

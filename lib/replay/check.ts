@@ -6,8 +6,10 @@
 // Why the window again: `onRequest` checked it before the body, and a body may be held back for as long as the
 // server waits (Fastify's requestTimeout is 0 by default). Were the jti remembered only for the rest of the window
 // as it stood then, a copy of the token whose body arrives after the genuine request's entry has expired would find
-// the store empty. So no request is admitted once its window has closed, and the entry is kept from now until the
-// window closes: every request that could still be admitted finds it.
+// the store empty. So no request is admitted once its window has closed, and the entry is kept for the length of
+// the whole window (2 x clockSkew + 1 s) from now: every request that could still be admitted finds it. The whole
+// window, not what is left of it by this server's clock: a store that counts time on its own clock (Redis) would
+// forget the jti early after a request served while this clock ran ahead and was then corrected.
 import { reject, type RequestJwtError } from '../errors/refusal.js'
 import { isThenable } from '../support/thenable.js'
 import { ReplayStoreFullError, type ReplayStore } from './store.js'
@@ -33,7 +35,7 @@ export function checkReplay (options: ReplayCheckOptions, token: VerifiedToken, 
   asking?.()
   let answer: boolean | PromiseLike<boolean>
   try {
-    answer = store.remember(token.issuer, token.jti, Math.max(1000, token.validUntilMs - now))
+    answer = store.remember(token.issuer, token.jti, (2 * options.clockSkew + 1) * 1000)
   } catch (err) {
     throw storeFailure(err)
   }
