@@ -1,6 +1,6 @@
 // Replay-store memory: bytes per live entry, and whether memory stays flat under a sustained load.
 //
-//   node --expose-gc bench/memory.js [--entries 1000000] [--rate 20000] [--seconds 180] [--json]
+//   node --expose-gc bench/memory.js [--entries 1000000] [--rate 20000] [--seconds 420] [--json]
 //
 // Memory is the V8 heap plus ArrayBuffer memory (process.memoryUsage().arrayBuffers), after gc: the store keeps its
 // entries in a typed array, outside the heap, so heapUsed alone would miss them. Entries are made as the plugin makes
@@ -13,7 +13,8 @@
 // 2. Sustained: `rate` inserts per (fake) second for `seconds` seconds, each living 61 s, the clock advancing one second
 //    at a time; once the store is at its steady size (after 2 windows), memory after gc is sampled every second. It
 //    is a saw tooth (after each rebuild the old table is held until its entries are copied), so flat means the peak
-//    of the second half of the samples is within a few per cent of the peak of the first: no growth.
+//    of the second half of the samples is within a few per cent of the peak of the first: no growth. The run must
+//    last long enough for rebuilds to fall in both halves: at 10,000 a second they come every one to three minutes.
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { MemoryReplayStore } from '../dist/replay/memory-store.js'
@@ -22,7 +23,7 @@ const { values: args } = parseArgs({
   options: {
     entries: { type: 'string', default: '1000000' },
     rate: { type: 'string', default: '20000' },
-    seconds: { type: 'string', default: '180' },
+    seconds: { type: 'string', default: '420' },
     json: { type: 'boolean', default: false }
   }
 })

@@ -72,7 +72,7 @@ const settings = {
   pipelining: 1,
   client: 'autocannon, request buffers built before each measurement (see requestFeeder in bench/common.js)',
   micro: quick ? { tokens: 2000, rounds: 2 } : { tokens: 40_000, rounds: 7 },
-  memory: quick ? { entries: 50_000, rate: 1000, seconds: 140 } : { entries: 1_000_000, rate: 10_000, seconds: 180 }
+  memory: quick ? { entries: 50_000, rate: 1000, seconds: 140 } : { entries: 1_000_000, rate: 10_000, seconds: 420 }
 }
 const out = args.out ?? (quick ? join(tmpdir(), 'fastify-request-jwt-bench-quick.json') : join(BENCH_DIR, 'results', 'latest.json'))
 for (const name of ['duration', 'slices', 'rounds', 'connections']) {
