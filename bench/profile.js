@@ -34,7 +34,8 @@ const duration = Number(args.duration)
 const dir = mkdtempSync(join(tmpdir(), 'request-jwt-profile-'))
 const profileFile = join(dir, `${config.name}.cpuprofile`)
 
-const child = spawn(process.execPath, [join(BENCH_DIR, 'server.js'), config.name], {
+// --expose-gc: the server's full GC at start-up, as in bench/run.js (bench/server.js says why).
+const child = spawn(process.execPath, ['--expose-gc', join(BENCH_DIR, 'server.js'), config.name], {
   stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   env: { ...process.env, BENCH_CPU_PROFILE: profileFile }
 })

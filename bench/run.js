@@ -3,7 +3,7 @@
 // every raw number to bench/results/latest.json (ignored by git; bench/README.md keeps the latest table).
 //
 //   node bench/run.js [--quick] [--duration S] [--slices N] [--rounds N] [--warmup S] [--connections N] [--out PATH]
-//                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S] [--same-process]
+//                     [--only a,b,...] [--no-micro] [--no-memory] [--quiet-wait S] [--same-process] [--natural-gc]
 //   node bench/run.js --soak [--duration S] [--rate N] [--quick] [--json PATH]     (the soak: see bench/soak.js)
 //
 // Each configuration's server runs in a child process of its own (bench/server.js), all started up front and each
@@ -52,7 +52,8 @@ const { values: args } = parseArgs({
     'no-micro': { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
     'quiet-wait': { type: 'string' },
-    'same-process': { type: 'boolean', default: false }
+    'same-process': { type: 'boolean', default: false },
+    'natural-gc': { type: 'boolean', default: false }
   }
 })
 const quick = args.quick
@@ -69,6 +70,8 @@ const settings = {
   connections: Number(args.connections ?? 10),
   // A new server process for each configuration in every round (see restart); --same-process keeps the first.
   freshProcesses: !args['same-process'],
+  // Each server has a full GC at start-up (bench/server.js says why); --natural-gc leaves it to its own GCs.
+  naturalGc: args['natural-gc'],
   pipelining: 1,
   client: 'autocannon, request buffers built before each measurement (see requestFeeder in bench/common.js)',
   micro: quick ? { tokens: 2000, rounds: 2 } : { tokens: 40_000, rounds: 7 },
@@ -101,8 +104,9 @@ watchdog.unref()
 const servers = new Map()
 
 function startServer (config) {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'server.js'), config.name], {
+  const child = spawn(process.execPath, ['--expose-gc', join(BENCH_DIR, 'server.js'), config.name], {
     cwd: ROOT,
+    env: settings.naturalGc ? { ...process.env, BENCH_NATURAL_GC: '1' } : process.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc']
   })
   let stderr = ''
@@ -742,7 +746,8 @@ function markdown (r) {
     `${r.versions.redis === undefined ? '' : `, Redis ${r.versions.redis}`}; ${r.date.slice(0, 16).replace('T', ' ')} UTC.`)
   lines.push(`${s.rounds} interleaved rounds of ${s.duration} s per configuration${s.slices > 1 ? ` in ${s.slices} slices taken in turn` : ''} (after a ${s.warmup} s warm-up), ` +
     `${s.connections} connections, client (autocannon) and servers on the same ${r.machine.cpus} cores; ` +
-    `${s.freshProcesses ? 'a new server process for each configuration in each round; ' : ''}medians over rounds.` +
+    `${s.freshProcesses ? 'a new server process for each configuration in each round; ' : ''}` +
+    `${s.naturalGc ? 'each server left to its own GCs (--natural-gc); ' : 'each server with a full GC at start-up; '}medians over rounds.` +
     `${s.quick ? ' QUICK MODE: smoke test, numbers not meaningful.' : ''}`)
   const others = Object.values(r.configurations).map(c => c.otherCpu).filter(Number.isFinite)
   if (others.length > 0) {

@@ -54,5 +54,20 @@ if (process.env.BENCH_CPU_PROFILE !== undefined) {
   })
 }
 
+// Every server starts measured in the V8 state that a long-running server reaches at its first full GC, whatever its
+// start-up allocated. Node 20's `process.nextTick` makes each tick object with an object literal whose maps V8 holds
+// only weakly: a full GC that runs before `nextTick` is optimised, while no tick object is alive, collects them, and
+// the literal's feedback then stays megamorphic for the life of the process, at a few microseconds of server CPU a
+// request (bench/README.md, "Node's tick objects"). A server whose start-up allocates enough has that GC in its first
+// second of load (every server that registered the plugin did); bare Fastify, which allocates little, did not, and
+// was measured in a state no service with a heavier start-up stays in. So: a few ticks, so that the literal's
+// feedback is in use, then a full GC from a macrotask (no tick object alive). BENCH_NATURAL_GC=1 (`bench/run.js
+// --natural-gc`) leaves each server to its own GCs, as runs before 2026-12-07 12:00 did.
+if (process.env.BENCH_NATURAL_GC !== '1' && typeof globalThis.gc === 'function') {
+  for (let i = 0; i < 64; i++) await new Promise(resolve => process.nextTick(resolve))
+  await new Promise(resolve => setImmediate(resolve))
+  globalThis.gc()
+}
+
 const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.BENCH_PORT ?? 0) })
 console.log(`listening ${new URL(address).port}`)
