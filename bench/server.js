@@ -6,6 +6,8 @@
 // when node runs with --expose-gc, so that the heap it reports is what is live, not what awaits collection.
 // BENCH_CPU_PROFILE=path (used by bench/profile.js): the parent's IPC messages 'profile-start' and 'profile-stop'
 // start the V8 CPU profiler and write its profile to `path`, so that start-up and warm-up stay out of it.
+// Run with --expose-gc (as bench/run.js, bench/profile.js and bench/soak.js start it), it has one full GC before it
+// listens, unless BENCH_NATURAL_GC=1 (below).
 import { writeFileSync } from 'node:fs'
 import { buildApp } from './apps.js'
 
@@ -57,12 +59,12 @@ if (process.env.BENCH_CPU_PROFILE !== undefined) {
 // Every server starts measured in the V8 state that a long-running server reaches at its first full GC, whatever its
 // start-up allocated. Node 20's `process.nextTick` makes each tick object with an object literal whose maps V8 holds
 // only weakly: a full GC that runs before `nextTick` is optimised, while no tick object is alive, collects them, and
-// the literal's feedback then stays megamorphic for the life of the process, at a few microseconds of server CPU a
-// request (bench/README.md, "Node's tick objects"). A server whose start-up allocates enough has that GC in its first
-// second of load (every server that registered the plugin did); bare Fastify, which allocates little, did not, and
-// was measured in a state no service with a heavier start-up stays in. So: a few ticks, so that the literal's
-// feedback is in use, then a full GC from a macrotask (no tick object alive). BENCH_NATURAL_GC=1 (`bench/run.js
-// --natural-gc`) leaves each server to its own GCs, as runs before 2026-12-07 12:00 did.
+// the literal's feedback then stays megamorphic for the life of the process, each tick object built by the runtime
+// (what that costs: bench/README.md, "Node's tick objects"). A server whose start-up allocates enough has that GC in
+// its first second of load (every server that registered the plugin did); bare Fastify, which allocates little, did
+// not, and was measured in a state no service with a heavier start-up stays in. So: a few ticks, so that the
+// literal's feedback is in use, then a full GC from a macrotask (no tick object alive). BENCH_NATURAL_GC=1
+// (`bench/run.js --natural-gc`) leaves each server to its own GCs, as the benchmark's earlier runs did.
 if (process.env.BENCH_NATURAL_GC !== '1' && typeof globalThis.gc === 'function') {
   for (let i = 0; i < 64; i++) await new Promise(resolve => process.nextTick(resolve))
   await new Promise(resolve => setImmediate(resolve))
