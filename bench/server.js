@@ -9,6 +9,7 @@
 // Run with --expose-gc (as bench/run.js, bench/profile.js and bench/soak.js start it), it has one full GC before it
 // listens, unless BENCH_NATURAL_GC=1 (below).
 import { writeFileSync } from 'node:fs'
+import { setImmediate as immediate } from 'node:timers/promises'
 import { buildApp } from './apps.js'
 
 const { app, close } = await buildApp(process.argv[2], { logger: process.env.BENCH_LOG === '1' ? { level: 'info' } : false })
@@ -67,7 +68,7 @@ if (process.env.BENCH_CPU_PROFILE !== undefined) {
 // (`bench/run.js --natural-gc`) leaves each server to its own GCs, as the benchmark's earlier runs did.
 if (process.env.BENCH_NATURAL_GC !== '1' && typeof globalThis.gc === 'function') {
   for (let i = 0; i < 64; i++) await new Promise(resolve => process.nextTick(resolve))
-  await new Promise(resolve => setImmediate(resolve))
+  await immediate()
   globalThis.gc()
 }
 
