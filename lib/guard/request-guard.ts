@@ -9,6 +9,9 @@
 //
 // With `protect: 'strategy'` the same checks run only when the `@fastify/auth` strategy (auth-strategy.ts) asks.
 // Report mode threads through all of it: a failure it tolerates is logged and counted, and the request goes on.
+// How the checks end is outcome.ts's; the replay check, last, is replay-step.ts's. A step that answers at once (the
+// issuer's keys cached, the memory store) is run without a closure: only a step that waits makes them, so that the
+// common request allocates no more than it must (bench/README.md, "What a request allocates").
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Readable } from 'node:stream'
 import { checkBodyClaim } from '../binding/body-claim.js'
@@ -16,21 +19,24 @@ import { bodyDigest, type BodyDigest } from '../binding/body-digest.js'
 import { checkContentEncoding } from '../binding/content-encoding.js'
 import { checkRequestClaim } from '../binding/request-claim.js'
 import { hasUnparsedBody, readsNoBody, type BodyMethods } from '../binding/fastify-reads-body.js'
+import type { BindingPolicy } from '../binding/policy.js'
 import { readUnparsedBody } from '../binding/unparsed-body.js'
-import { answerRefusal, type RefusalReplyOptions } from '../errors/refusal-reply.js'
-import { isRefusal, reject } from '../errors/refusal.js'
-import { checkReplay, type ReplayCheckOptions } from '../replay/check.js'
+import type { RefusalReplyOptions } from '../errors/refusal-reply.js'
+import { reject } from '../errors/refusal.js'
+import type { ReplayCheckOptions } from '../replay/check.js'
 import type { Rollout } from '../rollout/rollout.js'
-import { NOT_FOUND_TARGET, type RouteSettings } from '../rollout/route-config.js'
+import { NOT_FOUND_TARGET, type Authorize, type RouteSettings } from '../rollout/route-config.js'
+import { isThenable } from '../support/thenable.js'
 import type { TokenVerifier, VerifiedToken } from '../token/verifier.js'
 import { checkCaller } from './caller-check.js'
 import type { Decisions } from './decisions.js'
-import { tolerated } from './report-mode.js'
+import { createOutcomes, type Done } from './outcome.js'
 import { requestJwtOf } from './request-jwt.js'
-import { kBodyStarted, kState, LET_THROUGH, openState, UNVERIFIED, type GuardedRequest, type RequestState } from './request-state.js'
+import { kBodyStarted, kState, LET_THROUGH, openState, type GuardedRequest, type RequestState } from './request-state.js'
 import { requestLine } from './request-line.js'
 import { runStep, thrownBy } from './step.js'
 import { elapsedSince, startClock } from './timing.js'
+import { createReplayStep } from './replay-step.js'
 import { warnUnbindableOnce } from './unbindable-body.js'
 import { prepareLateBody } from './late-body.js'
 
@@ -53,7 +59,6 @@ export interface RequestGuardOptions {
   bodyMethods: BodyMethods
 }
 
-export type Done = (err?: Error) => void
 const NO_KEY = Buffer.alloc(0)
 
 export type RequestGuard = ReturnType<typeof createRequestGuard>
@@ -61,33 +66,8 @@ export type RequestGuard = ReturnType<typeof createRequestGuard>
 /** The hooks that guard the routes of a context, and the checks the `@fastify/auth` strategy runs. */
 export function createRequestGuard ({ settings, verifier, decisions, rollout, settingsOf, bodyMethods }: RequestGuardOptions) {
   const strategyOnly = settings.protect === 'strategy'
-
-  /**
-   * A step failed with `err`. Returns false when report mode tolerates a missing binding (the next check runs);
-   * otherwise ends the checks: the request is refused, or, in a dry run, let through unauthenticated. Anything that is
-   * not a refusal is a bug or a broken dependency: a 500, never a pass.
-   */
-  function stops (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, err: unknown, missingBinding: boolean): boolean {
-    // Already answered (by Fastify's handlerTimeout, while a lookup or the store was waited for): never a second answer.
-    if (reply.sent) return true
-    if (tolerated(request, state, err, missingBinding)) {
-      if (state.standing !== LET_THROUGH) return false
-      admit(request, done, state)
-      return true
-    }
-    // Failed for good: should another @fastify/auth scheme let the request on, preHandler must not admit this token.
-    state.standing = UNVERIFIED
-    if (!isRefusal(err)) {
-      done(err as Error)
-      return true
-    }
-    // `tolerated` ran first and recorded the issuer if the token had verified.
-    decisions.record(request, state, err.verifiedIssuer ?? null, 'rejected', err.code)
-    const log = state.unboundLog
-    if (log !== undefined) request.log = reply.log = log
-    answerRefusal(request, reply, done, err, settings, settings.useErrorHandler, state.viaStrategy)
-    return true
-  }
+  const { stops, admit } = createOutcomes(settings, decisions)
+  const checkReplayThenAdmit = createReplayStep(settings, decisions, stops, admit)
 
   function onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     // A strategy run before this hook (in an onRequest hook added before the plugin) opened the request's state.
@@ -108,19 +88,33 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
   /** Verifies the token and runs the checks that need no body; then waits for the body or finishes. */
   function verify (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState): void {
     const started = startClock(decisions.listening)
-    runStep(() => verifier.verify(request, state.route.callers),
-      token => {
-        state.verifyMs = elapsedSince(started)
-        state.standing = { status: 'verified', token }
-        // From here on every line of the request (the handler's, "request completed") says who called, with which key.
-        state.unboundLog = request.log
-        request.log = reply.log = request.log.child({ requestJwt: { issuer: token.issuer, keyId: token.key.id } })
-        checkBeforeBody(request, reply, done, state, token)
-      },
-      err => {
-        state.verifyMs = elapsedSince(started)
-        stops(request, reply, done, state, err, false)
-      })
+    let token: VerifiedToken | PromiseLike<VerifiedToken>
+    try {
+      token = verifier.verify(request, state.route.callers)
+    } catch (err) {
+      return notVerified(request, reply, done, state, started, err)
+    }
+    if (isThenable(token)) waitForToken(token, request, reply, done, state, started)
+    else verified(request, reply, done, state, started, token)
+  }
+
+  /** The issuer's keys are being looked up. Only here are closures made: a cached issuer's request allocates none. */
+  function waitForToken (pending: PromiseLike<VerifiedToken>, request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, started: number | undefined): void {
+    pending.then(token => { verified(request, reply, done, state, started, token) }, err => { notVerified(request, reply, done, state, started, err) })
+  }
+
+  function verified (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, started: number | undefined, token: VerifiedToken): void {
+    state.verifyMs = elapsedSince(started)
+    state.standing = { status: 'verified', token }
+    // From here on every line of the request (the handler's, "request completed") says who called, with which key.
+    state.unboundLog = request.log
+    request.log = reply.log = request.log.child({ requestJwt: { issuer: token.issuer, keyId: token.key.id } })
+    checkBeforeBody(request, reply, done, state, token)
+  }
+
+  function notVerified (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, started: number | undefined, err: unknown): void {
+    state.verifyMs = elapsedSince(started)
+    stops(request, reply, done, state, err, false)
   }
 
   /** The `req` binding and the content-encoding rule of body-bound routes: both known before the body. */
@@ -132,13 +126,13 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     const claim = token.claims.req
     // The request line is read only when a claim or the route asks for it (most requests of an unscoped rollout).
     if (claim !== undefined || policy.bindsPath) {
-      const failure = thrownBy(() => checkRequestClaim(claim, requestLine(request, settings.pathPrefix), policy.claimFormat, token.key.secret))
+      const failure = thrownBy(checkRequestClaim, claim, requestLine(request, settings.pathPrefix), policy.claimFormat, token.key.secret)
       if (failure === undefined) state.boundPath = claim !== undefined
       else if (stops(request, reply, done, state, failure, claim === undefined)) return
     }
     if (policy.bindsBody && !policy.allowContentEncoding) {
       // Without a pay, it is a binding the token does not make: report mode lets it through as it does a missing pay.
-      const failure = thrownBy(() => checkContentEncoding(request.headers['content-encoding']))
+      const failure = thrownBy(checkContentEncoding, request.headers['content-encoding'])
       if (failure !== undefined && stops(request, reply, done, state, failure, token.claims.pay === undefined)) return
     }
     if (!policy.bindsBody && token.claims.pay === undefined) {
@@ -152,6 +146,11 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       state.digest = bodyDigest(policy.claimFormat, token.key.secret)
       return done()
     }
+    checkLateBody(request, reply, done, state, policy, token)
+  }
+
+  /** A strategy asked once the body had started (late-body.ts): its digest is readied for the token, then checked. */
+  function checkLateBody (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, policy: BindingPolicy, token: VerifiedToken): void {
     const late = prepareLateBody(request, state, bodyMethods, policy.claimFormat, token.key.secret, () => checkBody(request, reply, done, state), done)
     if (late === 'reading') return
     // A pay that cannot be checked is refused, never let through unchecked.
@@ -204,7 +203,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       if (digest !== undefined) warnUnbindableOnce(state.unboundLog as FastifyBaseLogger, state)
       if (policy.bindsBody && stops(request, reply, done, state, reject('FST_REQUEST_JWT_BODY_NOT_BINDABLE'), true)) return
     } else if (binds) {
-      const failure = thrownBy(() => checkBodyClaim(claim, digest as BodyDigest, policy.claimFormat))
+      const failure = thrownBy(checkBodyClaim, claim, digest as BodyDigest, policy.claimFormat)
       if (failure === undefined) state.boundBody = claim !== undefined
       else if (stops(request, reply, done, state, failure, claim === undefined)) return
     }
@@ -213,36 +212,16 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
 
   /** The route's own caller check, then the replay check (which uses up the jti), then the request is let through. */
   function finish (request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, token: VerifiedToken): void {
-    const failed = (err: unknown) => { stops(request, reply, done, state, err, false) }
-    const checkReplayThenAdmit = () => {
-      // A request answered meanwhile (handlerTimeout) keeps its jti, and one answered while the store was asked is
-      // not let through nor counted: Fastify answered it.
-      if (reply.sent) return
-      let started: number | undefined // the store's time only, when it is asked (and someone listens)
-      runStep(() => checkReplay(settings, token, decisions.listening ? () => { started = startClock(true) } : undefined), () => {
-        state.replayStoreMs = elapsedSince(started)
-        if (!reply.sent) admit(request, done, state)
-      }, err => {
-        state.replayStoreMs = elapsedSince(started)
-        failed(err)
-      })
-    }
     const authorize = state.route.authorize
     // Most routes have no authorize: they go straight to the replay check.
-    if (authorize === undefined) return checkReplayThenAdmit()
-    runStep(() => checkCaller(authorize, requestJwtOf(token, state.boundPath, state.boundBody), request), checkReplayThenAdmit, failed)
+    if (authorize === undefined) checkReplayThenAdmit(request, reply, done, state, token)
+    else checkCallerThenReplay(authorize, request, reply, done, state, token)
   }
 
-  /** Lets the request through, counted as accepted, or reported when report mode tolerated a failure. */
-  function admit (request: FastifyRequest, done: Done, state: RequestState): void {
-    state.admitted = true
-    const standing = state.standing
-    const token = standing.status === 'verified' ? standing.token : undefined
-    if (token !== undefined) request.requestJwt = requestJwtOf(token, state.boundPath, state.boundBody)
-    const issuer = token?.issuer ?? state.reported?.verifiedIssuer ?? null
-    if (state.reported === undefined) decisions.record(request, state, issuer, 'accepted', 'ok')
-    else decisions.record(request, state, issuer, 'reported', state.reported.code)
-    done()
+  function checkCallerThenReplay (authorize: Authorize, request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, token: VerifiedToken): void {
+    runStep(() => checkCaller(authorize, requestJwtOf(token, state.boundPath, state.boundBody), request),
+      () => { checkReplayThenAdmit(request, reply, done, state, token) },
+      err => { stops(request, reply, done, state, err, false) })
   }
 
   return { onRequest, preParsing, preHandler, verify }

@@ -1,11 +1,15 @@
 // How the guard runs a step of the pipeline, whose one way to refuse is to throw (or reject): `thrownBy` for a step
-// that answers at once, `runStep` for one that may wait.
+// that answers at once, `runStep` for one that may wait. The steps of every request (the token, the replay store) are
+// run by request-guard.ts itself, so that a step that answers at once costs no closure.
 import { isThenable } from '../support/thenable.js'
 
-/** What `step` threw, or `undefined` when it returned. */
-export function thrownBy (step: () => void): unknown {
+/**
+ * What `step(...args)` threw, or `undefined` when it returned. The arguments are passed, not closed over: a closure
+ * would make its caller allocate a context on every request, whether or not it ran the step.
+ */
+export function thrownBy<A extends unknown[]> (step: (...args: A) => void, ...args: A): unknown {
   try {
-    step()
+    step(...args)
     return undefined
   } catch (err) {
     return err

@@ -24,15 +24,15 @@ export interface ReplayCheckOptions {
 
 /**
  * Returns when the token may pass, or throws the refusal; when the store answers later, returns a promise that
- * resolves or rejects the same way. `asking` is called just before the store is asked (never when it is not: no
- * store, a token without jti, a window already closed), for whoever times the store.
+ * resolves or rejects the same way. `timer` is told just before the store is asked (never when it is not: no store, a
+ * token without jti, a window already closed), for whoever times the store.
  */
-export function checkReplay (options: ReplayCheckOptions, token: VerifiedToken, asking?: () => void): void | PromiseLike<void> {
+export function checkReplay (options: ReplayCheckOptions, token: VerifiedToken, timer?: { asking (): void }): void | PromiseLike<void> {
   const now = options.now()
   if (now >= token.validUntilMs) throw windowClosed(options)
   const store = options.replayStore
   if (store === undefined || token.jti === undefined) return
-  asking?.()
+  timer?.asking()
   let answer: boolean | PromiseLike<boolean>
   try {
     answer = store.remember(token.issuer, token.jti, (2 * options.clockSkew + 1) * 1000)
