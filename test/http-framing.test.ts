@@ -1,10 +1,12 @@
 // security-cases.md section A: HTTP framing of the Authorization header, and registration order (A0).
+import type { AddressInfo } from 'node:net'
 import { test } from 'tap'
 import Fastify from 'fastify'
 import requestJwt from '../lib/index.js'
 import { buildApp, testKeys } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
 import { bearer, notifyToken, NOW_MS, scopedToken } from './helpers/tokens.js'
+import { sendRaw } from './helpers/raw-http.js'
 
 test('a route declared right after an un-awaited register is still protected (A0)', async t => {
   const app = Fastify()
@@ -61,7 +63,8 @@ test('a scheme other than Bearer is a 401; bearer and BEARER are accepted (A2)',
   const context = await buildApp()
   t.teardown(() => context.app.close())
   const token = notifyToken()
-  for (const scheme of ['Basic', 'Token', 'JWT', 'Bearer:', `${token}`]) {
+  // Six characters each, as "Bearer" is, off by one letter or by a character whose bit 0x20 makes a letter of it.
+  for (const scheme of ['Basic', 'Token', 'JWT', 'Bearer:', `${token}`, 'Digest', 'Bearex', 'Bear\u00e9r', 'Bea\u0012er', 'BEARE\u0012', 'Bearers']) {
     const res = await context.app.inject({ url: '/protected', headers: { authorization: `${scheme} ${token}` } })
     assertRefused(t, res, 401, 'FST_REQUEST_JWT_BAD_SCHEME')
   }
@@ -80,6 +83,22 @@ test('two Authorization headers are a 401, whichever comes first (A3)', async t 
     headers: { authorization: [`Bearer ${token}`, 'Bearer other'] as unknown as string }
   })
   assertRefused(t, res, 401, 'FST_REQUEST_JWT_MULTIPLE_AUTHORIZATION', { token })
+})
+
+test('two Authorization headers are a 401 over HTTP, whatever the case of their names (A3)', async t => {
+  const context = await buildApp()
+  t.teardown(() => context.app.close())
+  await context.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = context.app.server.address() as AddressInfo
+  const token = notifyToken()
+  for (const second of ['AUTHORIZATION', 'aUtHoRiZaTiOn', 'authorization']) {
+    const res = await sendRaw(port, `GET /protected HTTP/1.1\nhost: x\nAuthorization: Bearer ${token}\n${second}: Bearer other`)
+    t.equal(res.status, 401, second)
+    t.equal(JSON.parse(res.body).code, 'FST_REQUEST_JWT_MULTIPLE_AUTHORIZATION', second)
+  }
+  // A header whose name only looks like it (one character off, or one more) is not counted.
+  const res = await sendRaw(port, `GET /protected HTTP/1.1\nhost: x\nAuthorization: Bearer ${token}\nAuthorizatioN2: x\nAuthorizatiom: x`)
+  t.equal(res.status, 200)
 })
 
 test('Bearer with nothing after it is a 401 (A4)', async t => {

@@ -22,9 +22,13 @@ export class DecisionStats {
   readonly #counts = new Map<string, Map<string | null, Map<Outcome, ByReason>>>()
 
   record (route: string, issuer: string | null, outcome: Outcome, reason: string): void {
-    const byIssuer = child(this.#counts, route, () => new Map<string | null, Map<Outcome, ByReason>>())
-    const byOutcome = child(byIssuer, issuer, () => new Map<Outcome, ByReason>())
-    const byReason = child(byOutcome, outcome, () => new Map<string, number>())
+    // Every request is counted: each level is looked up and made in place, with no closure made per call.
+    let byIssuer = this.#counts.get(route)
+    if (byIssuer === undefined) this.#counts.set(route, byIssuer = new Map())
+    let byOutcome = byIssuer.get(issuer)
+    if (byOutcome === undefined) byIssuer.set(issuer, byOutcome = new Map())
+    let byReason = byOutcome.get(outcome)
+    if (byReason === undefined) byOutcome.set(outcome, byReason = new Map())
     byReason.set(reason, (byReason.get(reason) ?? 0) + 1)
   }
 
@@ -40,13 +44,4 @@ export class DecisionStats {
     }
     return rows
   }
-}
-
-function child<K, V> (map: Map<K, V>, key: K, create: () => V): V {
-  let value = map.get(key)
-  if (value === undefined) {
-    value = create()
-    map.set(key, value)
-  }
-  return value
 }
