@@ -26,7 +26,7 @@ export function createReplayStep (settings: ReplayCheckOptions, decisions: Decis
     else replayPassed(request, reply, done, state, timer)
   }
 
-  /** The store answers later. Only here are closures made: the memory store's answer allocates none. */
+  /** The store answers later (Redis). Only here are closures made: the memory store's answer makes none. */
   function waitForReplayStore (pending: PromiseLike<void>, request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, timer: StoreTimer | undefined): void {
     pending.then(() => { replayPassed(request, reply, done, state, timer) }, err => { replayRefused(request, reply, done, state, timer, err) })
   }

@@ -98,7 +98,7 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
     else verified(request, reply, done, state, started, token)
   }
 
-  /** The issuer's keys are being looked up. Only here are closures made: a cached issuer's request allocates none. */
+  /** The issuer's keys are being looked up. Only here are closures made: a request whose issuer is cached makes none. */
   function waitForToken (pending: PromiseLike<VerifiedToken>, request: FastifyRequest, reply: FastifyReply, done: Done, state: RequestState, started: number | undefined): void {
     pending.then(token => { verified(request, reply, done, state, started, token) }, err => { notVerified(request, reply, done, state, started, err) })
   }
