@@ -170,3 +170,23 @@ test('the time a token stays acceptable ends exactly where checkTime starts refu
     t.throws(() => checkTime(claims, until, 30), 'and is refused from then on')
   }
 })
+
+test('the time a token stays acceptable depends on its claims only, not on when it is checked (the verified-token cache relies on it)', async t => {
+  const { checkTime } = await import('../lib/token/claims.js')
+  const cases: Array<Record<string, number>> = [
+    { iat: NOW_S }, { iat: NOW_S - 12.7 }, { iat: NOW_S + 30 }, { iat: NOW_S - 30 },
+    { iat: NOW_S, exp: NOW_S + 5 }, { iat: NOW_S, exp: NOW_S - 28.5 }, { iat: NOW_S - 10, nbf: NOW_S + 20 }, { iat: NOW_S, exp: NOW_S + 100, nbf: NOW_S - 100 }
+  ]
+  for (const claims of cases) {
+    const answers = new Set<number>()
+    // Across the widest window, both ways from now, in steps of 997 ms: the checks fall on many fractions of a second.
+    for (let nowMs = NOW_MS - 61_000; nowMs <= NOW_MS + 61_000; nowMs += 997) {
+      try {
+        answers.add(checkTime(claims, nowMs, 30))
+      } catch {
+        // outside its window at this time: no answer to compare
+      }
+    }
+    t.equal(answers.size, 1, `${JSON.stringify(claims)}: one answer wherever it passes`)
+  }
+})

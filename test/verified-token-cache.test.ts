@@ -114,15 +114,16 @@ test('a flood of distinct tokens without jti never holds more than the bound', a
   const cache = new VerifiedTokenCache({ maxEntries: 100, maxChars: 1_000_000, now: () => clock.now })
   const keys = { live: [], revoked: [], byId: new Map(), service: 'active' as const, algorithms: new Set(['HS256'] as const) }
   const key = { id: null, alg: 'HS256' as const, secret: Buffer.from(SECRET), revoked: false }
-  for (let i = 0; i < 10_000; i++) cache.set(`token-${i}`, { issuer: SERVICE_ID, key, claims: { i }, keys }, 30_000)
+  const verifiedToken = (claims: Record<string, unknown>) => ({ issuer: SERVICE_ID, key, claims, jti: undefined, validUntilMs: clock.now + 30_000 })
+  for (let i = 0; i < 10_000; i++) cache.set(`token-${i}`, { verified: verifiedToken({ i }), keys }, 30_000)
   t.equal(cache.size, 100, 'by entries')
   const small = new VerifiedTokenCache({ maxEntries: 10_000, maxChars: 50_000, now: () => clock.now })
-  for (let i = 0; i < 10_000; i++) small.set(`${'x'.repeat(1000)}-${i}`, { issuer: SERVICE_ID, key, claims: {}, keys }, 30_000)
+  for (let i = 0; i < 10_000; i++) small.set(`${'x'.repeat(1000)}-${i}`, { verified: verifiedToken({}), keys }, 30_000)
   t.ok(small.size <= 25, `by characters (${small.size} tokens of 1,000 characters in 50,000)`)
-  t.equal(small.get(`${'x'.repeat(1000)}-9999`, () => keys)?.issuer, SERVICE_ID)
+  t.equal(small.get(`${'x'.repeat(1000)}-9999`, () => keys)?.verified.issuer, SERVICE_ID)
   t.equal(small.get(`${'x'.repeat(1000)}-9999`, () => undefined), undefined, 'an entry whose key set is gone is not used')
   t.equal(small.get(`${'x'.repeat(1000)}-9999`, () => keys), undefined, 'and is dropped')
-  cache.set('expired', { issuer: SERVICE_ID, key, claims: {}, keys }, 0)
+  cache.set('expired', { verified: verifiedToken({}), keys }, 0)
   t.equal(cache.get('expired', () => keys), undefined, 'a window already closed is not cached')
   clock.now += 30_001
   t.equal(cache.get('token-9999', () => keys), undefined, 'an entry lives no longer than its window')

@@ -9,13 +9,13 @@
 // are cleared (clearSecretCache, a fleet's clear order) or change, the token is verified afresh, so a revoked key stops
 // working exactly as fast as without this cache. An entry never outlives the token's time window either.
 import { LRUCache } from 'lru-cache'
-import type { ApiKey, KeySet } from '../keys/key-set.js'
+import type { KeySet } from '../keys/key-set.js'
+import type { VerifiedToken } from './verified-token.js'
 
 /** A verification that holds for as long as its key set does. */
 export interface VerifiedEntry {
-  readonly issuer: string
-  readonly key: ApiKey
-  readonly claims: Readonly<Record<string, unknown>>
+  /** The verified token (no jti: a token with one is never cached), given to every request that carries it. */
+  readonly verified: VerifiedToken
   /** The key set the signature was checked with (compared by identity). */
   readonly keys: KeySet
 }
@@ -52,18 +52,20 @@ export class VerifiedTokenCache {
     if (this.#cache.size === 0) return undefined
     const entry = this.#cache.get(token)
     if (entry === undefined) return undefined
-    if (currentKeys(entry.issuer) === entry.keys) return entry
+    if (currentKeys(entry.verified.issuer) === entry.keys) return entry
     this.#cache.delete(token)
     return undefined
   }
 
   /**
-   * Remembers a verification for `ttlMs` at most (the rest of the token's window). Its claims are frozen: every
-   * request that carries the token gets the same object as `request.requestJwt.claims`, which no handler may change.
+   * Remembers a verification for `ttlMs` at most (the rest of the token's window). It is frozen, its claims too: every
+   * request that carries the token gets the same objects, the claims as `request.requestJwt.claims`, which no handler
+   * may change.
    */
   set (token: string, entry: VerifiedEntry, ttlMs: number): void {
     if (ttlMs <= 0) return
-    deepFreeze(entry.claims)
+    deepFreeze(entry.verified.claims)
+    Object.freeze(entry.verified)
     this.#cache.set(token, entry, { ttl: ttlMs })
   }
 

@@ -13,19 +13,9 @@ import { revokedKey, verifySignature } from './signature.js'
 import { decodeToken, type DecodedToken } from './decode.js'
 import type { IssuerCheck } from './issuer-format.js'
 import type { VerifiedEntry, VerifiedTokenCache } from './verified-cache.js'
+import type { VerifiedToken } from './verified-token.js'
 
-/** A token whose signature and claims passed; binding and replay checks come later, in `preHandler`. */
-export interface VerifiedToken {
-  readonly issuer: string
-  readonly key: ApiKey
-  readonly claims: Readonly<Record<string, unknown>>
-  readonly jti: string | undefined
-  /**
-   * Until when (epoch ms, exclusive) the token passes the time checks. The request is admitted only before then, and
-   * its jti is remembered until then: the window is checked again once the body has arrived (see request-guard.ts).
-   */
-  readonly validUntilMs: number
-}
+export type { VerifiedToken }
 
 /** What the verifier needs of the plugin's options. */
 export interface VerifierOptions {
@@ -118,20 +108,23 @@ export class TokenVerifier {
 
   /**
    * A cached verification: only what depends on the route and the clock is checked, in the full path's order. Every
-   * route looks `iss` up in one spelling (#checkIssuer), the one the cached verification was made with.
+   * route looks `iss` up in one spelling (#checkIssuer), the one the cached verification was made with. The window a
+   * token passes in depends on its claims only, not on the clock (checkTime, and its test), so every request that
+   * carries the token gets the one verified token.
    */
-  #reuse ({ issuer, key, claims }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken {
-    const sent = claims.iss as string
+  #reuse ({ verified }: VerifiedEntry, callers: ReadonlySet<string> | undefined): VerifiedToken {
+    const sent = verified.claims.iss as string
     try {
       this.#checkIssuer(sent, callers)
     } catch (err) {
       throw annotate(err, sent)
     }
     try {
-      return { issuer, key, claims, jti: undefined, validUntilMs: checkTime(claims, this.#options.now(), this.#options.clockSkew) }
+      checkTime(verified.claims, this.#options.now(), this.#options.clockSkew)
     } catch (err) {
-      throw annotate(err, issuer, key)
+      throw annotate(err, verified.issuer, verified.key)
     }
+    return verified
   }
 
   #verifyWithKeys (token: string, decoded: DecodedToken, kid: string | undefined, issuer: string, keys: KeySet): VerifiedToken {
@@ -146,8 +139,9 @@ export class TokenVerifier {
       // Notify decodes with a revoked key as with any other, and says "revoked" only once the claims passed.
       if (key.revoked) throw revokedKey(key)
       // A token with a jti is single use: nothing to reuse.
-      if (jti === undefined) this.#verified?.set(token, { issuer, key, claims: decoded.claims, keys }, validUntilMs - options.now())
-      return { issuer, key, claims: decoded.claims, jti, validUntilMs }
+      const verified = { issuer, key, claims: decoded.claims, jti, validUntilMs }
+      if (jti === undefined) this.#verified?.set(token, { verified, keys }, validUntilMs - options.now())
+      return verified
     } catch (err) {
       // The signature passed: the issuer is genuine even though the token is refused.
       throw annotate(err, issuer, key)
