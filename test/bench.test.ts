@@ -73,3 +73,17 @@ test('the quick benchmark measures every configuration without a single error or
   t.ok((unheard?.measured ?? 0) > 0, 'what no subscriber to the channels costs is measured against the pipeline')
   t.match(stdout, /\| configuration \| req\/s \| x bare \|/, 'a Markdown table is printed')
 })
+
+test('bench/allocation.js measures what a request allocates, against bare Fastify', async t => {
+  // Bytes, not time: still no assertion on how much, only that every configuration asked for was measured.
+  const { stdout } = await promisify(execFile)(process.execPath, ['bench/allocation.js', '--only', 'plugin-notify,plugin-body-1k,plugin-forged', '--runs', '1', '--processes', '1', '--requests', '100', '--json'],
+    { timeout: 120_000 })
+  const results = JSON.parse(stdout) as Record<string, { bytesPerRequest: number, perRun: number[] }>
+  t.same(Object.keys(results), ['bare', 'plugin-notify', 'plugin-body-1k', 'plugin-forged'], 'bare Fastify first, then the configurations asked for')
+  for (const [name, measured] of Object.entries(results)) {
+    t.ok(measured.bytesPerRequest > 0, `${name}: bytes a request measured`)
+    t.equal(measured.perRun.length, 1, `${name}: one run, as asked`)
+  }
+  await t.rejects(promisify(execFile)(process.execPath, ['bench/allocation.js', '--only', 'plugin-redis']), /no configuration plugin-redis to measure/,
+    'the Redis store is not measured in-process, and says so')
+})
