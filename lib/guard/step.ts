@@ -1,6 +1,6 @@
 // How the guard runs a step of the pipeline, whose one way to refuse is to throw (or reject): `thrownBy` for a step
-// that answers at once, `runStep` for one that may wait. The steps of every request (the token, the replay store) are
-// run by request-guard.ts itself, so that a step that answers at once costs no closure.
+// that answers at once, `runStep` for one that may wait. The two steps every request takes, the token and the replay
+// store, are run in place (request-guard.ts, replay-step.ts), so that one that answers at once costs no closure.
 import { isThenable } from '../support/thenable.js'
 
 /**

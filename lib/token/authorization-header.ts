@@ -31,9 +31,9 @@ function countAuthorizationHeaders (rawHeaders: string[]): number {
 }
 
 /**
- * Whether the first `length` characters of `text` are all of `lower` (lower-case ASCII letters), in any case. It makes
- * no string, as toLowerCase() would, on every request; the two agree here: no other character of a header (Latin-1)
- * lower-cases to an ASCII letter.
+ * Whether the first `length` characters of `text` spell `lower` (lower-case ASCII letters) in any mix of cases: what
+ * toLowerCase() would say, without making a string on every request. No character of a header (Latin-1) but an ASCII
+ * letter lower-cases to one.
  */
 function isCaseless (text: string, length: number, lower: string): boolean {
   if (length !== lower.length) return false
