@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { PerformanceObserver } from 'node:perf_hooks'
+import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { CONFIGS, configNamed, median, ROUTES, tokenMinter } from './common.js'
@@ -80,11 +81,13 @@ async function measure (name) {
   const mint = tokenMinter(config)
   // Notify's pattern: each of 50 clients sends its one token again and again.
   const pool = config.tokens === 'notify' ? Array.from({ length: 50 }, () => mint()) : undefined
+  // A refusing configuration (`refused` in bench/common.js) answers every request 403, the others 200.
+  const expectedStatus = config.refused === true ? 403 : 200
   // When each GC started: the observer hears of them late (after a macrotask or more).
   const gcStarts = []
   const observer = new PerformanceObserver(list => { for (const entry of list.getEntries()) gcStarts.push(entry.startTime) })
   observer.observe({ entryTypes: ['gc'] })
-  const once = async () => {
+  const measureRun = async () => {
     // Flat strings, as the HTTP parser gives a server: a token built by concatenation would be flattened on its
     // first read, and that copy counted.
     const tokens = Array.from({ length: requests }, (_, i) => pool === undefined ? mint() : pool[i % pool.length]).map(token => Buffer.from(token).toString())
@@ -94,19 +97,18 @@ async function measure (name) {
     const before = process.memoryUsage().heapUsed
     for (const authorization of tokens) {
       const res = await app.inject({ method: route.method, url: route.path, headers: { authorization, ...(route.body === undefined ? {} : { 'content-type': 'application/json' }) }, payload: route.body })
-      const allowed = config.name === 'plugin-forged' || config.name === 'bare-refuse' ? 403 : 200
-      if (res.statusCode !== allowed) throw new Error(`bench/allocation: ${name} answered ${res.statusCode}: ${res.body}`)
+      if (res.statusCode !== expectedStatus) throw new Error(`bench/allocation: ${name} answered ${res.statusCode}: ${res.body}`)
     }
     const bytes = (process.memoryUsage().heapUsed - before) / requests
     const ended = performance.now()
-    await new Promise(resolve => setTimeout(resolve, 20)) // the observer hears of any GC of the run
+    await delay(20) // the observer hears of any GC of the run
     return gcStarts.some(start => start >= started && start <= ended) ? undefined : bytes
   }
   // Warm-up: the JIT settles, and the caches fill.
-  for (let i = 0; i < 5; i++) await once()
+  for (let i = 0; i < 5; i++) await measureRun()
   const perRun = []
   for (let attempts = 0; perRun.length < RUNS && attempts < RUNS * 3; attempts++) {
-    const bytes = await once()
+    const bytes = await measureRun()
     if (bytes !== undefined) perRun.push(bytes)
   }
   observer.disconnect()
