@@ -17,7 +17,7 @@ import { PerformanceObserver } from 'node:perf_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { CONFIGS, configNamed, median, ROUTES, tokenMinter } from './common.js'
+import { CONFIGS, configNamed, median, NOTIFY_CLIENTS, ROUTES, tokenMinter } from './common.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -79,8 +79,8 @@ async function measure (name) {
   const { app, close } = await buildApp(name)
   await app.ready()
   const mint = tokenMinter(config)
-  // Notify's pattern: each of 50 clients sends its one token again and again.
-  const pool = config.tokens === 'notify' ? Array.from({ length: 50 }, () => mint()) : undefined
+  // Notify's pattern: each client sends its one token again and again.
+  const pool = config.tokens === 'notify' ? Array.from({ length: NOTIFY_CLIENTS }, () => mint()) : undefined
   // A refusing configuration (`refused` in bench/common.js) answers every request 403, the others 200.
   const expectedStatus = config.refused === true ? 403 : 200
   // When each GC started: the observer hears of them late (after a macrotask or more).

@@ -7,6 +7,8 @@ export const SECRET = '3d844edf-8d35-48ac-975b-e847b4f122b0' // 36 characters, l
 /** What `getSecrets` returns for SERVICE_ID: one constant array (cached by the plugin anyway). */
 export const SECRETS = Object.freeze([Object.freeze({ id: 'bench-key', secret: SECRET })])
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+/** Notify's pattern: how many clients, each sending its one token (no jti) over and over. */
+export const NOTIFY_CLIENTS = 50
 
 /**
  * The client's key pair for an algorithm, the same in every process of a run (the parent minting tokens, each server

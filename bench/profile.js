@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import { configNamed, requestFeeder, ROUTES } from './common.js'
+import { configNamed, NOTIFY_CLIENTS, requestFeeder, ROUTES } from './common.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 const DIST_URL = new URL('../dist/', import.meta.url).href
@@ -51,7 +51,8 @@ const port = Number(/listening (\d+)/.exec(stdout)[1])
 async function load (seconds) {
   // The configuration's own guess at its rate (key pairs: their tokens are slow to mint), else HS256's.
   const rate = config.rateGuess ?? 45_000
-  const feeder = requestFeeder(config, port, Math.ceil(rate * 1.5 * seconds))
+  // Notify's pattern: not fresh tokens but its clients' own, each sent over and over, as bench/run.js sends them.
+  const feeder = requestFeeder(config, port, config.tokens === 'notify' ? NOTIFY_CLIENTS : Math.ceil(rate * 1.5 * seconds))
   return autocannon({
     url: `http://127.0.0.1:${port}${route.path}`,
     method: route.method,

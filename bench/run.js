@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
-import { CONFIGS, median, REDIS_URL, requestFeeder, ROUTES } from './common.js'
+import { CONFIGS, median, NOTIFY_CLIENTS, REDIS_URL, requestFeeder, ROUTES } from './common.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = join(BENCH_DIR, '..')
@@ -188,9 +188,6 @@ async function redisCpuSeconds (client) {
 }
 
 // ------------------------------------------------------------------------------------------------------ measurement
-
-/** Notify's pattern: how many clients, each sending its one token (no jti) for the whole slice. */
-const NOTIFY_CLIENTS = 50
 
 /** The highest rate each configuration reached so far; sizes the next batch of tokens. */
 const lastRate = new Map()
