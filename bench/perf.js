@@ -110,7 +110,9 @@ function ownCode () {
 /** One measurement of `config`, its samples added to `tally`; how many requests it answered meanwhile. */
 async function measure (config, tally) {
   const route = ROUTES[config.route]
-  const server = spawn(process.execPath, ['--perf-basic-prof', '--expose-gc', join(BENCH_DIR, 'server.js'), config.name],
+  // --perf-basic-prof has V8 write a map of its code for perf (/tmp/perf-<pid>.map, removed once read) and a code log
+  // (--logfile, kept out of the working tree).
+  const server = spawn(process.execPath, ['--perf-basic-prof', `--logfile=${join(dir, 'v8.log')}`, '--expose-gc', join(BENCH_DIR, 'server.js'), config.name],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   try {
     const port = await listening(server)
@@ -133,10 +135,16 @@ async function measure (config, tally) {
     if (code !== 0) throw new Error(`perf record failed (${code}): ${perfErrors.trim()}`)
     if (loaded.errors > 0 || (loaded.non2xx > 0 && config.refused !== true)) throw new Error(`${config.name}: ${loaded.errors} errors, ${loaded.non2xx} non-2xx answers`)
     await readSamples(data, tally)
+    rmSync(data)
     // The load and the sampling both last `seconds`: the requests of that time are what the samples are divided by.
     return loaded.requests.total
   } finally {
-    server.kill('SIGTERM')
+    if (server.exitCode === null && server.signalCode === null) {
+      const exited = once(server, 'exit')
+      server.kill('SIGTERM')
+      await exited
+    }
+    rmSync(`/tmp/perf-${server.pid}.map`, { force: true })
   }
 }
 
