@@ -6,14 +6,14 @@
 //       [--warmup 3] [--frequency 2999] [--top 10] [--json]
 //
 // Bare Fastify, then each configuration asked for, in turn, for --rounds rounds (so that the VM's drift reaches all of
-// them alike); each configuration's samples and requests are summed over its rounds. Each runs in a server of bench/server.js
-// started with `node --perf-basic-prof` (V8 writes a map of its compiled code for perf), loaded as bench/run.js loads
-// it (autocannon, 10 connections, its requests built before) for a warm-up, then sampled by `perf record -g -e
-// cpu-clock` under the same load. Each sample goes to the configuration's own code when its innermost JavaScript frame
-// outside Node's modules is in this package, in bench/apps.js or in a package Fastify does not depend on (lru-cache,
-// fast-jwt, ...), else to Node's and Fastify's code (bench/perf-samples.js). Prints Markdown: per request, the CPU in all, in the
-// configuration's own code and in the kernel; its largest own functions; and the functions bare Fastify runs too that
-// grew the most.
+// them alike); each configuration's samples and requests are summed over its rounds. Each runs in a server of
+// bench/server.js started with `node --perf-basic-prof` (V8 writes a map of its compiled code for perf), loaded as
+// bench/run.js loads it (autocannon, 10 connections, its requests built before) for a warm-up, then sampled by `perf
+// record -g -e cpu-clock` under the same load. Each sample goes to the configuration's own code when its innermost
+// JavaScript frame outside Node's modules is in this package, in bench/apps.js or in a package Fastify does not depend
+// on (lru-cache, fast-jwt, ...), else to Node's and Fastify's code (bench/perf-samples.js). Prints Markdown: per
+// request, the CPU in all, in the configuration's own code and in the kernel; its largest own functions; and the
+// functions bare Fastify runs too that grew the most.
 //
 // Needs `perf` and the right to sample a process's kernel stacks (root, or kernel.perf_event_paranoid <= 1).
 import { execFileSync, spawn } from 'node:child_process'
