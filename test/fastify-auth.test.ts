@@ -288,6 +288,25 @@ test('with protect "strategy" in a preHandler, a GET without a body on a route b
   t.equal(res.body, 'path')
 })
 
+test('with protect "strategy" in a preHandler, a GET without a body has its pay checked against the digest of no bytes', async t => {
+  const context = await appWith({ protect: 'strategy' }, app => {
+    app.get('/bound', { config: { requestJwt: { scope: 'body' } }, preHandler: app.auth([requestJwtApi(app).strategy]) }, async request => request.requestJwt?.boundTo)
+    app.get('/open', { preHandler: app.auth([requestJwtApi(app).strategy]) }, async request => request.requestJwt?.boundTo)
+  })
+  t.teardown(() => context.app.close())
+  const get = (url: string, token: string) => context.app.inject({ url, headers: bearer(token) })
+  for (const url of ['/bound', '/open']) {
+    // scopedToken's pay is of the body given: none is the SHA-256 of no bytes.
+    const empty = await get(url, scopedToken('GET', url, undefined, { req: undefined, jti: `no-body${url}` }))
+    t.equal(empty.statusCode, 200, empty.body)
+    t.equal(empty.body, 'body', `${url}: the pay of no bytes binds a request without a body`)
+    const other = await get(url, scopedToken('GET', url, '{"a":1}', { req: undefined, jti: `other-body${url}` }))
+    t.equal(other.json().code, 'FST_REQUEST_JWT_BODY_MISMATCH', `${url}: a pay of bytes that were not sent is refused`)
+  }
+  const missing = await get('/bound', scopedToken('GET', '/bound', undefined, { req: undefined, pay: undefined, jti: 'no-pay' }))
+  t.equal(missing.statusCode, 403, 'the route binds the body: a token without pay is refused')
+})
+
 test('a strategy that runs before the plugin\'s onRequest hook still checks everything, once', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

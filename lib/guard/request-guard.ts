@@ -165,7 +165,9 @@ export function createRequestGuard ({ settings, verifier, decisions, rollout, se
       return done(null, payload)
     }
     state.bodyStarted = true
-    if (strategyOnly && !state.viaStrategy) state.digest = bodyDigest('standard', NO_KEY)
+    // Taken in case the strategy asks later; a request without a body needs none (late-body.ts makes the digest of no
+    // bytes when asked).
+    if (strategyOnly && !state.viaStrategy && !readsNoBody(bodyMethods, request)) state.digest = bodyDigest('standard', NO_KEY)
     const digest = state.digest
     if (digest === undefined) return done(null, payload)
     digest.watch(payload)
