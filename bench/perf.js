@@ -24,8 +24,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
-import { configNamed, NOTIFY_CLIENTS, requestFeeder, ROUTES } from './common.js'
+import { configNamed } from './common.js'
+import { listeningPort, load as loadServer } from './load.js'
 import { grownMost, largest, perRequest, SampleTally } from './perf-samples.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
@@ -109,19 +109,13 @@ function ownCode () {
 
 /** One measurement of `config`, its samples added to `tally`; how many requests it answered meanwhile. */
 async function measure (config, tally) {
-  const route = ROUTES[config.route]
   // --perf-basic-prof has V8 write a map of its code for perf (/tmp/perf-<pid>.map, removed once read) and a code log
   // (--logfile, kept out of the working tree).
   const server = spawn(process.execPath, ['--perf-basic-prof', `--logfile=${join(dir, 'v8.log')}`, '--expose-gc', join(BENCH_DIR, 'server.js'), config.name],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   try {
-    const port = await listening(server)
-    const load = async (duration) => {
-      const rate = config.rateGuess ?? 45_000
-      // Notify's pattern: its clients' tokens, each sent over and over, as bench/run.js sends them.
-      const feeder = requestFeeder(config, port, config.tokens === 'notify' ? NOTIFY_CLIENTS : Math.ceil(rate * 1.5 * duration))
-      return autocannon({ url: `http://127.0.0.1:${port}${route.path}`, method: route.method, connections: 10, duration, setupClient: feeder.setupClient })
-    }
+    const port = await listeningPort(server)
+    const load = (duration) => loadServer(config, port, duration)
     if (Number(args.warmup) > 0) await load(Number(args.warmup))
     const data = join(dir, `${config.name}.data`)
     const perf = spawn('perf', ['record', '-g', '-e', 'cpu-clock', '-F', String(frequency), '-p', String(server.pid), '-o', data, '--', 'sleep', String(seconds)],
@@ -146,15 +140,6 @@ async function measure (config, tally) {
     }
     rmSync(`/tmp/perf-${server.pid}.map`, { force: true })
   }
-}
-
-async function listening (server) {
-  let stdout = ''
-  server.stdout.on('data', chunk => { stdout += chunk })
-  while (!/listening \d+/.test(stdout)) {
-    await Promise.race([once(server.stdout, 'data'), once(server, 'exit').then(() => { throw new Error('server exited') })])
-  }
-  return Number(/listening (\d+)/.exec(stdout)[1])
 }
 
 async function readSamples (data, tally) {

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
-import { configNamed, NOTIFY_CLIENTS, requestFeeder, ROUTES } from './common.js'
+import { configNamed } from './common.js'
+import { listeningPort, load as loadServer } from './load.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 const DIST_URL = new URL('../dist/', import.meta.url).href
@@ -29,7 +29,6 @@ const { values: args, positionals } = parseArgs({
   }
 })
 const config = configNamed(positionals[0] ?? 'plugin')
-const route = ROUTES[config.route]
 const duration = Number(args.duration)
 const dir = mkdtempSync(join(tmpdir(), 'request-jwt-profile-'))
 const profileFile = join(dir, `${config.name}.cpuprofile`)
@@ -40,28 +39,8 @@ const child = spawn(process.execPath, ['--expose-gc', join(BENCH_DIR, 'server.js
   env: { ...process.env, BENCH_CPU_PROFILE: profileFile }
 })
 const killer = setTimeout(() => child.kill('SIGKILL'), (duration + Number(args.warmup) + 60) * 1000)
-let stdout = ''
-child.stdout.on('data', chunk => { stdout += chunk })
-while (!/listening \d+/.test(stdout)) {
-  await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error('server exited') })])
-}
-const port = Number(/listening (\d+)/.exec(stdout)[1])
-
-/** `seconds` of load with fresh tokens, one per request, fed as bench/run.js feeds them. */
-async function load (seconds) {
-  // The configuration's own guess at its rate (key pairs: their tokens are slow to mint), else HS256's.
-  const rate = config.rateGuess ?? 45_000
-  // Notify's pattern: not fresh tokens but its clients' own, each sent over and over, as bench/run.js sends them.
-  const feeder = requestFeeder(config, port, config.tokens === 'notify' ? NOTIFY_CLIENTS : Math.ceil(rate * 1.5 * seconds))
-  return autocannon({
-    url: `http://127.0.0.1:${port}${route.path}`,
-    method: route.method,
-    connections: Number(args.connections),
-    duration: seconds,
-    maxOverallRequests: rate * 4 * seconds,
-    setupClient: feeder.setupClient
-  })
-}
+const port = await listeningPort(child)
+const load = (seconds) => loadServer(config, port, seconds, Number(args.connections))
 
 async function tell (message, answer) {
   const answered = once(child, 'message')

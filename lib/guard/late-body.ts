@@ -1,7 +1,8 @@
 // A strategy asked after `preParsing` went by (a `preHandler` auth hook, with `protect: 'strategy'`): the digest taken
-// in case is standard (none was taken for a request without a body), and a body Fastify never reads was left unread
-// (fastify-reads-body.ts; `preParsing` reads it only for a token it had verified). Nothing has taken a byte of that body yet, so it can still be read, from the
-// stream the digest watched (an earlier hook's replacement, maybe), into a digest of the token's own format.
+// in case is standard (none is taken for a request without a body), and a body Fastify never reads was left unread
+// (fastify-reads-body.ts; `preParsing` reads it only for a token it had verified). Nothing has taken a byte of that
+// body yet, so it can still be read, from the stream the digest watched (an earlier hook's replacement, maybe), into a
+// digest of the token's own format.
 import type { FastifyRequest } from 'fastify'
 import { bodyDigest } from '../binding/body-digest.js'
 import { hasUnparsedBody, readsNoBody, type BodyMethods } from '../binding/fastify-reads-body.js'
@@ -29,7 +30,8 @@ export function prepareLateBody (request: FastifyRequest, state: RequestState, b
     return 'reading'
   }
   if (format === 'standard' && inCase !== undefined) return 'ready'
-  // No body: nothing to hash, in any format. Else the SHA-256 taken in case is of no use to a keyed one.
+  // No body: nothing to hash, in any format. Else no digest fits: the SHA-256 taken in case is of no use to a keyed
+  // format, and none was taken when the state opened after the body went by.
   state.digest = readsNoBody(bodyMethods, request) ? bodyDigest(format, key) : undefined
   return state.digest === undefined ? 'unbindable' : 'ready'
 }
