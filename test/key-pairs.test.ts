@@ -2,8 +2,11 @@
 // HMAC secrets, each key pinned to its algorithm. Tokens are signed here with node:crypto, independently of the
 // client helpers; hostile cases per algorithm are refused with their documented code (J72-J80 in docs/security.md).
 import { test } from 'tap'
-import { createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto'
+import { createHmac, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto'
+import fc from 'fast-check'
 import { requestJwtApi, type SecretLookupResult } from '../lib/index.js'
+import type { ApiKey, KeySet } from '../lib/keys/key-set.js'
+import { verifySignature } from '../lib/token/signature.js'
 import { buildApp } from './helpers/app.js'
 import { assertRefused } from './helpers/assert.js'
 import { bearer, NOW_S, SECRET, SERVICE_ID } from './helpers/tokens.js'
@@ -259,6 +262,43 @@ test('hostile tokens per algorithm are refused with their code (J74-J79)', async
   const accepted = await send(withSignature(ecInput, highS))
   t.equal(accepted.statusCode, 200, 'a high-S ES256 signature is valid ECDSA (WebCrypto makes either half): accepted, and harmless, since a jti and the verified-token cache key on the whole token')
   t.match((await send(token('EdDSA', EC_SERVICE, eddsa(ED.privateKey)))).json().message, /algorithm used is not ES256/)
+})
+
+test('ES256: the plugin accepts exactly the r || s that node:crypto\'s one-shot verify accepts, edge values and mutations included (J76)', t => {
+  // signature.ts checks ES256 through a Verify object, for speed; the one-shot crypto.verify is the reference.
+  const key: ApiKey = { id: 'ec', alg: 'ES256', secret: Buffer.alloc(0), publicKey: P256.publicKey, revoked: false }
+  const keys: KeySet = { live: [key], revoked: [], byId: new Map([['ec', key]]), service: 'active', algorithms: new Set(['ES256']) }
+  const input = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ iss: EC_SERVICE, iat: NOW_S })}`
+  const valid = sign('sha256', Buffer.from(input), { key: P256.privateKey, dsaEncoding: 'ieee-p1363' })
+  const reference = (signature: Buffer) => verify('sha256', Buffer.from(input), { key: P256.publicKey, dsaEncoding: 'ieee-p1363' }, signature)
+  const plugin = (signature: Buffer) => {
+    try {
+      return verifySignature(input, signature, keys, undefined, 'ES256') === key
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'FST_REQUEST_JWT_BAD_SIGNATURE') throw err
+      return false
+    }
+  }
+  const half = (value: bigint) => Buffer.from(value.toString(16).padStart(64, '0'), 'hex')
+  const r = BigInt(`0x${valid.subarray(0, 32).toString('hex')}`)
+  const s = BigInt(`0x${valid.subarray(32).toString('hex')}`)
+  const edges = [0n, 1n, P256_ORDER - 1n, P256_ORDER, P256_ORDER + 1n, (1n << 256n) - 1n]
+  const cases: Array<[string, Buffer]> = [
+    ['the valid signature', valid],
+    ['its high-S twin', Buffer.concat([half(r), half(P256_ORDER - s)])],
+    ...edges.map((edge): [string, Buffer] => [`r = ${edge}`, Buffer.concat([half(edge), half(s)])]),
+    ...edges.map((edge): [string, Buffer] => [`s = ${edge}`, Buffer.concat([half(r), half(edge)])])
+  ]
+  for (const [name, signature] of cases) t.equal(plugin(signature), reference(signature), name)
+  t.equal(plugin(valid), true, 'the valid signature is accepted')
+  t.doesNotThrow(() => fc.assert(fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), bytes =>
+    plugin(Buffer.from(bytes)) === reference(Buffer.from(bytes))), { numRuns: 200 }), 'random r || s: the same answer')
+  t.doesNotThrow(() => fc.assert(fc.property(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 1, max: 255 }), (at, flip) => {
+    const mutated = Buffer.from(valid)
+    mutated[at] = (mutated[at] as number) ^ flip
+    return !plugin(mutated) && !reference(mutated)
+  }), { numRuns: 200 }), 'the valid signature with one byte changed: refused by both')
+  t.end()
 })
 
 test('signing: "key-pair" refuses a shared-secret token, report before enforce, per client (J80)', async t => {
