@@ -265,7 +265,7 @@ test('hostile tokens per algorithm are refused with their code (J74-J79)', async
 })
 
 test('ES256: the plugin accepts exactly the r || s that node:crypto\'s one-shot verify accepts, edge values and mutations included (J76)', t => {
-  // signature.ts checks ES256 through a Verify object, for speed; the one-shot crypto.verify is the reference.
+  // node:crypto's one-shot verify is the reference: any other way of checking (a Verify object, say) must agree with it.
   const key: ApiKey = { id: 'ec', alg: 'ES256', secret: Buffer.alloc(0), publicKey: P256.publicKey, revoked: false }
   const keys: KeySet = { live: [key], revoked: [], byId: new Map([['ec', key]]), service: 'active', algorithms: new Set(['ES256']) }
   const input = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ iss: EC_SERVICE, iat: NOW_S })}`

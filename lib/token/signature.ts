@@ -3,7 +3,7 @@
 // algorithm and no other, so a public key is never used as an HMAC secret (the key confusion attack) nor the
 // reverse. Each live key of the issuer is tried (or just the key the `kid` names); revoked keys last, only to give the
 // better error.
-import { createHmac, createVerify, timingSafeEqual, verify } from 'node:crypto'
+import { createHmac, timingSafeEqual, verify } from 'node:crypto'
 import { NOTIFY } from '../errors/notify-messages.js'
 import { reject, setSubject, type RequestJwtError } from '../errors/refusal.js'
 import { signatureLengthProblem } from '../rules/header.js'
@@ -50,16 +50,11 @@ export function sign (key: Buffer, message: string | Buffer): Buffer {
   return createHmac('sha256', key).update(message).digest()
 }
 
-/**
- * The signature has the algorithm's length (checked in verifySignature): timingSafeEqual would throw on another.
- * ES256 goes through a `Verify` object, not the one-shot `verify`: Node's one-shot path costs more a call for ECDSA
- * (bench/README.md, "ES256 and Node's one-shot crypto.verify"); both read the same r || s and give the same answer.
- * Ed25519 has only the one-shot path.
- */
+/** The signature has the algorithm's length (checked in verifySignature): timingSafeEqual would throw on another. */
 function signs (key: ApiKey, signingInput: string, signature: Buffer): boolean {
   switch (key.alg) {
     case 'HS256': return timingSafeEqual(sign(key.secret, signingInput), signature)
     case 'EdDSA': return verify(null, Buffer.from(signingInput, 'latin1'), key.publicKey as NonNullable<ApiKey['publicKey']>, signature)
-    case 'ES256': return createVerify('sha256').update(signingInput, 'latin1').verify({ key: key.publicKey as NonNullable<ApiKey['publicKey']>, dsaEncoding: 'ieee-p1363' }, signature)
+    case 'ES256': return verify('sha256', Buffer.from(signingInput, 'latin1'), { key: key.publicKey as NonNullable<ApiKey['publicKey']>, dsaEncoding: 'ieee-p1363' }, signature)
   }
 }
