@@ -93,8 +93,9 @@ function isP256Point (bytes: Buffer): boolean {
   return bytes.length === 65 && isSpki(Buffer.concat([P256_SPKI_PREFIX, bytes]))
 }
 
+/** A SubjectPublicKeyInfo is a DER SEQUENCE (tag 0x30): other bytes are not asked of OpenSSL, whose refusal is slow. */
 function isSpki (der: Buffer): boolean {
-  return parses(() => createPublicKey({ key: der, format: 'der', type: 'spki' }))
+  return der[0] === 0x30 && parses(() => createPublicKey({ key: der, format: 'der', type: 'spki' }))
 }
 
 function parses (make: () => unknown): boolean {
