@@ -1,18 +1,7 @@
-// What bench/profile.js and bench/perf.js do to a server of bench/server.js they started: wait until it listens, then
-// load it as bench/run.js does. Apart from bench/common.js, which the servers import: they must not load autocannon.
-import { once } from 'node:events'
+// How bench/profile.js and bench/perf.js load a server of bench/server.js they started, as bench/run.js does. Kept out
+// of bench/common.js, which the servers import: they must not load autocannon.
 import autocannon from 'autocannon'
 import { NOTIFY_CLIENTS, requestFeeder, ROUTES } from './common.js'
-
-/** The port a server prints once it can take requests (`listening <port>`); rejects if it exits first. */
-export async function listeningPort (server) {
-  let stdout = ''
-  server.stdout.on('data', chunk => { stdout += chunk })
-  while (!/listening \d+/.test(stdout)) {
-    await Promise.race([once(server.stdout, 'data'), once(server, 'exit').then(() => { throw new Error('server exited') })])
-  }
-  return Number(/listening (\d+)/.exec(stdout)[1])
-}
 
 /**
  * `seconds` of load on `config`'s route with autocannon: fresh tokens, one per request, built before (Notify's

@@ -25,7 +25,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { configNamed } from './common.js'
-import { listeningPort, load as loadServer } from './load.js'
+import { listeningPort } from './listening-port.js'
+import { load as loadServer } from './load.js'
 import { grownMost, largest, perRequest, SampleTally } from './perf-samples.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
@@ -41,13 +42,17 @@ const { values: args, positionals } = parseArgs({
     json: { type: 'boolean', default: false }
   }
 })
-const seconds = Number(args.seconds)
-const frequency = Number(args.frequency)
-const top = Number(args.top)
-const rounds = Number(args.rounds)
-for (const name of ['seconds', 'warmup', 'frequency', 'top', 'rounds']) {
-  if (!(Number(args[name]) >= (name === 'warmup' ? 0 : 1))) throw new Error(`--${name} must be a number >= ${name === 'warmup' ? 0 : 1}`)
+/** A numeric option, at least `min`. */
+function numberOption (name, min) {
+  const value = Number(args[name])
+  if (!(value >= min)) throw new Error(`--${name} must be a number >= ${min}`)
+  return value
 }
+const seconds = numberOption('seconds', 1)
+const warmup = numberOption('warmup', 0)
+const frequency = numberOption('frequency', 1)
+const top = numberOption('top', 1)
+const rounds = numberOption('rounds', 1)
 const names = ['bare', ...(positionals[0] ?? 'plugin-notify,bare-spin-3us').split(',').filter(name => name !== 'bare')]
 const configs = names.map(configNamed)
 if (configs.some(config => config.name === 'plugin-redis')) throw new Error('bench/perf.js: plugin-redis is not measured (Redis would share the cores unsampled)')
@@ -116,7 +121,7 @@ async function measure (config, tally) {
   try {
     const port = await listeningPort(server)
     const load = (duration) => loadServer(config, port, duration)
-    if (Number(args.warmup) > 0) await load(Number(args.warmup))
+    if (warmup > 0) await load(warmup)
     const data = join(dir, `${config.name}.data`)
     const perf = spawn('perf', ['record', '-g', '-e', 'cpu-clock', '-F', String(frequency), '-p', String(server.pid), '-o', data, '--', 'sleep', String(seconds)],
       { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -152,7 +157,7 @@ async function readSamples (data, tally) {
 function markdown (measured) {
   const fixed = (us) => us.toFixed(2)
   const base = measured.bare
-  const lines = [`Server CPU a request, µs (perf record -g -e cpu-clock -F ${frequency}; ${rounds} rounds of ${seconds} s under load, each after ${args.warmup} s of warm-up):`, '',
+  const lines = [`Server CPU a request, µs (perf record -g -e cpu-clock -F ${frequency}; ${rounds} rounds of ${seconds} s under load, each after ${warmup} s of warm-up):`, '',
     '| configuration | req/s | all | its own code | Node\'s and Fastify\'s code | in the kernel |', '|---|---:|---:|---:|---:|---:|']
   for (const [name, m] of Object.entries(measured)) {
     lines.push(`| ${name} | ${Math.round(m.reqPerSec)} | ${fixed(m.total)} | ${fixed(m.own)} | ${fixed(m.shared)} | ${fixed(m.kernel)} |`)

@@ -14,7 +14,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { configNamed } from './common.js'
-import { listeningPort, load as loadServer } from './load.js'
+import { listeningPort } from './listening-port.js'
+import { load as loadServer } from './load.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 const DIST_URL = new URL('../dist/', import.meta.url).href

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { mintToken, SERVICE_ID } from './common.js'
+import { listeningPort } from './listening-port.js'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 const FORGER_SECRET = 'soak-forger-key-soak-forger-key-soak-forger'
@@ -147,15 +148,7 @@ async function startInstance (redisUrl, prefix, cleanups) {
     child.kill('SIGTERM')
     await exited
   })
-  const port = await new Promise((resolve, reject) => {
-    let stdout = ''
-    child.stdout.setEncoding('utf8').on('data', chunk => {
-      stdout += chunk
-      const match = /listening (\d+)/.exec(stdout)
-      if (match !== null) resolve(Number(match[1]))
-    })
-    child.once('exit', code => reject(new Error(`an instance exited (${code}) before listening`)))
-  })
+  const port = await listeningPort(child)
   return { child, port, memory: () => memoryOf(child) }
 }
 
