@@ -14,9 +14,12 @@
 // decision channels ('pipeline-listened'), and the channel checks alone ('channel-checks': all that nobody listening
 // costs, timed as a contender, so it includes the per-chunk call it is made in: an upper bound).
 //
-// Contenders are interleaved in chunks of a few hundred tokens (A B C D, B C D A, ... over each round's batch), not
-// one whole batch each: this VM's speed changes within a second (likely other tenants of the host; no load figure
-// shows it), so a contender timed alone for half a second could land in a slow spell that the next one missed.
+// Contenders are interleaved in chunks of a few hundred tokens, not one whole batch each: this VM's speed changes
+// within a second (likely other tenants of the host; no load figure shows it), so a contender timed alone for half a
+// second could land in a slow spell that the next one missed. Each chunk runs them in a new random order: in a
+// rotation (A B C D, B C D A, ...) each contender always follows the same one, and where it runs in that sequence
+// moves its time (the same code ran 1-2% faster right after a contender of its own algorithm than after another's;
+// bench/README.md, "Where a contender runs").
 //
 //   node --expose-gc bench/micro.js [--tokens 100000] [--rounds 7] [--chunk 500] [--asym-share 0.25] [--json]
 //
@@ -273,17 +276,26 @@ async function interleaved (batch) {
   const ns = Object.fromEntries(NAMES.map(name => [name, 0]))
   const tokens = Object.fromEntries(NAMES.map(name => [name, 0]))
   gc()
-  for (let from = 0, turn = 0; from < batch.length; from += CHUNK, turn++) {
+  for (let from = 0; from < batch.length; from += CHUNK) {
     const chunk = batch.slice(from, from + CHUNK)
     const asymChunk = chunk.slice(0, ASYM_PER_CHUNK)
-    for (let i = 0; i < NAMES.length; i++) {
-      const name = NAMES[(turn + i) % NAMES.length]
+    for (const name of shuffled(NAMES)) {
       const its = ASYM.has(name) ? asymChunk : chunk
       ns[name] += await time(name, its)
       tokens[name] += its.length
     }
   }
   return Object.fromEntries(NAMES.map(name => [name, tokens[name] / (ns[name] / 1e9)]))
+}
+
+/** A copy of `items` in a uniformly random order (Fisher-Yates). */
+function shuffled (items) {
+  const order = [...items]
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[order[i], order[j]] = [order[j], order[i]]
+  }
+  return order
 }
 
 // Warm-up: every contender, twice, on tokens of its own (the JIT settles; the secret cache is filled).
