@@ -4,7 +4,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { KeyObject } from 'node:crypto'
 import type { PublicKeyRecord, SecretRecord, ServiceRecord } from './lookup.js'
-import { isPublicKeyText, parsePublicKey } from './public-key.js'
+import { isPublicKeyText } from './public-key.js'
+import { ParsedPublicKeys } from './parsed-public-keys.js'
 
 /** The algorithms a key may verify: HMAC with a shared secret, or a client's public key. */
 export type KeyAlgorithm = 'HS256' | 'EdDSA' | 'ES256'
@@ -57,6 +58,8 @@ export class KeySetBuilder {
   readonly #options: KeySetBuilderOptions
   /** Keys already warned about. Only keys `getSecrets` returned get here, so it grows with the real key store only. */
   readonly #warned = new Set<string>()
+  /** Public keys as parsed at an earlier lookup: parsing is slow, and the secret cache forgets keys every few seconds. */
+  readonly #publicKeys = new ParsedPublicKeys()
 
   constructor (options: KeySetBuilderOptions) {
     this.#options = options
@@ -130,7 +133,7 @@ export class KeySetBuilder {
   }
 
   #publicKey (where: object, id: string | null, record: Partial<PublicKeyRecord>, revoked: boolean): ApiKey | undefined {
-    const parsed = parsePublicKey(record.publicKey, record.alg)
+    const parsed = this.#publicKeys.parse(record.publicKey, record.alg)
     if ('problem' in parsed) {
       this.#options.log.error(where, `fastify-request-jwt: getSecrets gave a public key that cannot be used (${parsed.problem}); it is never used`)
       return undefined

@@ -1,0 +1,93 @@
+// Public keys parsed by what was registered, so that a lookup repeats no parse. The secret cache forgets an issuer's
+// keys every `secretCacheTtl` (2 s), and parsing a public key is slow (OpenSSL checks an imported EC point, the Ed25519
+// small-order check is done in JavaScript: tens to a hundred and more microseconds a key), so a service with many
+// key-pair clients would parse each of their keys every two seconds. What a parse says depends on the registered value
+// and the record's `alg` alone, so it is kept by those: a key that changes is parsed afresh, and whether a key is
+// revoked is the record's, read on every lookup (key-set.ts), never kept here.
+import { LRUCache } from 'lru-cache'
+import { KeyObject } from 'node:crypto'
+import { types } from 'node:util'
+import { parsePublicKey, type ParsedPublicKey } from './public-key.js'
+
+/** Registered values kept; beyond that the least recently looked up are parsed again when next looked up. */
+export const PARSED_KEYS_KEPT = 10_000
+
+export class ParsedPublicKeys {
+  /** By the record's `alg`, then PEM text or a JWK's JSON text. */
+  readonly #byText: LRUCache<string, ParsedPublicKey>
+  /** By the very `KeyObject` or `CryptoKey` registered, then the record's `alg`: such objects never change. */
+  readonly #byObject = new WeakMap<object, Map<string, ParsedPublicKey>>()
+
+  /** `kept`: how many registered values parsed from text are kept at most. */
+  constructor (kept = PARSED_KEYS_KEPT) {
+    this.#byText = new LRUCache({ max: kept })
+  }
+
+  /** What parsePublicKey says of `value` with `alg`, parsed only the first time they are seen. */
+  parse (value: unknown, alg: unknown): ParsedPublicKey {
+    const algName = algNameOf(alg)
+    if (algName === undefined) return parsePublicKey(value, alg)
+    if (value instanceof KeyObject || types.isCryptoKey(value)) return this.#parseObject(value, alg, algName)
+    const text = textOf(value)
+    if (text === undefined) return parsePublicKey(value, alg)
+    const name = `${algName}\u0000${text}`
+    let parsed = this.#byText.get(name)
+    if (parsed === undefined) {
+      parsed = parsePublicKey(value, alg)
+      this.#byText.set(name, parsed)
+    }
+    return parsed
+  }
+
+  #parseObject (value: object, alg: unknown, algName: string): ParsedPublicKey {
+    let byAlg = this.#byObject.get(value)
+    if (byAlg === undefined) {
+      byAlg = new Map()
+      this.#byObject.set(value, byAlg)
+    }
+    let parsed = byAlg.get(algName)
+    if (parsed === undefined) {
+      parsed = parsePublicKey(value, alg)
+      byAlg.set(algName, parsed)
+    }
+    return parsed
+  }
+}
+
+/** The record's `alg` as kept: absent, null (a nullable column) or a string; `undefined` for any other (not kept). */
+function algNameOf (alg: unknown): string | undefined {
+  if (alg === undefined) return 'absent'
+  if (alg === null) return 'null'
+  return typeof alg === 'string' ? `alg ${alg}` : undefined
+}
+
+/**
+ * The text that decides what `value` parses to: PEM text itself; for a JWK, its JSON, when that holds every member
+ * parsePublicKey reads (own, enumerable, plain values: no `d` hidden from JSON, no getter or Proxy, nothing JSON drops
+ * or writes alike for two values). `undefined`: a value parsed at every lookup.
+ */
+function textOf (value: unknown): string | undefined {
+  if (typeof value === 'string') return `pem\u0000${value}`
+  // A Proxy may answer each read differently.
+  if (value === null || typeof value !== 'object' || types.isProxy(value) || !isPlainObject(value)) return undefined
+  for (const name of Reflect.ownKeys(value)) {
+    const member = Object.getOwnPropertyDescriptor(value, name) as PropertyDescriptor
+    if (typeof name !== 'string' || !member.enumerable || !('value' in member) || !isJsonValue(member.value)) return undefined
+  }
+  return `jwk\u0000${JSON.stringify(value)}`
+}
+
+/** A string, a boolean, null, or a list of strings with no gap: what a JWK's members are, and JSON keeps as they are. */
+function isJsonValue (value: unknown): boolean {
+  if (Array.isArray(value)) {
+    return Object.getPrototypeOf(value) === Array.prototype && Object.keys(value).length === value.length &&
+      value.every(item => typeof item === 'string')
+  }
+  return value === null || typeof value === 'string' || typeof value === 'boolean'
+}
+
+/** An object made by JSON.parse or a literal, or with no prototype (as some database drivers make rows). */
+function isPlainObject (value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+}
