@@ -73,17 +73,26 @@ test('a JWK is known by its JSON only when that JSON holds all it is: else it is
     const first = keys.parse(make(), undefined)
     return keys.parse(make(), undefined) === first
   }
+  const isAccepted = (value: unknown) => 'key' in keys.parse(value, undefined)
+  // eslint-disable-next-line no-sparse-arrays
+  t.ok(isAccepted({ ...ED_JWK, x5c: [, 'MIIB'] }) && isAccepted({ ...ED_JWK, x5c: [['MIIB']] }) && isAccepted({ ...ED_JWK, x5t: 1 }),
+    'the members below that are not kept are no reason to refuse the key')
   t.ok(isKept(() => ({ ...ED_JWK, key_ops: ['verify'], ext: true })), 'strings, a list of strings and a boolean: kept')
   t.ok(isKept(() => Object.assign(Object.create(null), ED_JWK)), 'an object with no prototype (a database row): kept')
   t.notOk(isKept(() => ({ ...ED_JWK, key_ops: Object.assign(['verify'], { extra: 'x' }) })), 'a list with a member besides its items: parsed each time')
   // eslint-disable-next-line no-sparse-arrays
-  t.notOk(isKept(() => ({ ...ED_JWK, key_ops: [, 'verify'] })), 'a list with a gap, which JSON writes as null: parsed each time')
-  t.notOk(isKept(() => ({ ...ED_JWK, key_ops: [['verify']] })), 'a list of lists: parsed each time')
+  t.notOk(isKept(() => ({ ...ED_JWK, x5c: [, 'MIIB'] })), 'a list with a gap, which JSON writes as null: parsed each time')
+  t.notOk(isKept(() => ({ ...ED_JWK, x5c: [['MIIB']] })), 'a list of lists: parsed each time')
   t.notOk(isKept(() => ({ ...ED_JWK, x5t: 1 })), 'a number (JSON writes -0 as 0): parsed each time')
   t.notOk(isKept(() => ({ ...ED_JWK, [Symbol('row')]: 1 })), 'a symbol member, which JSON leaves out: parsed each time')
   t.notOk(isKept(() => new Proxy({ ...ED_JWK }, {})), 'a Proxy: parsed each time')
   t.notOk(isKept(() => Object.assign(new (class Row {})(), ED_JWK)), 'an instance of a class: parsed each time')
   t.notOk(isKept(() => ED.publicKey.export({ format: 'der', type: 'spki' })), 'bytes (refused by the parse): parsed each time')
+  t.notOk(isKept(() => `${ED_PEM}${' '.repeat(2048)}`), 'a text longer than any key of the two curves: parsed each time')
+  t.notOk(isKept(() => ({ ...ED_JWK, x5c: ['A'.repeat(2048)] })), 'a JWK whose JSON is as long: parsed each time')
+  t.notOk(isKept(() => ED.privateKey.export({ format: 'jwk' })), 'a private JWK, refused: not held, parsed each time')
+  t.notOk(isKept(() => ED_WEAK), 'a weak key, refused: parsed each time')
+  t.notOk(isKept(() => ({ ...ED_JWK, key_ops: new Proxy(['verify'], {}) })), 'a Proxy for a list: parsed each time')
 })
 
 test('at most `kept` values parsed from text are kept: the least recently looked up is parsed again', async t => {

@@ -3,7 +3,8 @@
 // small-order check is done in JavaScript: tens to a hundred and more microseconds a key), so a service with many
 // key-pair clients would parse each of their keys every two seconds. What a parse says depends on the registered value
 // and the record's `alg` alone, so it is kept by those: a key that changes is parsed afresh, and whether a key is
-// revoked is the record's, read on every lookup (key-set.ts), never kept here.
+// revoked is the record's, read on every lookup (key-set.ts), never kept here. Only keys the parse accepted are kept:
+// a refused value (a private key among them) is not held, and is parsed and logged again at every lookup.
 import { LRUCache } from 'lru-cache'
 import { KeyObject } from 'node:crypto'
 import { types } from 'node:util'
@@ -11,6 +12,8 @@ import { parsePublicKey, type ParsedPublicKey } from './public-key.js'
 
 /** Registered values kept; beyond that the least recently looked up are parsed again when next looked up. */
 export const PARSED_KEYS_KEPT = 10_000
+/** Longest text kept (a P-256 or Ed25519 key's PEM or JWK is a few hundred characters): the memory stays bounded. */
+const MAX_KEPT_TEXT = 2048
 
 export class ParsedPublicKeys {
   /** By the record's `alg`, then PEM text or a JWK's JSON text. */
@@ -34,7 +37,7 @@ export class ParsedPublicKeys {
     let parsed = this.#byText.get(name)
     if (parsed === undefined) {
       parsed = parsePublicKey(value, alg)
-      this.#byText.set(name, parsed)
+      if ('key' in parsed) this.#byText.set(name, parsed)
     }
     return parsed
   }
@@ -48,7 +51,7 @@ export class ParsedPublicKeys {
     let parsed = byAlg.get(algName)
     if (parsed === undefined) {
       parsed = parsePublicKey(value, alg)
-      byAlg.set(algName, parsed)
+      if ('key' in parsed) byAlg.set(algName, parsed)
     }
     return parsed
   }
@@ -67,23 +70,28 @@ function algNameOf (alg: unknown): string | undefined {
  * or writes alike for two values). `undefined`: a value parsed at every lookup.
  */
 function textOf (value: unknown): string | undefined {
-  if (typeof value === 'string') return `pem\u0000${value}`
+  if (typeof value === 'string') return value.length <= MAX_KEPT_TEXT ? `pem\u0000${value}` : undefined
   // A Proxy may answer each read differently.
   if (value === null || typeof value !== 'object' || types.isProxy(value) || !isPlainObject(value)) return undefined
   for (const name of Reflect.ownKeys(value)) {
     const member = Object.getOwnPropertyDescriptor(value, name) as PropertyDescriptor
     if (typeof name !== 'string' || !member.enumerable || !('value' in member) || !isJsonValue(member.value)) return undefined
   }
-  return `jwk\u0000${JSON.stringify(value)}`
+  const json = JSON.stringify(value)
+  return json.length <= MAX_KEPT_TEXT ? `jwk\u0000${json}` : undefined
 }
 
-/** A string, a boolean, null, or a list of strings with no gap: what a JWK's members are, and JSON keeps as they are. */
+/**
+ * A string, a boolean, null, or a list of strings and nothing else (no gap, no other member): what a JWK's members
+ * are, and JSON writes as they are.
+ */
 function isJsonValue (value: unknown): boolean {
-  if (Array.isArray(value)) {
-    return Object.getPrototypeOf(value) === Array.prototype && Object.keys(value).length === value.length &&
-      value.every(item => typeof item === 'string')
+  if (!Array.isArray(value)) return value === null || typeof value === 'string' || typeof value === 'boolean'
+  if (types.isProxy(value) || Object.getPrototypeOf(value) !== Array.prototype || Object.keys(value).length !== value.length) return false
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== 'string') return false
   }
-  return value === null || typeof value === 'string' || typeof value === 'boolean'
+  return true
 }
 
 /** An object made by JSON.parse or a literal, or with no prototype (as some database drivers make rows). */
