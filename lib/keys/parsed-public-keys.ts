@@ -1,7 +1,7 @@
 // Public keys parsed by what was registered, so that a lookup repeats no parse. The secret cache forgets an issuer's
 // keys every `secretCacheTtl` (2 s), and parsing a public key is slow (OpenSSL checks an imported EC point, the Ed25519
-// small-order check is done in JavaScript: tens to a hundred and more microseconds a key), so a service with many
-// key-pair clients would parse each of their keys every two seconds. What a parse says depends on the registered value
+// small-order check is done in JavaScript; bench/README.md has the figures), so a service with many key-pair clients
+// would parse each of their keys every two seconds. What a parse says depends on the registered value
 // and the record's `alg` alone, so it is kept by those: a key that changes is parsed afresh, and whether a key is
 // revoked is the record's, read on every lookup (key-set.ts), never kept here. Only keys the parse accepted are kept:
 // a refused value (a private key among them) is not held, and is parsed and logged again at every lookup.
