@@ -68,7 +68,7 @@ test('another value is another key; refusals and the record\'s alg are decided a
 
 test('a JWK is known by its JSON only when that JSON holds all it is: else it is parsed at every lookup', async t => {
   const keys = new ParsedPublicKeys()
-  // A kept parse is the very result of the first lookup (the same object, a key or a refusal).
+  // A kept parse is the very result of the first lookup: the same object.
   const isKept = (make: () => unknown) => {
     const first = keys.parse(make(), undefined)
     return keys.parse(make(), undefined) === first
@@ -92,6 +92,8 @@ test('a JWK is known by its JSON only when that JSON holds all it is: else it is
   t.notOk(isKept(() => ({ ...ED_JWK, x5c: ['A'.repeat(2048)] })), 'a JWK whose JSON is as long: parsed each time')
   t.notOk(isKept(() => ED.privateKey.export({ format: 'jwk' })), 'a private JWK, refused: not held, parsed each time')
   t.notOk(isKept(() => ED_WEAK), 'a weak key, refused: parsed each time')
+  t.notOk(isKept(() => ED.privateKey), 'a private KeyObject, refused: not held, parsed each time')
+  t.ok(isKept(() => ED.publicKey), 'a public KeyObject: kept')
   t.notOk(isKept(() => ({ ...ED_JWK, key_ops: new Proxy(['verify'], {}) })), 'a Proxy for a list: parsed each time')
 })
 
