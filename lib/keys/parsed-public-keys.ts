@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache'
 import { KeyObject } from 'node:crypto'
 import { types } from 'node:util'
-import { parsePublicKey, type ParsedPublicKey } from './public-key.js'
+import { isCryptoKey, parsePublicKey, type ParsedPublicKey } from './public-key.js'
 
 /** Registered values kept; beyond that the least recently looked up are parsed again when next looked up. */
 export const PARSED_KEYS_KEPT = 10_000
@@ -30,31 +30,36 @@ export class ParsedPublicKeys {
   parse (value: unknown, alg: unknown): ParsedPublicKey {
     const algName = algNameOf(alg)
     if (algName === undefined) return parsePublicKey(value, alg)
-    if (value instanceof KeyObject || types.isCryptoKey(value)) return this.#parseObject(value, alg, algName)
+    if (value instanceof KeyObject || isCryptoKey(value)) return parsedIn(this.#keptFor(value), algName, value, alg)
     const text = textOf(value)
-    if (text === undefined) return parsePublicKey(value, alg)
-    const name = `${algName}\u0000${text}`
-    let parsed = this.#byText.get(name)
-    if (parsed === undefined) {
-      parsed = parsePublicKey(value, alg)
-      if ('key' in parsed) this.#byText.set(name, parsed)
-    }
-    return parsed
+    return text === undefined ? parsePublicKey(value, alg) : parsedIn(this.#byText, `${algName}\u0000${text}`, value, alg)
   }
 
-  #parseObject (value: object, alg: unknown, algName: string): ParsedPublicKey {
+  /** The parses kept for one `KeyObject` or `CryptoKey`, by the record's `alg`. */
+  #keptFor (value: object): Map<string, ParsedPublicKey> {
     let byAlg = this.#byObject.get(value)
     if (byAlg === undefined) {
       byAlg = new Map()
       this.#byObject.set(value, byAlg)
     }
-    let parsed = byAlg.get(algName)
-    if (parsed === undefined) {
-      parsed = parsePublicKey(value, alg)
-      if ('key' in parsed) byAlg.set(algName, parsed)
-    }
-    return parsed
+    return byAlg
   }
+}
+
+/** Where parses are kept: a Map, or the LRU cache of texts. */
+interface KeptParses {
+  get (name: string): ParsedPublicKey | undefined
+  set (name: string, parsed: ParsedPublicKey): unknown
+}
+
+/** What `kept` holds as `name`, else `value` parsed, and kept there when the parse accepted it. */
+function parsedIn (kept: KeptParses, name: string, value: unknown, alg: unknown): ParsedPublicKey {
+  let parsed = kept.get(name)
+  if (parsed === undefined) {
+    parsed = parsePublicKey(value, alg)
+    if ('key' in parsed) kept.set(name, parsed)
+  }
+  return parsed
 }
 
 /** The record's `alg` as kept: absent, null (a nullable column) or a string; `undefined` for any other (not kept). */

@@ -126,6 +126,6 @@ function toKeyObject (value: unknown): KeyObject {
 }
 
 /** Asked of node:util, not of the global class: a process may run without the WebCrypto globals. */
-function isCryptoKey (value: unknown): value is CryptoKey {
+export function isCryptoKey (value: unknown): value is CryptoKey {
   return types.isCryptoKey(value)
 }
