@@ -95,6 +95,19 @@ t.test('the Redis store on a Redis Cluster of 3 masters and 3 replicas, shared b
     }
     return found.slice(0, n)
   }
+  /**
+   * What the services logged as the causes of their 503s: for each outcome, the store's client error sent with its
+   * key (ioredis attaches the command to a reply error), and every cause of the run counted by message (a timeout
+   * names no key).
+   */
+  const storeCauses = (outcomes: Outcome[]): string => {
+    const causes = instances.flatMap(instance => instance.logs).map(line => JSON.parse(line) as { err?: { message?: string, command?: { args?: unknown[] } } })
+      .flatMap(line => line.err === undefined ? [] : [line.err])
+    const byKey = new Map(causes.flatMap(err => typeof err.command?.args?.[0] === 'string' ? [[err.command.args[0], err.message]] : []))
+    const counted: Record<string, number> = {}
+    for (const err of causes) counted[String(err.message)] = (counted[String(err.message)] ?? 0) + 1
+    return JSON.stringify({ byRequest: outcomes.map(o => `${o.status} ${byKey.get(keys.keyOf(SERVICE_ID, o.jti)) ?? '(no cause names its key)'}`), counted })
+  }
   /** A master that has a running replica (one whose failure its replica can take over). */
   const masterWithReplica = async (): Promise<ClusterNode> => {
     const seen = await cluster.view()
@@ -160,6 +173,8 @@ t.test('the Redis store on a Redis Cluster of 3 masters and 3 replicas, shared b
     t.equal(new Set(accepted.map(o => o.jti)).size, 200, 'one of each token')
     t.same(new Set(outcomes.filter(o => o.status !== 200).map(o => `${o.status} ${o.code}`)), new Set(['403 FST_REQUEST_JWT_REPLAYED']),
       'every other copy is refused as a replay')
+    const unavailable = outcomes.filter(o => o.status === 503)
+    if (unavailable.length > 0) t.comment(`why the store was unavailable: ${storeCauses(unavailable)}`)
     const slots = await cluster.slotsOf(jtis.map(jti => keys.keyOf(SERVICE_ID, jti)))
     const seen = await cluster.view()
     t.equal(new Set(slots.map(slot => cluster.masterOf(slot, seen).port)).size, 3, 'the tokens were spread over the 3 masters')
@@ -245,6 +260,8 @@ t.test('the Redis store on a Redis Cluster of 3 masters and 3 replicas, shared b
     const slowest = Math.max(...during.map(o => o.endedAt - o.startedAt))
     t.ok(slowest <= COMMAND_TIMEOUT_MS + 1500, `each within the command timeout (${COMMAND_TIMEOUT_MS} ms) and a margin: slowest ${Math.round(slowest)} ms`)
     t.same(others.map(o => o.status), Array(60).fill(200), 'requests for the other masters were accepted meanwhile')
+    const refusedOthers = others.filter(o => o.status !== 200)
+    if (refusedOthers.length > 0) t.comment(`why the other masters' requests were refused: ${storeCauses(refusedOthers)}`)
 
     const recoveredAt = await recovered(10, 20_000)
     await cluster.settled(10 * NODE_TIMEOUT_MS + 10_000)
