@@ -96,13 +96,22 @@ t.test('the Redis store on a Redis Cluster of 3 masters and 3 replicas, shared b
     return found.slice(0, n)
   }
   /**
-   * What the services logged as the causes of their 503s: for each outcome, the store's client error sent with its
-   * key (ioredis attaches the command to a reply error), and every cause of the run counted by message (a timeout
-   * names no key).
+   * What the services logged as the causes of the outcomes' 503s, while those requests were in flight: for each
+   * outcome, the store's client error sent with its key (ioredis attaches the command to a reply error), and every
+   * cause of that time counted by message (a timeout names no key).
    */
   const storeCauses = (outcomes: Outcome[]): string => {
-    const causes = instances.flatMap(instance => instance.logs).map(line => JSON.parse(line) as { err?: { message?: string, command?: { args?: unknown[] } } })
-      .flatMap(line => line.err === undefined ? [] : [line.err])
+    // Log times are whole milliseconds of the children's clocks: a few either side.
+    const from = performance.timeOrigin + Math.min(...outcomes.map(o => o.startedAt)) - 10
+    const to = performance.timeOrigin + Math.max(...outcomes.map(o => o.endedAt)) + 10
+    const causes = instances.flatMap(instance => instance.logs).flatMap(line => {
+      try {
+        const logged = JSON.parse(line) as { time?: number, err?: { message?: string, command?: { args?: unknown[] } } }
+        return logged.err !== undefined && Number(logged.time) >= from && Number(logged.time) <= to ? [logged.err] : []
+      } catch {
+        return [] // not a log line of pino's
+      }
+    })
     const byKey = new Map(causes.flatMap(err => typeof err.command?.args?.[0] === 'string' ? [[err.command.args[0], err.message]] : []))
     const counted: Record<string, number> = {}
     for (const err of causes) counted[String(err.message)] = (counted[String(err.message)] ?? 0) + 1
