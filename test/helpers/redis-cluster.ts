@@ -1,7 +1,8 @@
 // A throwaway Redis Cluster for tests: six redis-server processes with cluster mode on (three masters, each with a
 // replica) on free loopback ports, joined by `redis-cli --cluster create`, nothing persisted, every file in a
-// temporary directory. Each node can be killed (a crash), stalled (SIGSTOP) and resumed (SIGCONT); the topology is
-// read back from the cluster itself (CLUSTER NODES), so a test follows a failover as the clients do.
+// temporary directory (in memory where the machine has /dev/shm: see clusterDir). Each node can be killed (a crash),
+// stalled (SIGSTOP) and resumed (SIGCONT); the topology is read back from the cluster itself (CLUSTER NODES), so a
+// test follows a failover as the clients do.
 //
 // Without redis-server or redis-cli the tests that use it are skipped with the reason, except under CI=true, where
 // that is a failure (`.ci/run` installs both).
@@ -86,7 +87,7 @@ const HOST = '127.0.0.1'
  * takes over (Redis's default is 15 s; tests use about 2 s).
  */
 export async function startSpareCluster (t: Teardown, { nodeTimeoutMs = 2000 } = {}): Promise<SpareCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'request-jwt-cluster-'))
+  const dir = clusterDir()
   const nodes: ClusterNode[] = []
   t.teardown(async () => {
     await Promise.all(nodes.map(node => node.kill()))
@@ -146,6 +147,20 @@ export async function startSpareCluster (t: Teardown, { nodeTimeoutMs = 2000 } =
     },
     settled,
     node
+  }
+}
+
+/**
+ * A new directory for the nodes' files, in memory (/dev/shm) where the machine has it, else in the temporary directory.
+ * Each node writes and fsyncs its nodes.conf whenever the cluster's configuration changes, from its main thread: a
+ * failover changes it on every node at once. On a CI machine busy writing to disk, one such fsync can hold a healthy
+ * master past the services' command timeout, a stall these tests do not mean to inject.
+ */
+function clusterDir (): string {
+  try {
+    return mkdtempSync(join('/dev/shm', 'request-jwt-cluster-'))
+  } catch {
+    return mkdtempSync(join(tmpdir(), 'request-jwt-cluster-'))
   }
 }
 
