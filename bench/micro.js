@@ -1,5 +1,5 @@
 // In-process micro-benchmark, per token: the plugin's verification pipeline (TokenVerifier from dist/, then the
-// memory replay store's remember, as the plugin's hooks call them) against fast-jwt's createVerifier and the raw
+// replay check with the memory replay store, as the plugin's hooks call them) against fast-jwt's createVerifier and the raw
 // node:crypto limit (createHmac + timingSafeEqual + JSON.parse). Fresh tokens each round (iat = now, distinct jti),
 // shared by every contender of the round; median over rounds.
 //
@@ -24,7 +24,7 @@
 //   node --expose-gc bench/micro.js [--tokens 100000] [--rounds 7] [--chunk 500] [--asym-share 0.25] [--json]
 //
 // Uses dist/ internals (not part of the package's API): registration/options.js, registration/create-verifier.js,
-// events/channels.js, guard/decisions.js and guard/timing.js.
+// events/channels.js, guard/decisions.js, guard/timing.js and replay/check.js.
 import { createHmac, timingSafeEqual, verify } from 'node:crypto'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { parseArgs } from 'node:util'
@@ -33,6 +33,7 @@ import { resolveOptions } from '../dist/registration/options.js'
 import { createTokenVerifier } from '../dist/registration/create-verifier.js'
 import { DECISION_CHANNEL, KEYS_CHANNEL, decisionChannel, keysChannel } from '../dist/events/channels.js'
 import { Decisions } from '../dist/guard/decisions.js'
+import { checkReplay } from '../dist/replay/check.js'
 import { elapsedSince, startClock } from '../dist/guard/timing.js'
 import { KEY_PAIRS, median, NOTIFY_CLIENTS, SECRET, SECRETS, tokenMinter } from './common.js'
 
@@ -64,15 +65,17 @@ const verifier = createTokenVerifier(options, log)
  * entries is looked up for every token, which a server fed distinct-jti tokens never pays (its cache stays empty).
  */
 const reusingVerifier = createTokenVerifier(options, log)
-const store = options.replayStore
 
-/** What replay-check.ts asks the store (`into`: the store of the contender, as each sees every token). */
-function remember (token, into = store) {
-  if (token.jti === undefined) return true
-  const ttlMs = Math.max(1000, token.validUntilMs - options.now())
-  return into.remember(token.issuer, token.jti, ttlMs)
+/**
+ * The plugin's replay check (replay/check.js), as its last hook runs it: the window checked again, then the store
+ * asked to keep the jti for the whole window. `replay`: the options holding the contender's store, as each sees every
+ * token. A refusal throws, which stops the run.
+ */
+function checkedReplay (token, replay = options) {
+  checkReplay(replay, token)
+  return true
 }
-const newStore = () => resolveOptions({ getSecrets: () => SECRETS, replay: { maxEntries: 4_000_000 } }).replayStore
+const withNewStore = () => resolveOptions({ getSecrets: () => SECRETS, replay: { maxEntries: 4_000_000 } })
 
 /**
  * What the guard does around a verified token for the decision channel (request-guard.ts): a clock started for the
@@ -81,7 +84,7 @@ const newStore = () => resolveOptions({ getSecrets: () => SECRETS, replay: { max
  */
 const decisions = new Decisions()
 const decisionState = { target: { key: 'GET /hello' }, verifyMs: undefined, replayStoreMs: undefined }
-function recordedPipeline (ownStore) {
+function recordedPipeline (replay) {
   return async function (batch) {
     let ok = 0
     for (const item of batch) {
@@ -90,7 +93,7 @@ function recordedPipeline (ownStore) {
       if (typeof verified.then === 'function') verified = await verified
       decisionState.verifyMs = elapsedSince(verifyStarted)
       const storeStarted = startClock(decisions.listening)
-      const fresh = remember(verified, ownStore)
+      const fresh = checkedReplay(verified, replay)
       decisionState.replayStoreMs = elapsedSince(storeStarted)
       decisions.record(item.request, decisionState, verified.issuer, 'accepted', 'ok')
       if (fresh === true) ok++
@@ -98,8 +101,8 @@ function recordedPipeline (ownStore) {
     return ok
   }
 }
-const recordedPipelineUnheard = recordedPipeline(newStore())
-const recordedPipelineListened = recordedPipeline(newStore())
+const recordedPipelineUnheard = recordedPipeline(withNewStore())
+const recordedPipelineListened = recordedPipeline(withNewStore())
 
 /** Runs `run` with a subscriber that does nothing on each channel of `names`. */
 async function whileListening (names, run) {
@@ -127,7 +130,7 @@ const contenders = {
     for (const item of batch) {
       let verified = verifier.verify(item.request)
       if (typeof verified.then === 'function') verified = await verified
-      if (remember(verified) === true) ok++
+      if (checkedReplay(verified) === true) ok++
     }
     return ok
   },
