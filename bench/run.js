@@ -14,7 +14,8 @@
 // distinct jti per request) are minted for each slice right before it starts, built into request buffers, and fed
 // one per request to autocannon's connections (see requestFeeder in bench/common.js). Every measurement is bounded
 // in time (--duration) and in requests (a cap well above what the server can do). The server's CPU time per request
-// is reported too: it does not depend on whether the server, the client or another process was the bottleneck.
+// is reported too: it does not depend on whether the server, the client or another process was the bottleneck. A run
+// whose calibration hooks (bare-spin-1us, bare-spin-3us) come out of order reports its targets over HTTP as undecided.
 //
 // --quick: a smoke test for CI (seconds, not minutes; numbers not meaningful). Writes to a temporary file unless --out
 // is given, so the results of the last full run are never overwritten by it.
@@ -531,6 +532,23 @@ function sum (list, key) {
   return list.reduce((total, r) => total + r[key], 0)
 }
 
+/**
+ * Whether this run could see a few microseconds of a hook's work over HTTP: bare Fastify ahead of the hook spinning
+ * 1 µs, and that ahead of the hook spinning 3 µs (medians of the per-round ratios to bare Fastify). The targets over
+ * HTTP are a few microseconds of server work wide; a run that puts a hook doing 3 µs level with bare Fastify would pass
+ * or fail them by chance, so they are reported but not decided (`decided: false`). Undefined when the calibration
+ * hooks were not measured (--only).
+ */
+const calibration = calibrationOf()
+function calibrationOf () {
+  const oneUs = pairedRatios('bare-spin-1us', 'bare')
+  const threeUs = pairedRatios('bare-spin-3us', 'bare')
+  if (oneUs === undefined || threeUs === undefined) return undefined
+  const spin1us = median(oneUs)
+  const spin3us = median(threeUs)
+  return { spin1us, spin3us, inOrder: spin1us < 1 && spin3us < spin1us }
+}
+
 const microRatios = micro === undefined
   ? undefined
   : micro.contenders.pipeline.perRound.map((ops, i) => ops / micro.contenders['fast-jwt'].perRound[i])
@@ -659,6 +677,7 @@ function target (text, name, anchor, threshold) {
     ratioOfMedians: ratio(name, anchor),
     perRound: paired,
     threshold,
+    decided: calibration?.inOrder,
     wrongAnswers: wrong,
     detail: `${fmtInt(summary[name].reqPerSec)} vs ${fmtInt(summary[anchor].reqPerSec)} req/s (ratio of medians ${fmt(ratio(name, anchor), 2)}); per round ${paired.map(r => r.toFixed(2)).join(' ')}` +
       (wrong > 0 ? `; INVALID: ${wrong} wrong answers or errors` : '')
@@ -695,6 +714,7 @@ const results = {
   configurations: Object.fromEntries(Object.entries(summary).map(([name, s]) => [name, { ...s, rounds: rounds[name] }])),
   micro,
   memory,
+  calibration,
   targets,
   algorithmCosts: algorithmCosts()
 }
@@ -752,6 +772,13 @@ function algorithmCostLine (costs) {
     parts.push(`${alg}: ${[plugin, floor].filter(p => p !== undefined).join(', ')}${verify}`)
   }
   return parts.length === 0 ? undefined : `What a request costs against HS256 (server CPU a request): ${parts.join('. ')}.`
+}
+
+/** A target's pass column: undecided over HTTP when the calibration was out of order, unless wrong answers fail it. */
+function passText (t) {
+  if (t.pass === undefined) return '-'
+  if (t.decided === false && !(t.wrongAnswers > 0)) return `undecided (${t.pass ? 'yes' : 'no'})`
+  return t.pass ? 'yes' : 'NO'
 }
 
 function markdown (r) {
@@ -846,7 +873,13 @@ function markdown (r) {
   lines.push('|---|---:|:---:|---|')
   for (const t of r.targets) {
     const measured = t.measured === undefined ? '-' : t.threshold >= 100 ? fmt(t.measured, 0) : fmt(t.measured, t.lowerIsBetter === true ? 3 : 2)
-    lines.push(`| ${t.target} | ${measured} | ${t.pass === undefined ? '-' : t.pass ? 'yes' : 'NO'} | ${t.detail} |`)
+    lines.push(`| ${t.target} | ${measured} | ${passText(t)} | ${t.detail} |`)
+  }
+  if (r.calibration?.inOrder === false) {
+    lines.push('')
+    lines.push(`The calibration hooks were out of order (the hook spinning 1 µs at ${fmt(r.calibration.spin1us, 2)} of bare Fastify, ` +
+      `the one spinning 3 µs at ${fmt(r.calibration.spin3us, 2)}): this run could not see a few microseconds of a hook's work, ` +
+      'so its targets over HTTP are not decided ("undecided", with what the ratio alone would say).')
   }
   return lines.join('\n')
 }
