@@ -243,7 +243,7 @@ const mintKeyPair = Object.fromEntries(Object.entries(KEY_PAIR_ALGS).map(([suffi
   [suffix, tokenMinter({ name: `micro-${suffix}`, route: 'hello', tokens: 'distinct', alg })]))
 // What the verifier reads of a FastifyRequest: raw.headers.authorization, raw.rawHeaders, and log.
 const requestWith = (authorization) => ({ raw: { headers: { host: '127.0.0.1', authorization }, rawHeaders: ['Host', '127.0.0.1', 'Authorization', authorization] }, log })
-function makeBatch (count) {
+function makeBatch (count, withKeyPairs = true) {
   const batch = new Array(count)
   const clients = Array.from({ length: NOTIFY_CLIENTS }, () => mintReused())
   for (let i = 0; i < count; i++) {
@@ -252,8 +252,9 @@ function makeBatch (count) {
     // cache's Map hashes it as it does on a server, instead of finding the hash of the last lookup kept on the string.
     const reused = requestWith(Buffer.from(clients[i % clients.length], 'latin1').toString('latin1'))
     batch[i] = { token: authorization.slice(7), request: requestWith(authorization), reused }
-    // Key-pair tokens only where their contenders read them: the first ASYM_PER_CHUNK of each chunk.
-    if (i % CHUNK < ASYM_PER_CHUNK) {
+    // Key-pair tokens only where their contenders read them: the first ASYM_PER_CHUNK of each chunk, in the rounds
+    // that run them.
+    if (withKeyPairs && i % CHUNK < ASYM_PER_CHUNK) {
       for (const [suffix, mintOne] of Object.entries(mintKeyPair)) {
         const keyAuthorization = mintOne()
         batch[i][suffix] = { token: keyAuthorization.slice(7), request: requestWith(keyAuthorization) }
@@ -299,14 +300,15 @@ function shuffled (items) {
   return order
 }
 
-/** The contenders that subscribe to the channels: measured after every other (see the top of this file). */
-const LISTENING = NAMES.filter(name => name.endsWith('-listened'))
+/** Whether a contender subscribes to the channels: those are measured after every other (see the top of this file). */
+const listens = name => name.endsWith('-listened')
 const perRound = Object.fromEntries(NAMES.map(name => [name, []]))
-for (const names of [NAMES.filter(name => !LISTENING.includes(name)), LISTENING]) {
+for (const names of [NAMES.filter(name => !listens(name)), NAMES.filter(listens)]) {
+  const withKeyPairs = names.some(name => ASYM.has(name))
   // Warm-up: each contender, twice, on tokens of its own (the JIT settles; the secret cache is filled).
-  for (let i = 0; i < 2; i++) await interleaved(names, makeBatch(Math.min(TOKENS, 20_000)))
+  for (let i = 0; i < 2; i++) await interleaved(names, makeBatch(Math.min(TOKENS, 20_000), withKeyPairs))
   for (let round = 0; round < ROUNDS; round++) {
-    const opsPerSec = await interleaved(names, makeBatch(TOKENS))
+    const opsPerSec = await interleaved(names, makeBatch(TOKENS, withKeyPairs))
     for (const name of names) perRound[name].push(opsPerSec[name])
     process.stderr.write(`micro: round ${round + 1}/${ROUNDS} ${names.map(n => `${n} ${Math.round(perRound[n].at(-1))}/s`).join(', ')}\n`)
   }
